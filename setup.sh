@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# qharness set-up: installs the Debian packages the build needs (only when one is missing), builds, and then
+#   ./setup.sh main   runs the main job (the quickstart suite on the built-in zoo models, writing a report)
+#   ./setup.sh test   runs the whole test suite (ctest)
+#   ./setup.sh build  only builds
+# Idempotent: a second run with nothing changed installs nothing and rebuilds nothing.
+# Environment: QH_PRESET=release|debug|asan (default release), QH_JOBS (default: number of cores).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+# The one list of dependencies (DESIGN.md Sec. 4). Debian 12 packages only; nothing is downloaded otherwise.
+DEBIAN_PACKAGES=(
+  cmake g++ make git pkg-config ca-certificates
+  libdnnl-dev libhwy-dev libeigen3-dev libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev
+  libcli11-dev libfmt-dev libbenchmark-dev
+  clang libclang-rt-14-dev   # libFuzzer target and the sanitizer runtime for clang
+  base-files                 # /usr/share/common-licenses: the text corpus of the text-LM zoo models
+)
+
+install_packages() {
+  local missing=()
+  for p in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "setup: installing ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  local preset="${QH_PRESET:-release}"
+  local jobs="${QH_JOBS:-$(nproc)}"
+  if [ ! -f "build/$preset/CMakeCache.txt" ]; then
+    cmake --preset "$preset" >/dev/null
+  fi
+  cmake --build --preset "$preset" -j "$jobs"
+}
+
+cmd="${1:-main}"
+shift || true
+case "$cmd" in
+  build)
+    install_packages; build ;;
+  test)
+    install_packages; build
+    ctest --preset "${QH_PRESET:-release}" -j "${QH_JOBS:-$(nproc)}" "$@" ;;
+  main)
+    install_packages; build
+    bin="build/${QH_PRESET:-release}/qharness"
+    if [ -f suites/quickstart.yaml ]; then
+      "$bin" run suites/quickstart.yaml --out reports/quickstart "$@"
+      echo "report: reports/quickstart/report.md (and report.html, results.json, junit.xml, cases.csv)"
+    else
+      exec "$bin" --help
+    fi ;;
+  *)
+    echo "usage: ./setup.sh [main|test|build]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,30 @@
+// qharness: quantization-robustness test harness for transformer language models.
+// Exit codes: 0 ok / all checks pass, 1 a check or threshold failed, 2 bad input or usage.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "quant/error.h"
+#include "src/cli/command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"qharness: how much accuracy does a transformer lose under W8A8 / W4A4 quantization, and how\n"
+               "much of that loss is caused by its attention sinks and residual outliers?"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "qharness " QH_VERSION);
+  int exit_code = qh::kExitOk;
+  qh::cli::add_inspect(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help / the usage error
+    return rc == 0 ? qh::kExitOk : qh::kExitBadInput;
+  } catch (const qh::InputError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return qh::kExitBadInput;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory\n");
+    return qh::kExitBadInput;
+  }
+  return exit_code;
+}
