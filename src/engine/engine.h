@@ -1,0 +1,127 @@
+// The engine: the forward pass of a qh::Model in full precision or under a quantization scheme (DESIGN 1.5,
+// 1.6, 2.4), for one window of tokens at a time (prefill; no KV cache is kept between windows).
+//
+// Linear sites (q, k, v, o, gate, up, down; the gated variant's g_proj counts with q) run on one of three
+// paths, chosen per site from the scheme:
+//   fp        oneDNN f32 matmul (weights reordered once, primitives cached per shape);
+//   integer   oneDNN s8/u8 x s8 matmul with int32 accumulation: weight scales per output channel as output
+//             scales fixed at primitive creation, per-token activation scales as a binary-mul post-op
+//             ({1,M,1}), asymmetric activations compensated with the weight column sums
+//             y = s_x s_w (acc - z colsum); W4A4 is the s8 GEMM on values in the 4-bit range;
+//   fake      quantize-dequantize then f32 matmul: group granularity, asymmetric weights, weight-only schemes,
+//             and every scheme on request (EngineOptions::force_fake_quant) to cross-check the integer path.
+// Protections (DESIGN 1.6): protected token rows run the site in full precision (and their K/V entries stay
+// unquantized); protected input channels C of each linear run as y = X[:,~C] Wq[~C,:]^T + X[:,C] W[C,:]^T.
+// Weight scales always come from the full weight row; activation scales from the entries actually quantized.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/model.h"
+#include "quant/scheme.h"
+#include "src/engine/observer.h"
+
+namespace qh::engine {
+
+struct Protection {
+  bool tokens = false;         // T: position 0 plus tokens whose residual norm > tau_tokens x median (fp pass)
+  bool channels = false;       // C: outlier input channels of each linear, from calibration data
+  float tau_tokens = 10.0f;    // residual-norm ratio that makes a token a sink token (at any layer)
+  int top_k_channels = 2;      // top-k channels by max |x| over calibration data (when tau_channels == 0)
+  float tau_channels = 0.0f;   // > 0: channels with chan_max >= tau_channels x median chan_max instead of top-k
+  bool none() const { return !tokens && !channels; }
+  std::string name() const;    // "none" | "tokens" | "channels" | "both"
+};
+// "none" | "tokens" | "channels" | "both" -> Protection with default thresholds; InputError otherwise.
+Protection parse_protection(const std::string& text);
+
+struct EngineOptions {
+  bool force_fake_quant = false;  // run every quantized site on the fake-quant path (cross-checking)
+};
+
+// Statistics of each linear input over calibration windows (an fp forward observed by CalibrationObserver):
+// max |x| per input channel over all rows (chooses outlier channels) and per-channel min / max over the
+// rows that are not protected tokens (static per-tensor activation scales).
+struct SiteCalibration {
+  std::vector<float> col_absmax;  // [K] over all rows
+  std::vector<float> col_min;     // [K] over unprotected rows
+  std::vector<float> col_max;     // [K] over unprotected rows
+};
+struct Calibration {
+  // [layer][site]; q/k/v (and gate/up) hold identical statistics since they share an input.
+  std::vector<std::vector<SiteCalibration>> sites;
+  int64_t rows = 0;  // calibration rows seen
+  bool empty() const { return rows == 0; }
+};
+
+// Collects a Calibration from fp forward passes. Set the protected-row mask of each window before its forward.
+class CalibrationObserver : public Observer {
+ public:
+  explicit CalibrationObserver(int num_layers);
+  void set_protected_rows(const uint8_t* mask) { mask_ = mask; }  // [T] or nullptr
+  void on_site_input(int layer, Site site, const float* x, int64_t T, int64_t K) override;
+  bool wants_site_inputs() const override { return true; }
+  const Calibration& result() const { return calib_; }
+
+ private:
+  Calibration calib_;
+  const uint8_t* mask_ = nullptr;
+};
+
+// Sink-token rows of one window from the fp pass: position 0 plus every position whose residual norm exceeds
+// tau x the median norm of the window's positions at any layer (embeddings included).
+class ResidualNormObserver : public Observer {
+ public:
+  void on_residual(int layer, const float* h, int64_t T, int64_t d) override;
+  void reset() { norms_.clear(); }
+  // mask[T]: 1 = sink token. T must match the observed window.
+  std::vector<uint8_t> sink_tokens(float tau) const;
+
+ private:
+  std::vector<std::vector<float>> norms_;  // per observed layer: ||h_i|| [T]
+};
+
+// Chooses the protected input channels from a calibration's col_absmax (DESIGN 1.2 / 1.6).
+std::vector<int> outlier_channels(const std::vector<float>& col_absmax, const Protection& p);
+
+class QuantizedModel;
+
+// A model prepared for one scheme + protection: quantized weights, cached oneDNN primitives.
+// Not thread-safe (one forward at a time); the forward itself uses all OpenMP threads.
+class Engine {
+ public:
+  // The model must outlive the engine. `calib` is required when the scheme uses static activation scales or
+  // p.channels is set (InputError otherwise); it may be empty for fp and dynamic schemes.
+  Engine(const qh::Model& model, const Scheme& scheme, const Protection& protection = {},
+         const Calibration& calib = {}, const EngineOptions& options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // logits [T, vocab] for tokens [T] (1 <= T <= context). protected_rows [T] (1 = keep in full precision)
+  // is used only with protection.tokens; nullptr = position 0 only. Observer may be nullptr.
+  void forward(const int32_t* tokens, int64_t T, float* logits, Observer* observer = nullptr,
+               const uint8_t* protected_rows = nullptr);
+
+  const qh::Model& model() const;
+  const Scheme& scheme() const;
+  const Protection& protection() const;
+  // Which path each site runs on ("fp" | "integer" | "fake"), and the oneDNN implementation of the integer
+  // matmuls (e.g. "brg:avx512_core_vnni"), empty until a forward ran on the integer path.
+  std::string site_path(Site s) const;
+  std::string int8_impl() const;
+  std::string f32_impl() const;
+  // Flops of the linear layers (q, k, v, o, gate, up, down, g_proj and lm_head) per token: 2 * sum(K * N).
+  double linear_flops_per_token() const;
+
+ private:
+  std::unique_ptr<QuantizedModel> impl_;
+};
+
+// Checks that every weight is finite; InputError naming the tensor otherwise.
+void check_finite_weights(const qh::Model& model);
+
+}  // namespace qh::engine

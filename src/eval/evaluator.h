@@ -1,0 +1,73 @@
+// The evaluator (DESIGN 2.1): runs a model over a dataset in windows of its context, computes the full-precision
+// pass once per window and shares it with every case (scheme + protection), and streams the scored rows into
+// one qh::eval::MetricsAccumulator per case.
+//
+// Windows: a sequence longer than the window is cut into windows starting every `stride` tokens; positions
+// restart at 0 in each window; with stride < window only the positions not scored by the previous window are
+// scored. Row t of a window predicts token t+1 of the sequence. Position classes: kFirst for sequence position
+// 0, kSink for sink tokens (residual norm > tau x median at any layer in the fp pass), kRest otherwise.
+// Calibration (static activation scales, outlier channels) uses the first `calib_sequences` sequences.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/data/data_spec.h"
+#include "models/model.h"
+#include "quant/scheme.h"
+#include "src/engine/engine.h"
+#include "src/eval/metrics.h"
+
+namespace qh::eval {
+
+struct EvalCase {
+  std::string label;  // shown in tables; default "<scheme>" or "<scheme>+<protection>"
+  Scheme scheme;
+  engine::Protection protection;
+};
+
+struct EvalOptions {
+  int64_t window = 0;          // 0: min(model context, longest sequence)
+  int64_t stride = 0;          // 0: the window (no overlap)
+  int calib_sequences = 4;     // sequences used for calibration
+  float tau_tokens = 10.0f;    // sink-token threshold for the position classes
+  int64_t max_sequences = 0;   // 0: all
+  bool force_fake_quant = false;
+  std::function<void(int64_t done, int64_t total)> progress;  // called after each window
+};
+
+struct CaseResult {
+  std::string label;
+  std::string scheme;        // canonical scheme name
+  std::string scheme_desc;   // describe(scheme)
+  std::string protection;    // "none" | "tokens" | "channels" | "both"
+  EvalMetrics metrics;
+  std::array<double, kNumSites> site_sqnr_db{};  // activation SQNR per site over all layers (inf: unquantized)
+  double sqnr_db = 0;        // over all sites
+  std::array<std::string, kNumSites> site_path{};  // "fp" | "integer" | "fake"
+  std::string int8_impl;     // oneDNN implementation of the integer matmuls ("" when none ran)
+  double seconds = 0;        // wall time of this case's forward passes
+  nlohmann::json to_json() const;
+};
+
+struct EvalReport {
+  std::vector<CaseResult> cases;
+  int64_t windows = 0, scored_tokens = 0;
+  int64_t window = 0, stride = 0;
+  double fp_seconds = 0;
+  std::string f32_impl;
+};
+
+// Throws InputError on bad input (window > context, empty dataset, ids outside the vocabulary).
+EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, const std::vector<EvalCase>& cases,
+                           const EvalOptions& options);
+// The contract form: just the case results.
+std::vector<CaseResult> evaluate(const qh::Model& model, const data::Dataset& data,
+                                 const std::vector<EvalCase>& cases, const EvalOptions& options);
+
+}  // namespace qh::eval
