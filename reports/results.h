@@ -35,7 +35,7 @@ class MetricMap {
   bool has(const std::string& name) const { return get(name).has_value(); }
   const std::vector<std::pair<std::string, double>>& items() const { return items_; }
   bool empty() const { return items_.empty(); }
-  bool operator==(const MetricMap& o) const { return items_ == o.items_; }
+  bool operator==(const MetricMap& o) const;  // NaN equals NaN (a metric that was undefined in both)
 
  private:
   std::vector<std::pair<std::string, double>> items_;

@@ -1,6 +1,7 @@
 // Inline SVG charts for self-contained HTML reports (suite reports, audit reports). Each function returns one
 // complete <svg> element with a title, axis labels (with units), tick labels and a legend when there is more
-// than one series. No scripts, no external fonts or URLs: the markup renders as-is in any browser.
+// than one series. No scripts, no external fonts or URLs (not even the xmlns URI, which HTML5 does not need for
+// inline SVG): the markup renders as-is in any browser.
 // Non-finite values are drawn as gaps (and listed in the SVG <title> tooltips as "n/a").
 #pragma once
 
