@@ -1,0 +1,161 @@
+#include "models/checkpoint.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "models/config.h"
+#include "models/safetensors.h"
+#include "models/tensor_layout.h"
+#include "quant/atomic_file.h"
+#include "quant/error.h"
+
+namespace qh {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The file named in messages about a tensor: its shard, or model.safetensors when it is missing.
+std::string weights_label(const std::string& dir) {
+  std::error_code ec;
+  const fs::path index = fs::path(dir) / "model.safetensors.index.json";
+  return fs::exists(index, ec) ? index.string() : (fs::path(dir) / "model.safetensors").string();
+}
+
+std::string gpt2_prefix(const SafetensorsSet& set) {
+  for (const auto& t : set.all())
+    if (t.entry->name.rfind("transformer.", 0) == 0) return "transformer.";
+  return "";
+}
+
+size_t count_nonfinite(const Tensor& t) {
+  size_t n = 0;
+  for (float x : t.data) n += !std::isfinite(x);
+  return n;
+}
+
+// Stored [in, out] -> canonical [out, in].
+Tensor transposed(const Tensor& t) {
+  const int64_t r = t.dim(0), c = t.dim(1);
+  Tensor out({c, r});
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = 0; j < c; ++j) out.data[j * r + i] = t.data[i * c + j];
+  return out;
+}
+
+void fill_slot(const TensorSlot& slot, Tensor stored) {
+  if (slot.transpose) stored = transposed(stored);
+  const size_t parts = slot.targets.size();
+  const int64_t rows = stored.rows() / static_cast<int64_t>(parts);
+  const size_t n = static_cast<size_t>(rows) * static_cast<size_t>(stored.cols());
+  for (size_t p = 0; p < parts; ++p) {
+    std::vector<int64_t> shape = stored.shape;
+    shape[0] = rows;
+    slot.targets[p]->shape = shape;
+    slot.targets[p]->data.assign(stored.data.begin() + p * n, stored.data.begin() + (p + 1) * n);
+  }
+}
+
+struct Loaded {
+  Model model;
+  std::vector<StoredTensor> tensors;
+};
+
+Loaded load(const std::string& dir, const LoadOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(dir + ": not a checkpoint directory (expected a directory "
+                                                         "with config.json and model.safetensors)");
+  Loaded out;
+  Model& m = out.model;
+  m.spec = read_config((fs::path(dir) / "config.json").string());
+  const SafetensorsSet set(dir);
+  const std::string label = weights_label(dir);
+  const std::vector<TensorSlot> slots = file_layout(m.spec, &m, gpt2_prefix(set));
+
+  std::vector<std::string> expected;
+  for (const TensorSlot& slot : slots) {
+    expected.push_back(slot.name);
+    const auto t = set.find(slot.name);
+    if (slot.ignore) continue;
+    if (!t.entry)
+      throw InputError(label + ": tensor '" + slot.name + "': missing (expected shape " + shape_str(slot.shape) +
+                       " for " + m.spec.architecture + ")");
+    const std::string file = t.file->label();
+    if (!is_weight_dtype(t.entry->dtype))
+      throw InputError(file + ": tensor '" + slot.name + "': dtype " + to_string(t.entry->dtype) +
+                       " (expected F32, F16 or BF16)");
+    if (t.entry->shape != slot.shape)
+      throw InputError(file + ": tensor '" + slot.name + "': shape " + shape_str(t.entry->shape) +
+                       " contradicts config.json (expected " + shape_str(slot.shape) + ")");
+  }
+  std::sort(expected.begin(), expected.end());
+  for (const auto& t : set.all()) {
+    const std::string& name = t.entry->name;
+    out.tensors.push_back({name, t.entry->dtype, t.entry->shape, fs::path(t.file->label()).filename().string()});
+    if (!std::binary_search(expected.begin(), expected.end(), name) && !is_ignored_buffer(m.spec, name))
+      throw InputError(t.file->label() + ": tensor '" + name + "': unexpected for " + m.spec.architecture +
+                       " with this config.json (expected only the architecture's tensors)");
+  }
+  // Everything is validated; now decode (allocation is bounded by the file sizes checked above).
+  for (const TensorSlot& slot : slots) {
+    if (slot.ignore) continue;
+    const auto t = set.find(slot.name);
+    Tensor stored = set.read(t);
+    if (!options.allow_nonfinite) {
+      const size_t bad = count_nonfinite(stored);
+      if (bad)
+        throw InputError(t.file->label() + ": tensor '" + slot.name + "': " + std::to_string(bad) +
+                         " non-finite values (expected finite weights; `qharness inspect` reports them)");
+    }
+    fill_slot(slot, std::move(stored));
+  }
+  if (m.spec.tied_embeddings) m.lm_head = m.tok_emb;
+  return out;
+}
+
+}  // namespace
+
+Model load_checkpoint(const std::string& dir, const LoadOptions& options) { return load(dir, options).model; }
+
+CheckpointInfo inspect_checkpoint(const std::string& dir, const LoadOptions& options) {
+  Loaded l = load(dir, options);
+  return CheckpointInfo{dir, std::move(l.model), std::move(l.tensors)};
+}
+
+void save_checkpoint(const std::string& dir, const Model& m, DType dtype) {
+  QH_CHECK(is_weight_dtype(dtype));
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  validate_spec(m.spec, config_path);
+  // canonical_layout only reads through these pointers here; a copy of the spec's layer count is enforced.
+  Model& view = const_cast<Model&>(m);
+  if (static_cast<int>(m.layers.size()) != m.spec.num_layers)
+    throw InputError(dir + ": model has " + std::to_string(m.layers.size()) + " layers, spec says " +
+                     std::to_string(m.spec.num_layers));
+  const std::vector<TensorSlot> slots = canonical_layout(m.spec, &view);
+  std::vector<NamedTensor> tensors;
+  for (const TensorSlot& slot : slots) {
+    if (slot.ignore) continue;
+    const Tensor* t = slot.targets[0];
+    if (t->shape != slot.shape || t->size() != Tensor::count(t->shape))
+      throw InputError(dir + ": tensor '" + slot.name + "': model holds shape " + shape_str(t->shape) +
+                       " (expected " + shape_str(slot.shape) + " from its ArchSpec)");
+    tensors.push_back({slot.name, t});
+  }
+  make_dirs(dir);
+  std::error_code ec;
+  fs::remove(fs::path(dir) / "model.safetensors.index.json", ec);  // a stale shard index would win on load
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, dtype);
+  write_file_atomic(config_path, config_to_json(m.spec).dump(2) + "\n");
+}
+
+int64_t num_params(const Model& m) {
+  Model& view = const_cast<Model&>(m);  // canonical_layout needs the layers vector sized; it already is
+  if (static_cast<int>(m.layers.size()) != m.spec.num_layers) return 0;
+  int64_t n = 0;
+  for (const TensorSlot& slot : canonical_layout(m.spec, &view))
+    if (!slot.ignore) n += static_cast<int64_t>(Tensor::count(slot.shape));
+  return n;
+}
+
+}  // namespace qh
