@@ -1,17 +1,27 @@
 // The SIMD quantizer's public entry points (Highway, dynamic dispatch; OpenMP over row blocks for large
 // inputs). Every function has a scalar reference in quant/reference.h with the same signature and results
-// (bit-exact codes and scales). Conventions (DESIGN 1.5), round-to-nearest-even throughout:
-//   symmetric:  s = clip * absmax / qmax,  qmax = 2^(b-1) - 1,  q = clamp(rne(x / s), -2^(b-1), qmax)
+// (bit-exact codes and scales). Conventions (DESIGN 1.5), round-to-nearest-even throughout; the one rounding
+// formula is "multiply by the f32 reciprocal of the scale, computed once" (see quant/quant_math.h):
+//   symmetric:  s = clip * absmax / qmax,  qmax = 2^(b-1) - 1,  q = clamp(rne(x * (1/s)), -2^(b-1), qmax)
 //   asymmetric: range [lo, hi] = [min(min x, 0), max(max x, 0)] * clip,  s = (hi - lo) / (2^b - 1),
-//               z = clamp(rne(-lo / s), 0, 2^b - 1),  q = clamp(rne(x / s) + z, 0, 2^b - 1)
+//               z = clamp(rne(-lo * (1/s)), 0, 2^b - 1),  q = clamp(rne(x * (1/s)) + z, 0, 2^b - 1)
 //   dequant:    x' = s * (q - z)
 // A row whose range is zero (all zeros) gets scale 1.0f and zero point 0 (a defined value, never 0 or NaN),
-// so its codes are all 0 and it dequantizes exactly. NaN / Inf input is an error (InputError from the
-// checked entry points), never turned into codes.
+// so its codes are all 0 and it dequantizes exactly. A non-zero range whose scale would be subnormal gets
+// scale FLT_MIN. Strides and code strides are in elements. Rows may be processed by several OpenMP threads
+// (omp_get_max_threads()) when the input is large; results never depend on the thread count.
+//
+// NaN / Inf: every function that produces codes, scales from data, or fake-quantized values (quantize_*,
+// fake_quant_*, mse_clip_rows) checks its input while it reads it and throws InputError naming the first
+// non-finite row ("quantize_per_token_sym: row 3 contains NaN or Inf"); the contents of its outputs are then
+// unspecified. Range statistics do not throw: row_absmax / group_absmax / col_absmax / tensor_absmax return
+// NaN (or +inf) for a range containing NaN (or Inf); row_minmax's result for such a row is unspecified.
+// check_finite() is the explicit checked entry point for any buffer.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace qh::quant {
 
@@ -34,13 +44,18 @@ void col_absmax(const float* x, int64_t rows, int64_t cols, int64_t stride, floa
 float tensor_absmax(const float* x, int64_t rows, int64_t cols, int64_t stride);
 // true when every value is finite.
 bool all_finite(const float* x, int64_t n);
+// Throws InputError "<what>: value at index i is NaN" (or "+inf" / "-inf") for the first non-finite value.
+void check_finite(const float* x, int64_t n, const std::string& what);
 
 // Scales --------------------------------------------------------------------------------------------
 // Scale and zero point from a range (see the conventions above). zero_point is 0 for symmetric.
 void scale_from_absmax(float absmax, const RowParams& p, float* scale);
 void scale_from_minmax(float lo, float hi, const RowParams& p, float* scale, int32_t* zero_point);
 // MSE-optimal clip per row: tries clip = 1 - i / grid for i in [0, grid * (1 - min_clip)] and keeps, per row,
-// the clip with the smallest squared quantization error (ties: the larger clip). out_clip may be null.
+// the clip with the smallest squared quantization error (ties: the larger clip). out_clip may be null; so may
+// out_zero_point when p.symmetric. p.clip is ignored (the search chooses it). The SIMD version sums the error
+// in a different order than the reference, so when two clips give errors equal to ~1e-6 relative it may pick
+// the other one; with a unique minimum the scales are identical.
 void mse_clip_rows(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p, int grid,
                    float min_clip, float* out_scale, int32_t* out_zero_point, float* out_clip);
 
@@ -60,12 +75,17 @@ void quantize_per_token_sym(const float* x, int64_t rows, int64_t cols, int64_t 
                             int8_t* codes, int64_t code_stride, float* scales);
 void quantize_per_token_asym(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p,
                              uint8_t* codes, int64_t code_stride, float* scales, int32_t* zero_points);
+// Dynamic per-group quantization in one call: scales[rows][cols / group] (cols % group == 0).
+void quantize_per_group_sym(const float* x, int64_t rows, int64_t cols, int64_t stride, int64_t group,
+                            const RowParams& p, int8_t* codes, int64_t code_stride, float* scales);
 // Dequantize.
 void dequantize_rows_sym(const int8_t* codes, int64_t rows, int64_t cols, int64_t code_stride,
                          const float* scales, float* out, int64_t stride);
 void dequantize_rows_asym(const uint8_t* codes, int64_t rows, int64_t cols, int64_t code_stride,
                           const float* scales, const int32_t* zero_points, float* out, int64_t stride);
-// 4-bit packing for weight storage: two values per byte, low nibble first; packed[rows][(cols + 1) / 2].
+// 4-bit packing for weight storage: two values per byte, low nibble first (codes in [-8, 7], stored as
+// their two's complement nibble; unpack sign-extends); n values -> (n + 1) / 2 bytes, the last high nibble
+// 0 when n is odd. Pack a matrix row by row to keep rows byte-aligned: packed[rows][(cols + 1) / 2].
 void pack_int4(const int8_t* codes, int64_t n, uint8_t* packed);
 void unpack_int4(const uint8_t* packed, int64_t n, int8_t* codes);
 
@@ -85,7 +105,10 @@ struct ErrorStats {
   double max_abs = 0;    // max |x - x'|
   double signal = 0;     // sum x^2
   double noise = 0;      // sum (x - x')^2
+  int64_t count = 0;     // number of values
   double sqnr_db() const;  // 10 log10(signal / noise); +inf when noise == 0
+  // Accumulates another block's statistics (mse re-derived from the totals).
+  void merge(const ErrorStats& other);
 };
 ErrorStats error_stats(const float* x, const float* x_deq, int64_t n);
 
