@@ -5,8 +5,8 @@
 // The one rounding formula (DESIGN 1.5): inv = 1.0f / s is computed once per row (or group) in f32, and every
 // value is quantized as q = clamp(rne(x * inv), qmin, qmax) with one f32 multiply and round-half-to-even. The
 // multiply by the reciprocal instead of a division keeps the hot loop at memory speed; the reference does
-// exactly the same f32 operations (no FMA contraction: the project compiles with -std=c++17, where GCC and
-// clang keep separate multiplies and adds), so codes agree bit for bit.
+// exactly the same f32 operations, so codes agree bit for bit. qh_quant is compiled with -ffp-contract=off:
+// GCC would otherwise fuse (hi * clip) - (lo * clip) into an FMA in the AVX2 / AVX-512 copies only.
 //
 // Scale rules: a range of zero (an all-zero row) gives s = 1.0f and z = 0; a non-zero range so tiny that s
 // would be subnormal gives s = FLT_MIN (the smallest normal float), so 1 / s stays finite and x * inv never
@@ -51,8 +51,11 @@ inline void scale_asym(float lo_in, float hi_in, int bits, float clip, float* sc
 
 inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-// The code of one value, as an integer-valued float (inv = 1.0f / scale).
-inline float code_sym(float x, float inv, float qmin, float qmax) { return clampf(std::nearbyint(x * inv), qmin, qmax); }
+// The code of one value, as an integer-valued float (inv = 1.0f / scale). "+ 0.0f" turns the -0 that
+// rne(-0.3) gives into +0, so fake-quant outputs never depend on how a target's Round treats the sign of 0.
+inline float code_sym(float x, float inv, float qmin, float qmax) {
+  return clampf(std::nearbyint(x * inv) + 0.0f, qmin, qmax);
+}
 inline float code_asym(float x, float inv, float z, float levels) {
   return clampf(std::nearbyint(x * inv) + z, 0.0f, levels);
 }

@@ -1,92 +1,360 @@
-// First implementation of the public API: forwards to the scalar reference.
+// The quantizer's code-producing entry points: per-target row-block kernels (compiled once per Highway target
+// through foreach_target.h), dispatched once per row block, parallel over blocks (quant/parallel.h).
+// Range statistics and error statistics are in quant/quantize_stats.cc.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "quant/quantize.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "quant/quant_math.h"
+#include "quant/quantize-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace qh {
+namespace quant {
+namespace HWY_NAMESPACE {
+
+// Each block kernel handles rows [r0, r1) of the full arrays and returns the first row containing NaN / Inf
+// (checked before any of its codes are written), or -1.
+
+int64_t PerTokenSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, float clip,
+                         int8_t* codes, int64_t code_stride, float* scales) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + r * stride;
+    const uint32_t absmax = AbsBitsMax(row, cols);  // the row stays in L1 for the second pass
+    if (absmax >= math::kInfBits) return r;
+    scales[r] = math::scale_sym(math::from_bits(absmax), bits, clip);
+    QuantizeSpanSym(row, cols, 1.0f / scales[r], bits, codes + r * code_stride);
+  }
+  return -1;
+}
+
+int64_t PerTokenAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits,
+                          float clip, uint8_t* codes, int64_t code_stride, float* scales, int32_t* zero_points) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + r * stride;
+    float lo, hi;
+    uint32_t absmax;
+    MinMaxSpan(row, cols, &lo, &hi, &absmax);
+    if (absmax >= math::kInfBits) return r;
+    math::scale_asym(lo, hi, bits, clip, &scales[r], &zero_points[r]);
+    QuantizeSpanAsym(row, cols, 1.0f / scales[r], zero_points[r], bits, codes + r * code_stride);
+  }
+  return -1;
+}
+
+int64_t PerGroupSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
+                         int bits, float clip, int8_t* codes, int64_t code_stride, float* scales) {
+  const int64_t groups = cols / group;
+  for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* span = x + r * stride + g * group;
+      const uint32_t absmax = AbsBitsMax(span, group);
+      if (absmax >= math::kInfBits) return r;
+      const float scale = math::scale_sym(math::from_bits(absmax), bits, clip);
+      scales[r * groups + g] = scale;
+      QuantizeSpanSym(span, group, 1.0f / scale, bits, codes + r * code_stride + g * group);
+    }
+  }
+  return -1;
+}
+
+int64_t RowsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, const float* scales,
+                     int bits, int8_t* codes, int64_t code_stride) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + r * stride;
+    if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
+    QuantizeSpanSym(row, cols, 1.0f / scales[r], bits, codes + r * code_stride);
+  }
+  return -1;
+}
+
+int64_t RowsAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, const float* scales,
+                      const int32_t* zero_points, int bits, uint8_t* codes, int64_t code_stride) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + r * stride;
+    if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
+    QuantizeSpanAsym(row, cols, 1.0f / scales[r], zero_points[r], bits, codes + r * code_stride);
+  }
+  return -1;
+}
+
+int64_t GroupsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
+                       const float* scales, int bits, int8_t* codes, int64_t code_stride) {
+  const int64_t groups = cols / group;
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + r * stride;
+    if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
+    for (int64_t g = 0; g < groups; ++g) {
+      QuantizeSpanSym(row + g * group, group, 1.0f / scales[r * groups + g], bits, codes + r * code_stride + g * group);
+    }
+  }
+  return -1;
+}
+
+// Scale and zero point of a span from its own range; false when the span has NaN / Inf.
+HWY_INLINE bool SpanParams(const float* span, int64_t n, int bits, bool symmetric, float clip, float* scale,
+                           int32_t* zero_point) {
+  if (symmetric) {
+    const uint32_t absmax = AbsBitsMax(span, n);
+    *scale = math::scale_sym(math::from_bits(absmax), bits, clip);
+    *zero_point = 0;
+    return absmax < math::kInfBits;
+  }
+  float lo, hi;
+  uint32_t absmax;
+  MinMaxSpan(span, n, &lo, &hi, &absmax);
+  math::scale_asym(lo, hi, bits, clip, scale, zero_point);
+  return absmax < math::kInfBits;
+}
+
+int64_t FakeQuantGroupsBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
+                             int bits, bool symmetric, float clip, float* out, int64_t out_stride) {
+  for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t g = 0; g < cols / group; ++g) {
+      const float* span = x + r * stride + g * group;
+      float scale;
+      int32_t zp;
+      if (!SpanParams(span, group, bits, symmetric, clip, &scale, &zp)) return r;
+      FakeQuantSpan(span, group, scale, zp, bits, symmetric, out + r * out_stride + g * group);
+    }
+  }
+  return -1;
+}
+
+int64_t FakeQuantFixedBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, float scale,
+                            int32_t zero_point, int bits, bool symmetric, float* out, int64_t out_stride) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + r * stride;
+    if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
+    FakeQuantSpan(row, cols, scale, symmetric ? 0 : zero_point, bits, symmetric, out + r * out_stride);
+  }
+  return -1;
+}
+
+int64_t MseClipBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, bool symmetric,
+                     int grid, int candidates, float* out_scale, int32_t* out_zero_point, float* out_clip) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* row = x + r * stride;
+    float lo = 0, hi = 0;
+    uint32_t absmax;
+    if (symmetric) {
+      absmax = AbsBitsMax(row, cols);
+    } else {
+      MinMaxSpan(row, cols, &lo, &hi, &absmax);
+    }
+    if (absmax >= math::kInfBits) return r;
+    double best_err = HUGE_VAL;
+    for (int i = 0; i < candidates; ++i) {
+      const float clip = 1.0f - static_cast<float>(i) / static_cast<float>(grid);
+      if (!(clip > 0.0f)) break;
+      float scale;
+      int32_t zp = 0;
+      if (symmetric) {
+        scale = math::scale_sym(math::from_bits(absmax), bits, clip);
+      } else {
+        math::scale_asym(lo, hi, bits, clip, &scale, &zp);
+      }
+      const double err = symmetric ? SquaredErrorSpanT<true>(row, cols, scale, 0, bits)
+                                   : SquaredErrorSpanT<false>(row, cols, scale, zp, bits);
+      if (err < best_err) {  // strict: ties keep the larger clip
+        best_err = err;
+        out_scale[r] = scale;
+        if (out_zero_point) out_zero_point[r] = zp;
+        if (out_clip) out_clip[r] = clip;
+      }
+    }
+  }
+  return -1;
+}
+
+void DequantSymBlock(const int8_t* codes, int64_t r0, int64_t r1, int64_t cols, int64_t code_stride,
+                     const float* scales, float* out, int64_t stride) {
+  for (int64_t r = r0; r < r1; ++r) DequantSpanSym(codes + r * code_stride, cols, scales[r], out + r * stride);
+}
+
+void DequantAsymBlock(const uint8_t* codes, int64_t r0, int64_t r1, int64_t cols, int64_t code_stride,
+                      const float* scales, const int32_t* zero_points, float* out, int64_t stride) {
+  for (int64_t r = r0; r < r1; ++r) {
+    DequantSpanAsym(codes + r * code_stride, cols, scales[r], zero_points[r], out + r * stride);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace quant
+}  // namespace qh
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <cmath>
+#include <string>
+
+#include "quant/error.h"
+#include "quant/parallel.h"
 #include "quant/quantize.h"
-#include "quant/reference.h"
 
 namespace qh::quant {
 
-void row_absmax(const float* x, int64_t rows, int64_t cols, int64_t stride, float* out) {
-  ref::row_absmax(x, rows, cols, stride, out);
+HWY_EXPORT(PerTokenSymBlock);
+HWY_EXPORT(PerTokenAsymBlock);
+HWY_EXPORT(PerGroupSymBlock);
+HWY_EXPORT(RowsSymBlock);
+HWY_EXPORT(RowsAsymBlock);
+HWY_EXPORT(GroupsSymBlock);
+HWY_EXPORT(FakeQuantGroupsBlock);
+HWY_EXPORT(FakeQuantFixedBlock);
+HWY_EXPORT(MseClipBlock);
+HWY_EXPORT(DequantSymBlock);
+HWY_EXPORT(DequantAsymBlock);
+
+namespace {
+
+void check_params(int bits, float clip) {
+  QH_CHECK(bits >= 2 && bits <= 8);
+  QH_CHECK(clip > 0.0f && clip <= 1.0f);
 }
-void row_minmax(const float* x, int64_t rows, int64_t cols, int64_t stride, float* out_min, float* out_max) {
-  ref::row_minmax(x, rows, cols, stride, out_min, out_max);
+
+void check_group(const char* fn, int64_t cols, int64_t group) {
+  if (group <= 0 || cols % group != 0) {
+    throw InputError(std::string(fn) + ": group size " + std::to_string(group) + " does not divide the row length " +
+                     std::to_string(cols));
+  }
 }
-void group_absmax(const float* x, int64_t rows, int64_t cols, int64_t stride, int64_t group, float* out) {
-  ref::group_absmax(x, rows, cols, stride, group, out);
+
+void throw_if_bad(const char* fn, int64_t bad_row) {
+  if (bad_row >= 0) throw InputError(std::string(fn) + ": row " + std::to_string(bad_row) + " contains NaN or Inf");
 }
-void col_absmax(const float* x, int64_t rows, int64_t cols, int64_t stride, float* out) {
-  ref::col_absmax(x, rows, cols, stride, out);
-}
-float tensor_absmax(const float* x, int64_t rows, int64_t cols, int64_t stride) {
-  return ref::tensor_absmax(x, rows, cols, stride);
-}
-bool all_finite(const float* x, int64_t n) {
-  return ref::all_finite(x, n);
-}
-void check_finite(const float* x, int64_t n, const std::string& what) {
-  ref::check_finite(x, n, what);
-}
-void scale_from_absmax(float absmax, const RowParams& p, float* scale) {
-  ref::scale_from_absmax(absmax, p, scale);
-}
-void scale_from_minmax(float lo, float hi, const RowParams& p, float* scale, int32_t* zero_point) {
-  ref::scale_from_minmax(lo, hi, p, scale, zero_point);
-}
+
+}  // namespace
+
 void mse_clip_rows(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p, int grid,
                    float min_clip, float* out_scale, int32_t* out_zero_point, float* out_clip) {
-  ref::mse_clip_rows(x, rows, cols, stride, p, grid, min_clip, out_scale, out_zero_point, out_clip);
+  check_params(p.bits, 1.0f);
+  QH_CHECK(grid >= 1 && min_clip > 0.0f && min_clip <= 1.0f);
+  const int candidates = static_cast<int>(std::floor(grid * (1.0 - min_clip))) + 1;
+  throw_if_bad("mse_clip_rows", for_row_blocks(rows, cols * candidates, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(MseClipBlock)(x, r0, r1, cols, stride, p.bits, p.symmetric, grid,
+                                                           candidates, out_scale, out_zero_point, out_clip);
+               }));
 }
-void quantize_rows_sym(const float* x, int64_t rows, int64_t cols, int64_t stride, const float* scales,
-                       int bits, int8_t* codes, int64_t code_stride) {
-  ref::quantize_rows_sym(x, rows, cols, stride, scales, bits, codes, code_stride);
+
+void quantize_rows_sym(const float* x, int64_t rows, int64_t cols, int64_t stride, const float* scales, int bits,
+                       int8_t* codes, int64_t code_stride) {
+  check_params(bits, 1.0f);
+  throw_if_bad("quantize_rows_sym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(RowsSymBlock)(x, r0, r1, cols, stride, scales, bits, codes, code_stride);
+               }));
 }
+
 void quantize_rows_asym(const float* x, int64_t rows, int64_t cols, int64_t stride, const float* scales,
                         const int32_t* zero_points, int bits, uint8_t* codes, int64_t code_stride) {
-  ref::quantize_rows_asym(x, rows, cols, stride, scales, zero_points, bits, codes, code_stride);
+  check_params(bits, 1.0f);
+  throw_if_bad("quantize_rows_asym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(RowsAsymBlock)(x, r0, r1, cols, stride, scales, zero_points, bits,
+                                                            codes, code_stride);
+               }));
 }
+
 void quantize_groups_sym(const float* x, int64_t rows, int64_t cols, int64_t stride, int64_t group,
                          const float* scales, int bits, int8_t* codes, int64_t code_stride) {
-  ref::quantize_groups_sym(x, rows, cols, stride, group, scales, bits, codes, code_stride);
+  check_params(bits, 1.0f);
+  check_group("quantize_groups_sym", cols, group);
+  throw_if_bad("quantize_groups_sym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(GroupsSymBlock)(x, r0, r1, cols, stride, group, scales, bits, codes,
+                                                             code_stride);
+               }));
 }
+
 void quantize_per_token_sym(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p,
                             int8_t* codes, int64_t code_stride, float* scales) {
-  ref::quantize_per_token_sym(x, rows, cols, stride, p, codes, code_stride, scales);
+  check_params(p.bits, p.clip);
+  throw_if_bad("quantize_per_token_sym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(PerTokenSymBlock)(x, r0, r1, cols, stride, p.bits, p.clip, codes,
+                                                               code_stride, scales);
+               }));
 }
+
 void quantize_per_token_asym(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p,
                              uint8_t* codes, int64_t code_stride, float* scales, int32_t* zero_points) {
-  ref::quantize_per_token_asym(x, rows, cols, stride, p, codes, code_stride, scales, zero_points);
+  check_params(p.bits, p.clip);
+  throw_if_bad("quantize_per_token_asym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(PerTokenAsymBlock)(x, r0, r1, cols, stride, p.bits, p.clip, codes,
+                                                                code_stride, scales, zero_points);
+               }));
 }
+
 void quantize_per_group_sym(const float* x, int64_t rows, int64_t cols, int64_t stride, int64_t group,
                             const RowParams& p, int8_t* codes, int64_t code_stride, float* scales) {
-  ref::quantize_per_group_sym(x, rows, cols, stride, group, p, codes, code_stride, scales);
+  check_params(p.bits, p.clip);
+  check_group("quantize_per_group_sym", cols, group);
+  throw_if_bad("quantize_per_group_sym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(PerGroupSymBlock)(x, r0, r1, cols, stride, group, p.bits, p.clip,
+                                                               codes, code_stride, scales);
+               }));
 }
-void dequantize_rows_sym(const int8_t* codes, int64_t rows, int64_t cols, int64_t code_stride,
-                         const float* scales, float* out, int64_t stride) {
-  ref::dequantize_rows_sym(codes, rows, cols, code_stride, scales, out, stride);
+
+void dequantize_rows_sym(const int8_t* codes, int64_t rows, int64_t cols, int64_t code_stride, const float* scales,
+                         float* out, int64_t stride) {
+  for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+    HWY_DYNAMIC_DISPATCH(DequantSymBlock)(codes, r0, r1, cols, code_stride, scales, out, stride);
+    return int64_t{-1};
+  });
 }
+
 void dequantize_rows_asym(const uint8_t* codes, int64_t rows, int64_t cols, int64_t code_stride,
                           const float* scales, const int32_t* zero_points, float* out, int64_t stride) {
-  ref::dequantize_rows_asym(codes, rows, cols, code_stride, scales, zero_points, out, stride);
+  for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+    HWY_DYNAMIC_DISPATCH(DequantAsymBlock)(codes, r0, r1, cols, code_stride, scales, zero_points, out, stride);
+    return int64_t{-1};
+  });
 }
+
+void fake_quant_rows(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p, float* out,
+                     int64_t out_stride) {
+  check_params(p.bits, p.clip);
+  // A row is one group of length cols (a zero-length row has nothing to do).
+  if (cols == 0) return;
+  throw_if_bad("fake_quant_rows", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(FakeQuantGroupsBlock)(x, r0, r1, cols, stride, cols, p.bits,
+                                                                   p.symmetric, p.clip, out, out_stride);
+               }));
+}
+
+void fake_quant_groups(const float* x, int64_t rows, int64_t cols, int64_t stride, int64_t group, const RowParams& p,
+                       float* out, int64_t out_stride) {
+  check_params(p.bits, p.clip);
+  check_group("fake_quant_groups", cols, group);
+  throw_if_bad("fake_quant_groups", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(FakeQuantGroupsBlock)(x, r0, r1, cols, stride, group, p.bits,
+                                                                   p.symmetric, p.clip, out, out_stride);
+               }));
+}
+
+void fake_quant_fixed(const float* x, int64_t rows, int64_t cols, int64_t stride, float scale, int32_t zero_point,
+                      const RowParams& p, float* out, int64_t out_stride) {
+  check_params(p.bits, p.clip);
+  throw_if_bad("fake_quant_fixed", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                 return HWY_DYNAMIC_DISPATCH(FakeQuantFixedBlock)(x, r0, r1, cols, stride, scale, zero_point, p.bits,
+                                                                  p.symmetric, out, out_stride);
+               }));
+}
+
+// Byte shuffling for weight storage, done once per weight: plain loops (the compiler vectorizes them).
 void pack_int4(const int8_t* codes, int64_t n, uint8_t* packed) {
-  ref::pack_int4(codes, n, packed);
+  for (int64_t i = 0; i + 1 < n; i += 2) {
+    packed[i / 2] = static_cast<uint8_t>((static_cast<uint8_t>(codes[i]) & 0x0f) | (static_cast<uint8_t>(codes[i + 1]) << 4));
+  }
+  if (n % 2 == 1) packed[n / 2] = static_cast<uint8_t>(codes[n - 1]) & 0x0f;
 }
+
 void unpack_int4(const uint8_t* packed, int64_t n, int8_t* codes) {
-  ref::unpack_int4(packed, n, codes);
-}
-void fake_quant_rows(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p,
-                     float* out, int64_t out_stride) {
-  ref::fake_quant_rows(x, rows, cols, stride, p, out, out_stride);
-}
-void fake_quant_groups(const float* x, int64_t rows, int64_t cols, int64_t stride, int64_t group,
-                       const RowParams& p, float* out, int64_t out_stride) {
-  ref::fake_quant_groups(x, rows, cols, stride, group, p, out, out_stride);
-}
-void fake_quant_fixed(const float* x, int64_t rows, int64_t cols, int64_t stride, float scale,
-                      int32_t zero_point, const RowParams& p, float* out, int64_t out_stride) {
-  ref::fake_quant_fixed(x, rows, cols, stride, scale, zero_point, p, out, out_stride);
-}
-ErrorStats error_stats(const float* x, const float* x_deq, int64_t n) {
-  return ref::error_stats(x, x_deq, n);
+  for (int64_t i = 0; i + 1 < n; i += 2) {
+    // Shift the nibble to the top of the byte, then arithmetic-shift back down: sign extension.
+    codes[i] = static_cast<int8_t>(static_cast<int8_t>(packed[i / 2] << 4) >> 4);
+    codes[i + 1] = static_cast<int8_t>(static_cast<int8_t>(packed[i / 2]) >> 4);
+  }
+  if (n % 2 == 1) codes[n - 1] = static_cast<int8_t>(static_cast<int8_t>(packed[n / 2] << 4) >> 4);
 }
 
 }  // namespace qh::quant
+#endif  // HWY_ONCE

@@ -1,0 +1,217 @@
+// Highway SIMD span kernels of the quantizer: one contiguous span of floats (a row or a group) at a time.
+// Included once per target by quant/quantize.cc and quant/quantize_stats.cc (foreach_target.h), which wrap
+// them into row-block entry points dispatched once per block. Each kernel evaluates exactly the f32
+// expressions of quant/quant_math.h (the reference formulas) on whole vectors and the same scalar code on
+// the tail, so codes and scales are bit-identical to quant/reference.cc on every target.
+
+// Per-target include guard (the Highway pattern: toggled by foreach_target.h).
+#if defined(QH_QUANT_QUANTIZE_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef QH_QUANT_QUANTIZE_INL_H_
+#undef QH_QUANT_QUANTIZE_INL_H_
+#else
+#define QH_QUANT_QUANTIZE_INL_H_
+#endif
+
+#include <cstdint>
+
+#include "hwy/highway.h"
+#include "quant/quant_math.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace qh {
+namespace quant {
+namespace HWY_NAMESPACE {
+
+namespace hn = hwy::HWY_NAMESPACE;
+using DF = hn::ScalableTag<float>;
+
+// Max of |x| as bit patterns (see math::abs_bits): the absmax, and >= kInfBits when the span has NaN / Inf.
+HWY_INLINE uint32_t AbsBitsMax(const float* HWY_RESTRICT x, int64_t n) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const auto mask = hn::Set(di, 0x7fffffff);
+  auto m0 = hn::Zero(di);
+  auto m1 = hn::Zero(di);
+  int64_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {  // two accumulators: loads, not the max, are the limit
+    m0 = hn::Max(m0, hn::And(hn::BitCast(di, hn::LoadU(df, x + i)), mask));
+    m1 = hn::Max(m1, hn::And(hn::BitCast(di, hn::LoadU(df, x + i + N)), mask));
+  }
+  for (; i + N <= n; i += N) m0 = hn::Max(m0, hn::And(hn::BitCast(di, hn::LoadU(df, x + i)), mask));
+  // Abs bits are < 2^31, so the signed max is the unsigned max.
+  uint32_t m = static_cast<uint32_t>(hn::GetLane(hn::MaxOfLanes(di, hn::Max(m0, m1))));
+  for (; i < n; ++i) m = m > math::abs_bits(x[i]) ? m : math::abs_bits(x[i]);
+  return m;
+}
+
+// min and max of a span (0 and 0 when empty), plus the abs-bits max for the non-finite check.
+HWY_INLINE void MinMaxSpan(const float* HWY_RESTRICT x, int64_t n, float* lo, float* hi, uint32_t* abs_bits_max) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const auto mask = hn::Set(di, 0x7fffffff);
+  auto vmin = hn::Set(df, HUGE_VALF);
+  auto vmax = hn::Set(df, -HUGE_VALF);
+  auto bits = hn::Zero(di);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto v = hn::LoadU(df, x + i);
+    vmin = hn::Min(vmin, v);
+    vmax = hn::Max(vmax, v);
+    bits = hn::Max(bits, hn::And(hn::BitCast(di, v), mask));
+  }
+  float mn = hn::GetLane(hn::MinOfLanes(df, vmin));
+  float mx = hn::GetLane(hn::MaxOfLanes(df, vmax));
+  uint32_t b = static_cast<uint32_t>(hn::GetLane(hn::MaxOfLanes(di, bits)));
+  for (; i < n; ++i) {
+    mn = x[i] < mn ? x[i] : mn;
+    mx = x[i] > mx ? x[i] : mx;
+    b = b > math::abs_bits(x[i]) ? b : math::abs_bits(x[i]);
+  }
+  if (n == 0) mn = mx = 0.0f;
+  *lo = mn;
+  *hi = mx;
+  *abs_bits_max = b;
+}
+
+// codes = clamp(rne(x * inv), -2^(b-1), 2^(b-1) - 1) as int8.
+HWY_INLINE void QuantizeSpanSym(const float* HWY_RESTRICT x, int64_t n, float inv, int bits,
+                                int8_t* HWY_RESTRICT codes) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<int8_t, DF> d8;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const float qmin = math::qmin_sym(bits), qmax = math::qmax_sym(bits);
+  const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, qmin), vhi = hn::Set(df, qmax);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto q = hn::Min(hn::Max(hn::Round(hn::Mul(hn::LoadU(df, x + i), vinv)), vlo), vhi);
+    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, codes + i);
+  }
+  for (; i < n; ++i) codes[i] = static_cast<int8_t>(math::code_sym(x[i], inv, qmin, qmax));
+}
+
+// codes = clamp(rne(x * inv) + z, 0, 2^b - 1) as uint8.
+HWY_INLINE void QuantizeSpanAsym(const float* HWY_RESTRICT x, int64_t n, float inv, int32_t zero_point, int bits,
+                                 uint8_t* HWY_RESTRICT codes) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<uint8_t, DF> d8;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const float z = static_cast<float>(zero_point), levels = math::levels_asym(bits);
+  const auto vinv = hn::Set(df, inv), vz = hn::Set(df, z), vhi = hn::Set(df, levels), vzero = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto q = hn::Min(hn::Max(hn::Add(hn::Round(hn::Mul(hn::LoadU(df, x + i), vinv)), vz), vzero), vhi);
+    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, codes + i);
+  }
+  for (; i < n; ++i) codes[i] = static_cast<uint8_t>(math::code_asym(x[i], inv, z, levels));
+}
+
+// The dequantized value of every x: scale * code (symmetric) or scale * (code - z) (asymmetric).
+template <bool kSymmetric>
+HWY_INLINE hn::Vec<DF> FakeQuantVec(hn::Vec<DF> v, hn::Vec<DF> vinv, hn::Vec<DF> vscale, hn::Vec<DF> vz,
+                                    hn::Vec<DF> vlo, hn::Vec<DF> vhi) {
+  if (kSymmetric) {  // + 0 as in math::code_sym: no -0 codes
+    return hn::Mul(vscale, hn::Min(hn::Max(hn::Add(hn::Round(hn::Mul(v, vinv)), hn::Zero(DF())), vlo), vhi));
+  }
+  const auto q = hn::Min(hn::Max(hn::Add(hn::Round(hn::Mul(v, vinv)), vz), vlo), vhi);
+  return hn::Mul(vscale, hn::Sub(q, vz));
+}
+
+HWY_INLINE float FakeQuantScalar(float x, float inv, float scale, float z, int bits, bool symmetric) {
+  if (symmetric) return scale * math::code_sym(x, inv, math::qmin_sym(bits), math::qmax_sym(bits));
+  return scale * (math::code_asym(x, inv, z, math::levels_asym(bits)) - z);
+}
+
+// out = dequant(quant(x)) with one scale / zero point; out may alias x (same index read before written).
+template <bool kSymmetric>
+HWY_INLINE void FakeQuantSpanT(const float* x, int64_t n, float scale, int32_t zero_point, int bits, float* out) {
+  const DF df;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const float inv = 1.0f / scale, z = static_cast<float>(zero_point);
+  const float lo = kSymmetric ? math::qmin_sym(bits) : 0.0f;
+  const float hi = kSymmetric ? math::qmax_sym(bits) : math::levels_asym(bits);
+  const auto vinv = hn::Set(df, inv), vscale = hn::Set(df, scale), vz = hn::Set(df, z);
+  const auto vlo = hn::Set(df, lo), vhi = hn::Set(df, hi);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    hn::StoreU(FakeQuantVec<kSymmetric>(hn::LoadU(df, x + i), vinv, vscale, vz, vlo, vhi), df, out + i);
+  }
+  for (; i < n; ++i) out[i] = FakeQuantScalar(x[i], inv, scale, z, bits, kSymmetric);
+}
+
+HWY_INLINE void FakeQuantSpan(const float* x, int64_t n, float scale, int32_t zero_point, int bits, bool symmetric,
+                              float* out) {
+  if (symmetric) {
+    FakeQuantSpanT<true>(x, n, scale, 0, bits, out);
+  } else {
+    FakeQuantSpanT<false>(x, n, scale, zero_point, bits, out);
+  }
+}
+
+// Sum of (x - dequant(quant(x)))^2 for the MSE clip search: f32 lanes, flushed to double every 64 vectors.
+template <bool kSymmetric>
+HWY_INLINE double SquaredErrorSpanT(const float* HWY_RESTRICT x, int64_t n, float scale, int32_t zero_point,
+                                    int bits) {
+  const DF df;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const float inv = 1.0f / scale, z = static_cast<float>(zero_point);
+  const float lo = kSymmetric ? math::qmin_sym(bits) : 0.0f;
+  const float hi = kSymmetric ? math::qmax_sym(bits) : math::levels_asym(bits);
+  const auto vinv = hn::Set(df, inv), vscale = hn::Set(df, scale), vz = hn::Set(df, z);
+  const auto vlo = hn::Set(df, lo), vhi = hn::Set(df, hi);
+  double total = 0;
+  int64_t i = 0;
+  while (i + N <= n) {
+    auto acc = hn::Zero(df);
+    for (int k = 0; k < 64 && i + N <= n; ++k, i += N) {
+      const auto v = hn::LoadU(df, x + i);
+      const auto e = hn::Sub(v, FakeQuantVec<kSymmetric>(v, vinv, vscale, vz, vlo, vhi));
+      acc = hn::MulAdd(e, e, acc);
+    }
+    total += static_cast<double>(hn::GetLane(hn::SumOfLanes(df, acc)));
+  }
+  for (; i < n; ++i) {
+    const double e = static_cast<double>(x[i]) - FakeQuantScalar(x[i], inv, scale, z, bits, kSymmetric);
+    total += e * e;
+  }
+  return total;
+}
+
+HWY_INLINE void DequantSpanSym(const int8_t* HWY_RESTRICT codes, int64_t n, float scale, float* HWY_RESTRICT out) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<int8_t, DF> d8;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const auto vscale = hn::Set(df, scale);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    hn::StoreU(hn::Mul(vscale, hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, codes + i)))), df, out + i);
+  }
+  for (; i < n; ++i) out[i] = scale * static_cast<float>(codes[i]);
+}
+
+HWY_INLINE void DequantSpanAsym(const uint8_t* HWY_RESTRICT codes, int64_t n, float scale, int32_t zero_point,
+                                float* HWY_RESTRICT out) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<uint8_t, DF> d8;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const float z = static_cast<float>(zero_point);
+  const auto vscale = hn::Set(df, scale), vz = hn::Set(df, z);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto q = hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, codes + i)));
+    hn::StoreU(hn::Mul(vscale, hn::Sub(q, vz)), df, out + i);
+  }
+  for (; i < n; ++i) out[i] = scale * (static_cast<float>(codes[i]) - z);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace quant
+}  // namespace qh
+HWY_AFTER_NAMESPACE();
+
+#endif  // include guard
