@@ -11,7 +11,7 @@
 namespace qh::reports {
 
 using ojson = nlohmann::ordered_json;
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;  // reading keeps the file's key order
 
 void MetricMap::set(const std::string& name, double value) {
   for (auto& [k, v] : items_) {

@@ -117,8 +117,9 @@ struct Results {
 // JSON (ordered keys, so files diff well). results_from_json throws InputError naming `where` and the field.
 nlohmann::ordered_json to_json(const CaseResult& c);
 nlohmann::ordered_json to_json(const Results& r);
-CaseResult case_from_json(const nlohmann::json& j, const std::string& where);
-Results results_from_json(const nlohmann::json& j, const std::string& where);
+// Reading keeps the key order of the file (metric order), hence ordered_json.
+CaseResult case_from_json(const nlohmann::ordered_json& j, const std::string& where);
+Results results_from_json(const nlohmann::ordered_json& j, const std::string& where);
 
 // Atomic write of results.json; read validates the schema version (newer versions are an InputError).
 void write_results(const std::string& path, const Results& r);

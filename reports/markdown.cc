@@ -1,0 +1,247 @@
+// report.md: a summary line, the failed and passed checks, then per model x scheme degradation, protections,
+// attribution, audit highlights and (with a baseline) deltas. GitHub-flavoured Markdown tables.
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "reports/baseline.h"
+#include "reports/metric_info.h"
+#include "reports/writers.h"
+
+namespace qh::reports {
+
+std::string format_value(double v) {
+  if (std::isnan(v)) return "n/a";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  if (v == 0) return "0";
+  const double a = std::fabs(v);
+  if (a >= 1e6 || a < 1e-4) return fmt::format("{:.3e}", v);
+  return fmt::format("{:.4g}", v);
+}
+
+std::vector<std::string> present_headline_metrics(const Results& r) {
+  std::vector<std::string> out;
+  for (const auto& m : headline_metrics()) {
+    for (const auto& c : r.cases) {
+      if (c.metrics.has(m)) {
+        out.push_back(m);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+
+template <typename F>
+std::vector<std::string> distinct(const Results& r, F get) {
+  std::vector<std::string> out;
+  for (const auto& c : r.cases) {
+    const std::string v = get(c);
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+  }
+  return out;
+}
+
+// Markdown table cells must not contain a bare '|' or a newline.
+std::string cell(std::string s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string row(const std::vector<std::string>& cells) {
+  std::string s = "|";
+  for (const auto& c : cells) s += " " + cell(c) + " |";
+  return s + "\n";
+}
+
+std::string header(const std::vector<std::string>& cells) {
+  std::string s = row(cells) + "|";
+  for (size_t i = 0; i < cells.size(); ++i) s += "---|";
+  return s + "\n";
+}
+
+std::string percent(double share) { return std::isfinite(share) ? fmt::format("{:.0f}%", 100 * share) : "n/a"; }
+
+std::string verdict_section(const Results& r) {
+  if (r.verdicts.empty()) return "";
+  std::string s = "## Checks\n\n" + header({"", "check", "value", "limit", "details"});
+  for (int pass = 0; pass < 2; ++pass) {  // failures first
+    for (const auto& v : r.verdicts) {
+      if (v.passed != (pass == 1)) continue;
+      s += row({v.passed ? "pass" : "**FAIL**", v.name, format_value(v.value), format_value(v.limit), v.message});
+    }
+  }
+  return s + "\n";
+}
+
+std::string degradation_section(const Results& r) {
+  const auto metrics = present_headline_metrics(r);
+  std::vector<std::string> cols = {"model", "scheme"};
+  for (const auto& m : metrics) cols.push_back(metric_label(m));
+  std::string s = "## Degradation per model and scheme\n\n" + header(cols);
+  bool any_protected = false;
+  for (const auto& c : r.cases) {
+    if (c.protection != "none") {
+      any_protected = true;
+      continue;
+    }
+    std::vector<std::string> cells = {c.model, c.scheme};
+    for (const auto& m : metrics) {
+      const auto v = c.metric(m);
+      cells.push_back(v ? format_value(*v) : "");
+    }
+    s += row(cells);
+  }
+  s += "\n";
+  if (any_protected) {
+    std::vector<std::string> pcols = {"model", "scheme", "protection"};
+    const std::vector<std::string> pm = {"kld_mean", "delta_ppl", "top1_agree", "backcopy_risk"};
+    std::vector<std::string> shown;
+    for (const auto& m : pm) {
+      if (std::find(metrics.begin(), metrics.end(), m) != metrics.end()) shown.push_back(m);
+    }
+    for (const auto& m : shown) pcols.push_back(metric_label(m));
+    s += "### With protections (sink tokens / outlier channels in full precision)\n\n" + header(pcols);
+    for (const auto& c : r.cases) {
+      std::vector<std::string> cells = {c.model, c.scheme, c.protection};
+      for (const auto& m : shown) {
+        const auto v = c.metric(m);
+        cells.push_back(v ? format_value(*v) : "");
+      }
+      s += row(cells);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+std::string attribution_section(const Results& r) {
+  std::string s;
+  for (const auto& c : r.cases) {
+    for (const auto& a : c.attribution) {
+      if (s.empty()) {
+        s = "## Attribution of the degradation (Shapley: sink tokens vs outlier channels)\n\n" +
+            header({"model", "scheme", "metric", "total", "sink tokens", "outlier channels", "rest"});
+      }
+      s += row({c.model, c.scheme, a.metric, format_value(a.total),
+                format_value(a.phi_tokens) + " (" + percent(a.share_tokens) + ")",
+                format_value(a.phi_channels) + " (" + percent(a.share_channels) + ")",
+                format_value(a.rest) + " (" + percent(a.share_rest) + ")"});
+    }
+  }
+  return s.empty() ? s : s + "\n";
+}
+
+// Largest value of a [layer][head] grid with its position.
+struct Peak {
+  double value = NAN;
+  int layer = -1, head = -1;
+};
+Peak grid_max(const std::vector<std::vector<double>>& g) {
+  Peak p;
+  for (size_t l = 0; l < g.size(); ++l) {
+    for (size_t h = 0; h < g[l].size(); ++h) {
+      if (std::isfinite(g[l][h]) && (std::isnan(p.value) || g[l][h] > p.value)) {
+        p = {g[l][h], static_cast<int>(l), static_cast<int>(h)};
+      }
+    }
+  }
+  return p;
+}
+// Largest value of a [layer] vector; head stays -1.
+Peak vec_max(const std::vector<double>& v) {
+  const Peak p = grid_max({v});
+  return Peak{p.value, p.head, -1};
+}
+
+std::string audit_section(const Results& r) {
+  std::string s;
+  std::vector<std::string> seen;
+  for (const auto& c : r.cases) {
+    if (c.audit.empty() || std::find(seen.begin(), seen.end(), c.model) != seen.end()) continue;
+    seen.push_back(c.model);
+    if (s.empty()) {
+      s = "## Outlier audit (full precision)\n\n" +
+          header({"model", "max sink_mass (layer.head)", "max residual_peak (layer)", "max kurtosis", "max |x|",
+                  "outlier channels"});
+    }
+    const Peak sink = grid_max(c.audit.sink_mass);
+    const Peak peak = vec_max(c.audit.residual_peak);
+    const Peak kurt = vec_max(c.audit.kurtosis);
+    const Peak maxabs = vec_max(c.audit.max_abs);
+    size_t channels = 0;
+    for (const auto& l : c.audit.outlier_channels) channels += l.size();
+    s += row({c.model,
+              sink.layer < 0 ? "n/a" : fmt::format("{} ({}.{})", format_value(sink.value), sink.layer, sink.head),
+              peak.layer < 0 ? "n/a" : fmt::format("{} ({})", format_value(peak.value), peak.layer),
+              format_value(kurt.value), format_value(maxabs.value), std::to_string(channels)});
+  }
+  return s.empty() ? s : s + "\n";
+}
+
+std::string baseline_section(const Results& r, const Results& baseline) {
+  std::vector<std::string> metrics;
+  for (const char* m : {"ppl_fp", "delta_ppl", "kld_mean", "top1_agree", "backcopy_risk"}) metrics.push_back(m);
+  const auto deltas = metric_deltas(baseline, r, metrics);
+  if (deltas.empty()) return "## Changes against the baseline\n\nNo case of this run is in the baseline.\n\n";
+  std::string s = "## Changes against the baseline\n\n";
+  std::string table = header({"model", "scheme", "protection", "metric", "baseline", "now", "Δ"});
+  int unchanged = 0;
+  for (const auto& d : deltas) {
+    if (d.old_value == d.new_value) {
+      ++unchanged;
+      continue;
+    }
+    table += row({d.model, d.scheme, d.protection, d.metric, format_value(d.old_value), format_value(d.new_value),
+                  (d.delta() > 0 ? "+" : "") + format_value(d.delta())});
+  }
+  if (static_cast<size_t>(unchanged) < deltas.size()) s += table + "\n";
+  s += fmt::format("{} of {} compared values unchanged.\n\n", unchanged, deltas.size());
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> distinct_models(const Results& r) {
+  return distinct(r, [](const CaseResult& c) { return c.model; });
+}
+std::vector<std::string> distinct_schemes(const Results& r) {
+  return distinct(r, [](const CaseResult& c) { return c.scheme; });
+}
+
+std::string render_markdown(const Results& r, const Results* baseline) {
+  std::string s = "# qharness report" + (r.suite.empty() ? std::string() : ": " + r.suite) + "\n\n";
+  const int failed = r.num_failed();
+  if (r.verdicts.empty()) {
+    s += fmt::format("{} cases, no checks.\n\n", r.cases.size());
+  } else if (failed == 0) {
+    s += fmt::format("**PASS**: all {} checks passed over {} cases.\n\n", r.verdicts.size(), r.cases.size());
+  } else {
+    s += fmt::format("**FAIL**: {} of {} checks failed over {} cases.\n\n", failed, r.verdicts.size(),
+                     r.cases.size());
+  }
+  s += verdict_section(r);
+  s += degradation_section(r);
+  s += attribution_section(r);
+  s += audit_section(r);
+  if (baseline) s += baseline_section(r, *baseline);
+  const auto& e = r.environment;
+  s += fmt::format("<sub>qharness {} · schema {} · {} · oneDNN ISA {} · {} threads{}</sub>\n",
+                   e.git_revision.empty() ? "unknown revision" : e.git_revision, r.schema_version,
+                   e.cpu.empty() ? "unknown CPU" : e.cpu, e.onednn_isa.empty() ? "n/a" : e.onednn_isa, e.threads,
+                   r.created_utc.empty() ? "" : " · " + r.created_utc);
+  return s;
+}
+
+}  // namespace qh::reports

@@ -1,0 +1,58 @@
+#include "reports/metric_info.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qh::reports {
+
+const std::vector<std::string>& known_metrics() {
+  static const std::vector<std::string> names = {
+      "ppl",        "ppl_fp",      "delta_ppl", "ppl_ratio",    "kld_mean",      "kld_mean_se",
+      "kld_median", "kld_p90",     "kld_p99",   "kld_max",      "top1_agree",    "delta_p_mean",
+      "sqnr_db",    "backcopy_risk", "bigram_risk", "backcopy_acc", "backcopy_acc_fp", "nll",
+      "nll_fp",     "excess_risk",   "attn_kld_mean", "sink_mass_drift"};
+  return names;
+}
+
+bool is_known_metric(const std::string& metric) {
+  const auto& k = known_metrics();
+  return std::find(k.begin(), k.end(), metric) != k.end();
+}
+
+Direction metric_direction(const std::string& metric) {
+  static const std::vector<std::string> higher_is_better = {"top1_agree", "delta_p_mean", "sqnr_db", "backcopy_acc",
+                                                            "backcopy_acc_fp"};
+  return std::find(higher_is_better.begin(), higher_is_better.end(), metric) != higher_is_better.end()
+             ? Direction::kHigherIsBetter
+             : Direction::kLowerIsBetter;
+}
+
+const std::vector<std::string>& headline_metrics() {
+  static const std::vector<std::string> names = {"ppl_fp",      "ppl",           "delta_ppl",   "kld_mean",
+                                                 "kld_p99",     "top1_agree",    "sqnr_db",     "backcopy_risk",
+                                                 "bigram_risk", "backcopy_acc"};
+  return names;
+}
+
+std::string metric_label(const std::string& metric) {
+  static const std::vector<std::pair<std::string, std::string>> labels = {
+      {"ppl", "ppl"},           {"ppl_fp", "ppl fp"},          {"delta_ppl", "Δppl"},
+      {"ppl_ratio", "ppl ratio"}, {"kld_mean", "KLD mean"},    {"kld_mean_se", "KLD se"},
+      {"kld_median", "KLD median"}, {"kld_p90", "KLD p90"},    {"kld_p99", "KLD p99"},
+      {"kld_max", "KLD max"},   {"top1_agree", "top-1 agree"}, {"delta_p_mean", "Δp mean"},
+      {"sqnr_db", "SQNR dB"},   {"backcopy_risk", "backcopy risk"}, {"bigram_risk", "bigram risk"},
+      {"backcopy_acc", "backcopy acc"}};
+  for (const auto& [k, v] : labels) {
+    if (k == metric) return v;
+  }
+  return metric;
+}
+
+bool is_worse(const std::string& metric, double value, double reference, double slack) {
+  if (std::isnan(value) != std::isnan(reference)) return true;  // a metric that became (or stopped being) undefined
+  if (std::isnan(value)) return false;
+  const double diff = value - reference;
+  return metric_direction(metric) == Direction::kLowerIsBetter ? diff > slack : -diff > slack;
+}
+
+}  // namespace qh::reports
