@@ -1,0 +1,131 @@
+#include "src/engine/attention.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "quant/error.h"
+#include "quant/quantize.h"
+#include "src/engine/ops.h"
+
+namespace qh::engine {
+
+Attention::Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs)
+    : spec_(spec), kv_(kv), probs_(probs) {}
+
+namespace {
+
+// [T, heads*hd] rows (stride ld) -> [heads][T][hd].
+void to_heads(const float* x, int64_t ld, int64_t T, int64_t heads, int64_t hd, float* out) {
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t h = 0; h < heads; ++h)
+      std::copy(x + t * ld + h * hd, x + t * ld + (h + 1) * hd, out + (h * T + t) * hd);
+}
+
+quant::RowParams params_of(const QuantSpec& s) {
+  quant::RowParams p;
+  p.bits = s.bits;
+  p.symmetric = s.symmetric;
+  p.clip = s.clip;
+  return p;
+}
+
+}  // namespace
+
+void Attention::quantize_kv(float* x, int64_t T, const uint8_t* protected_rows) {
+  // x: [KV][T][hd]; one scale per token per head (or per group of the head dimension).
+  const int64_t hd = spec_.head_dim, rows = spec_.num_kv_heads * T;
+  if (protected_rows) kv_keep_.assign(x, x + rows * hd);
+  const quant::RowParams p = params_of(kv_);
+  if (kv_.granularity == Granularity::kGroup)
+    quant::fake_quant_groups(x, rows, hd, hd, kv_.group_size, p, x, hd);
+  else
+    quant::fake_quant_rows(x, rows, hd, hd, p, x, hd);
+  if (!protected_rows) return;
+  for (int64_t r = 0; r < rows; ++r)
+    if (protected_rows[r % T]) std::copy(kv_keep_.data() + r * hd, kv_keep_.data() + (r + 1) * hd, x + r * hd);
+}
+
+void Attention::row_transform(int64_t T, const float* sink, const uint8_t* protected_rows) {
+  const int64_t H = spec_.num_heads, ld = T;
+  const AttnKind kind = spec_.attn.kind;
+  const float zeta = spec_.attn.clip_zeta, gamma = spec_.attn.clip_gamma;
+  const quant::RowParams pp = params_of(probs_);
+  const bool quant_probs = probs_.enabled();
+#pragma omp parallel for schedule(dynamic, 16)
+  for (int64_t r = 0; r < H * T; ++r) {
+    const int64_t h = r / T, i = r % T;
+    float* s = scores_.data() + r * ld;
+    const int64_t n = i + 1;  // causal: keys 0..i
+    if (kind == AttnKind::kRelu) {
+      const float inv = 1.0f / static_cast<float>(i + 1);
+      for (int64_t j = 0; j < n; ++j) s[j] = s[j] > 0.0f ? s[j] * inv : 0.0f;
+    } else {
+      float m = s[0];
+      for (int64_t j = 1; j < n; ++j) m = std::max(m, s[j]);
+      if (kind == AttnKind::kSink) m = std::max(m, sink[h]);
+      double sum = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        s[j] = std::exp(s[j] - m);
+        sum += s[j];
+      }
+      double sink_e = 0;
+      if (kind == AttnKind::kSink) {
+        sink_e = std::exp(static_cast<double>(sink[h]) - m);
+        sum += sink_e;
+      }
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t j = 0; j < n; ++j) s[j] *= inv;
+      if (kind == AttnKind::kSink) sink_mass_[r] = static_cast<float>(sink_e / sum);
+      if (kind == AttnKind::kClipped)
+        for (int64_t j = 0; j < n; ++j) s[j] = std::min(1.0f, std::max(0.0f, (zeta - gamma) * s[j] + gamma));
+    }
+    if (quant_probs && !(protected_rows && protected_rows[i])) quant::fake_quant_rows(s, 1, n, n, pp, s, n);
+    std::fill(s + n, s + ld, 0.0f);
+  }
+}
+
+void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,
+                    Observer* obs) {
+  const int64_t H = spec_.num_heads, KV = spec_.num_kv_heads, hd = spec_.head_dim, G = H / KV;
+  qh_.resize(H * T * hd);
+  kh_.resize(KV * T * hd);
+  vh_.resize(KV * T * hd);
+  oh_.resize(H * T * hd);
+  scores_.resize(H * T * T);
+  to_heads(in.q, in.ldq, T, H, hd, qh_.data());
+  to_heads(in.k, in.ldk, T, KV, hd, kh_.data());
+  to_heads(in.v, in.ldv, T, KV, hd, vh_.data());
+  if (spec_.positions == PosKind::kRope) {
+    rope_heads(qh_.data(), H, T, hd, spec_.rope_theta);
+    rope_heads(kh_.data(), KV, T, hd, spec_.rope_theta);
+  }
+  if (kv_.enabled()) {
+    quantize_kv(kh_.data(), T, protected_rows);
+    quantize_kv(vh_.data(), T, protected_rows);
+  }
+  // Scores: batch = key/value head, rows = its G query heads x T queries.
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  mm_.run(KV, G * T, hd, T, qh_.data(), hd, kh_.data(), hd, /*b_transposed=*/true, scores_.data(), T, scale);
+  if (spec_.attn.kind == AttnKind::kSink) sink_mass_.assign(H * T, 0.0f);
+  row_transform(T, in.sink, protected_rows);
+  mm_.run(KV, G * T, T, hd, scores_.data(), T, vh_.data(), hd, /*b_transposed=*/false, oh_.data(), hd, 1.0f);
+  if (obs) {
+    const bool att = obs->wants_attention(), val = obs->wants_values();
+    for (int64_t h = 0; h < H; ++h) {
+      if (att) {
+        obs->on_attention(layer, static_cast<int>(h), scores_.data() + h * T * T, T);
+        if (spec_.attn.kind == AttnKind::kSink)
+          obs->on_virtual_sink(layer, static_cast<int>(h), sink_mass_.data() + h * T, T);
+      }
+      if (val) obs->on_values(layer, static_cast<int>(h), vh_.data() + (h / G) * T * hd, T, hd);
+    }
+  }
+  const int64_t ldo = H * hd;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t h = 0; h < H; ++h)
+      std::copy(oh_.data() + (h * T + t) * hd, oh_.data() + (h * T + t + 1) * hd, out + t * ldo + h * hd);
+}
+
+}  // namespace qh::engine

@@ -1,0 +1,42 @@
+// Causal self-attention core for every variant of DESIGN 1.3, on one window: scores through oneDNN batched
+// matmul (GQA folds the query heads of a key/value head into the rows of one batch entry), the variant's
+// row transform in plain loops, optional KV-cache and attention-probability quantization (fake-quant: the
+// attention runs in f32), then P V through oneDNN.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/arch.h"
+#include "quant/scheme.h"
+#include "src/engine/matmul.h"
+#include "src/engine/observer.h"
+
+namespace qh::engine {
+
+struct AttentionInputs {
+  const float* q;  int64_t ldq;   // [T, H*hd] rows with stride ldq
+  const float* k;  int64_t ldk;   // [T, KV*hd]
+  const float* v;  int64_t ldv;   // [T, KV*hd]
+  const float* sink = nullptr;    // [H] sink logits (kSink)
+};
+
+class Attention {
+ public:
+  Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs);
+  // out [T, H*hd] (row stride H*hd). protected_rows [T] or nullptr: those tokens' K/V entries and
+  // probability rows are not quantized.
+  void run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,
+           Observer* obs);
+
+ private:
+  void row_transform(int64_t T, const float* sink, const uint8_t* protected_rows);
+  void quantize_kv(float* x, int64_t T, const uint8_t* protected_rows);
+
+  ArchSpec spec_;
+  QuantSpec kv_, probs_;
+  BatchedMatmul mm_;
+  std::vector<float> qh_, kh_, vh_, scores_, oh_, sink_mass_, dense_, kv_keep_;
+};
+
+}  // namespace qh::engine

@@ -1,0 +1,105 @@
+// Protections (DESIGN 1.6) and the calibration statistics they and static activation scales need.
+#include <algorithm>
+#include <cmath>
+
+#include "quant/error.h"
+#include "src/engine/engine.h"
+
+namespace qh::engine {
+
+std::string Protection::name() const {
+  if (tokens && channels) return "both";
+  if (tokens) return "tokens";
+  if (channels) return "channels";
+  return "none";
+}
+
+Protection parse_protection(const std::string& text) {
+  Protection p;
+  if (text == "none" || text.empty()) return p;
+  if (text == "tokens" || text == "T") {
+    p.tokens = true;
+  } else if (text == "channels" || text == "C") {
+    p.channels = true;
+  } else if (text == "both" || text == "TC") {
+    p.tokens = p.channels = true;
+  } else {
+    throw InputError("protection '" + text + "': expected none, tokens, channels or both");
+  }
+  return p;
+}
+
+CalibrationObserver::CalibrationObserver(int num_layers) {
+  calib_.sites.assign(num_layers, std::vector<SiteCalibration>(kNumSites));
+}
+
+void CalibrationObserver::on_site_input(int layer, Site site, const float* x, int64_t T, int64_t K) {
+  SiteCalibration& c = calib_.sites.at(layer).at(static_cast<int>(site));
+  if (c.col_absmax.empty()) {
+    c.col_absmax.assign(K, 0.0f);
+    c.col_min.assign(K, 0.0f);
+    c.col_max.assign(K, 0.0f);
+  }
+  QH_CHECK(static_cast<int64_t>(c.col_absmax.size()) == K);
+  for (int64_t t = 0; t < T; ++t) {
+    const float* r = x + t * K;
+    const bool unprotected = !(mask_ && mask_[t]);
+    for (int64_t k = 0; k < K; ++k) {
+      c.col_absmax[k] = std::max(c.col_absmax[k], std::fabs(r[k]));
+      if (unprotected) {
+        c.col_min[k] = std::min(c.col_min[k], r[k]);
+        c.col_max[k] = std::max(c.col_max[k], r[k]);
+      }
+    }
+  }
+  if (layer == 0 && site == Site::kQ) calib_.rows += T;
+}
+
+void ResidualNormObserver::on_residual(int layer, const float* h, int64_t T, int64_t d) {
+  std::vector<float> n(T);
+  for (int64_t t = 0; t < T; ++t) {
+    double s = 0;
+    for (int64_t i = 0; i < d; ++i) s += static_cast<double>(h[t * d + i]) * h[t * d + i];
+    n[t] = static_cast<float>(std::sqrt(s));
+  }
+  norms_.push_back(std::move(n));
+}
+
+std::vector<uint8_t> ResidualNormObserver::sink_tokens(float tau) const {
+  if (norms_.empty()) return {};
+  const int64_t T = static_cast<int64_t>(norms_[0].size());
+  std::vector<uint8_t> mask(T, 0);
+  mask[0] = 1;
+  for (const auto& n : norms_) {
+    std::vector<float> sorted(n);
+    std::sort(sorted.begin(), sorted.end());
+    const float median =
+        T % 2 ? sorted[T / 2] : 0.5f * (sorted[T / 2 - 1] + sorted[T / 2]);
+    for (int64_t t = 1; t < T; ++t)
+      if (n[t] > tau * median) mask[t] = 1;
+  }
+  return mask;
+}
+
+std::vector<int> outlier_channels(const std::vector<float>& col_absmax, const Protection& p) {
+  const int K = static_cast<int>(col_absmax.size());
+  std::vector<int> idx(K);
+  for (int i = 0; i < K; ++i) idx[i] = i;
+  std::vector<int> out;
+  if (p.tau_channels > 0) {
+    std::vector<float> sorted(col_absmax);
+    std::sort(sorted.begin(), sorted.end());
+    const float median = K % 2 ? sorted[K / 2] : 0.5f * (sorted[K / 2 - 1] + sorted[K / 2]);
+    for (int i = 0; i < K; ++i)
+      if (col_absmax[i] >= p.tau_channels * median && col_absmax[i] > 0) out.push_back(i);
+    return out;
+  }
+  // Top-k by max |x| (ties: the lower channel index).
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return col_absmax[a] > col_absmax[b]; });
+  const int k = std::min(std::max(p.top_k_channels, 0), K);
+  out.assign(idx.begin(), idx.begin() + k);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace qh::engine

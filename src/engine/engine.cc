@@ -1,0 +1,372 @@
+// Engine: builds the per-layer linears for a scheme + protection and runs the forward pass of a window.
+#include "src/engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "quant/error.h"
+#include "quant/quantize.h"
+#include "src/engine/attention.h"
+#include "src/engine/linear.h"
+#include "src/engine/ops.h"
+
+namespace qh::engine {
+
+namespace {
+
+// A group of sites sharing one input, fused into one Linear when their quantization settings agree.
+struct SiteSlice {
+  Site site;
+  int64_t offset, width;  // columns of the fused output
+};
+struct FusedLinear {
+  std::unique_ptr<Linear> linear;
+  std::vector<SiteSlice> slices;
+};
+
+const float* opt(const Tensor& t) { return t.empty() ? nullptr : t.ptr(); }
+
+}  // namespace
+
+struct LayerState {
+  std::vector<FusedLinear> attn_in;  // q, k, v (+ g_proj with q)
+  std::vector<FusedLinear> mlp_in;   // gate, up
+  std::unique_ptr<Linear> o, down;
+  int64_t g_width = 0;               // columns of g_proj output (gated)
+  std::unique_ptr<Attention> attention;
+};
+
+class QuantizedModel {
+ public:
+  QuantizedModel(const qh::Model& m, const Scheme& s, const Protection& p, const Calibration& c,
+                 const EngineOptions& o);
+  void forward(const int32_t* tokens, int64_t T, float* logits, Observer* obs, const uint8_t* rows);
+
+  const qh::Model& model;
+  Scheme scheme;
+  Protection protection;
+  Calibration calib;
+  EngineOptions options;
+  std::vector<LayerState> layers;
+  std::unique_ptr<Linear> lm_head;
+  Tensor emb;  // token embeddings (fake-quantized when the scheme quantizes embeddings)
+  LinearPath path[kNumSites] = {};
+  std::string f32_impl;
+
+ private:
+  LinearConfig config_for(int layer, Site site) const;
+  std::vector<FusedLinear> build_group(int layer, const std::vector<std::pair<Site, const Tensor*>>& w,
+                                       const std::vector<const Tensor*>& b);
+  void run_group(int layer, std::vector<FusedLinear>& group, const float* x, int64_t T, float* y, int64_t ldy,
+                 Observer* obs, const uint8_t* rows);
+  void run_single(int layer, Site site, Linear& lin, const float* x, int64_t T, float* y, Observer* obs,
+                  const uint8_t* rows);
+  std::vector<float> h_, xn_, attn_in_, att_, tmp_, mlp_in_, act_;
+  std::vector<uint8_t> default_rows_;
+};
+
+LinearConfig QuantizedModel::config_for(int layer, Site site) const {
+  LinearConfig c;
+  c.force_fake = options.force_fake_quant;
+  if (!scheme.sites[static_cast<int>(site)]) return c;
+  c.weights = scheme.weights;
+  c.activations = scheme.activations;
+  const bool needs_stats = protection.channels ||
+                           (c.activations.enabled() && c.activations.granularity == Granularity::kPerTensor);
+  if (!needs_stats) return c;
+  if (calib.empty())
+    throw InputError("scheme " + scheme.name + " with protection " + protection.name() +
+                     " needs calibration data (static activation scales / outlier channels)");
+  const SiteCalibration& sc = calib.sites.at(layer).at(static_cast<int>(site));
+  if (protection.channels) c.protected_channels = outlier_channels(sc.col_absmax, protection);
+  float lo = 0, hi = 0;
+  for (size_t k = 0; k < sc.col_min.size(); ++k) {
+    if (std::binary_search(c.protected_channels.begin(), c.protected_channels.end(), static_cast<int>(k)))
+      continue;
+    lo = std::min(lo, sc.col_min[k]);
+    hi = std::max(hi, sc.col_max[k]);
+  }
+  c.static_lo = lo;
+  c.static_hi = hi;
+  return c;
+}
+
+// Sites with identical configs (same quantization on or off) are fused into one matrix [sum N, K].
+std::vector<FusedLinear> QuantizedModel::build_group(int layer,
+                                                     const std::vector<std::pair<Site, const Tensor*>>& w,
+                                                     const std::vector<const Tensor*>& b) {
+  std::vector<FusedLinear> out;
+  size_t i = 0;
+  while (i < w.size()) {
+    size_t j = i + 1;
+    const bool on = scheme.sites[static_cast<int>(w[i].first)];
+    while (j < w.size() && scheme.sites[static_cast<int>(w[j].first)] == on) ++j;
+    const int64_t K = w[i].second->dim(1);
+    int64_t N = 0;
+    bool any_bias = false;
+    for (size_t s = i; s < j; ++s) {
+      N += w[s].second->dim(0);
+      any_bias |= !b[s]->empty();
+    }
+    std::vector<float> W, B;
+    W.reserve(N * K);
+    FusedLinear f;
+    LinearConfig cfg = config_for(layer, w[i].first);
+    for (size_t s = i; s < j; ++s) {
+      const Tensor& t = *w[s].second;
+      f.slices.push_back({w[s].first, static_cast<int64_t>(W.size()) / K, t.dim(0)});
+      cfg.segments.push_back(t.dim(0));
+      W.insert(W.end(), t.data.begin(), t.data.end());
+      if (any_bias) {
+        if (b[s]->empty()) B.insert(B.end(), t.dim(0), 0.0f);
+        else B.insert(B.end(), b[s]->data.begin(), b[s]->data.end());
+      }
+    }
+    f.linear = std::make_unique<Linear>(W.data(), N, K, any_bias ? B.data() : nullptr, cfg);
+    for (size_t s = i; s < j; ++s) path[static_cast<int>(w[s].first)] = f.linear->path();
+    out.push_back(std::move(f));
+    i = j;
+  }
+  return out;
+}
+
+QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protection& p, const Calibration& c,
+                               const EngineOptions& o)
+    : model(m), scheme(s), protection(p), calib(c), options(o) {
+  const ArchSpec& a = m.spec;
+  if (scheme.kv.enabled() && scheme.kv.granularity != Granularity::kPerToken &&
+      scheme.kv.granularity != Granularity::kGroup)
+    throw InputError("scheme " + scheme.name + ": kv quantization must be per_token or group:G");
+  if (scheme.kv.enabled() && scheme.kv.granularity == Granularity::kGroup && a.head_dim % scheme.kv.group_size)
+    throw InputError("scheme " + scheme.name + ": kv group size must divide head_dim " +
+                     std::to_string(a.head_dim));
+  for (int l = 0; l < a.num_layers; ++l) {
+    const LayerWeights& w = m.layers[l];
+    LayerState st;
+    std::vector<std::pair<Site, const Tensor*>> in{{Site::kQ, &w.wq}, {Site::kK, &w.wk}, {Site::kV, &w.wv}};
+    std::vector<const Tensor*> bias{&w.bq, &w.bk, &w.bv};
+    static const Tensor kEmpty;
+    if (a.attn.kind == AttnKind::kGated) {
+      // g_proj reads the same input as q and is quantized with site q; kept next to q so it fuses with it.
+      in.insert(in.begin() + 1, {Site::kQ, &w.wg});
+      bias.insert(bias.begin() + 1, &kEmpty);
+      st.g_width = w.wg.dim(0);
+    }
+    st.attn_in = build_group(l, in, bias);
+    st.o = std::make_unique<Linear>(w.wo.ptr(), w.wo.dim(0), w.wo.dim(1), opt(w.bo), config_for(l, Site::kO));
+    path[static_cast<int>(Site::kO)] = st.o->path();
+    if (a.mlp == MlpKind::kSwiGLU)
+      st.mlp_in = build_group(l, {{Site::kGate, &w.w_gate}, {Site::kUp, &w.w_up}}, {&kEmpty, &w.b_up});
+    else
+      st.mlp_in = build_group(l, {{Site::kUp, &w.w_up}}, {&w.b_up});
+    st.down = std::make_unique<Linear>(w.w_down.ptr(), w.w_down.dim(0), w.w_down.dim(1), opt(w.b_down),
+                                       config_for(l, Site::kDown));
+    path[static_cast<int>(Site::kDown)] = st.down->path();
+    st.attention = std::make_unique<Attention>(a, scheme.kv, scheme.attn_probs);
+    layers.push_back(std::move(st));
+  }
+  LinearConfig head;
+  head.force_fake = options.force_fake_quant;
+  if (scheme.quantize_lm_head) {
+    head.weights = scheme.weights;
+    head.activations = scheme.activations;
+    if (head.activations.granularity == Granularity::kPerTensor) head.activations.granularity = Granularity::kPerToken;
+  }
+  lm_head = std::make_unique<Linear>(m.lm_head.ptr(), m.lm_head.dim(0), m.lm_head.dim(1), nullptr, head);
+  emb = m.tok_emb;
+  if (scheme.quantize_embeddings && scheme.weights.enabled()) {
+    quant::RowParams rp;
+    rp.bits = scheme.weights.bits;
+    rp.symmetric = scheme.weights.symmetric;
+    rp.clip = scheme.weights.clip;
+    quant::fake_quant_rows(emb.ptr(), emb.rows(), emb.cols(), emb.cols(), rp, emb.ptr(), emb.cols());
+  }
+}
+
+void QuantizedModel::run_single(int layer, Site site, Linear& lin, const float* x, int64_t T, float* y,
+                                Observer* obs, const uint8_t* rows) {
+  if (obs && obs->wants_site_inputs()) obs->on_site_input(layer, site, x, T, lin.K());
+  const bool err = obs && obs->wants_site_errors() && lin.path() != LinearPath::kFp &&
+                   scheme.activations.enabled();
+  quant::ErrorStats e;
+  lin.forward(x, T, y, rows, err ? &e : nullptr);
+  if (err) obs->on_site_error(layer, site, e);
+}
+
+void QuantizedModel::run_group(int layer, std::vector<FusedLinear>& group, const float* x, int64_t T, float* y,
+                               int64_t ldy, Observer* obs, const uint8_t* rows) {
+  int64_t col = 0;
+  bool seen[kNumSites] = {};  // g_proj shares site q: report each site once
+  for (FusedLinear& f : group) {
+    Linear& lin = *f.linear;
+    bool first[kNumSites] = {};
+    for (const SiteSlice& s : f.slices) {
+      first[static_cast<int>(s.site)] = !seen[static_cast<int>(s.site)];
+      seen[static_cast<int>(s.site)] = true;
+    }
+    if (obs && obs->wants_site_inputs())
+      for (int s = 0; s < kNumSites; ++s)
+        if (first[s]) obs->on_site_input(layer, static_cast<Site>(s), x, T, lin.K());
+    const bool err = obs && obs->wants_site_errors() && lin.path() != LinearPath::kFp &&
+                     scheme.activations.enabled();
+    quant::ErrorStats e;
+    float* out = y;
+    std::vector<float> part;
+    if (group.size() > 1) {
+      part.resize(T * lin.N());
+      out = part.data();
+    }
+    lin.forward(x, T, out, rows, err ? &e : nullptr);
+    if (err)
+      for (int s = 0; s < kNumSites; ++s)
+        if (first[s]) obs->on_site_error(layer, static_cast<Site>(s), e);
+    if (group.size() > 1)
+      for (int64_t t = 0; t < T; ++t)
+        std::copy(part.data() + t * lin.N(), part.data() + (t + 1) * lin.N(), y + t * ldy + col);
+    col += lin.N();
+  }
+  QH_CHECK(col == ldy);
+}
+
+void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Observer* obs,
+                             const uint8_t* rows_in) {
+  const ArchSpec& a = model.spec;
+  if (T < 1 || T > a.context)
+    throw InputError("window of " + std::to_string(T) + " tokens: the model supports 1.." +
+                     std::to_string(a.context));
+  const int64_t d = a.d_model, V = a.vocab_size, H = a.num_heads, KV = a.num_kv_heads, hd = a.head_dim;
+  for (int64_t t = 0; t < T; ++t)
+    if (tokens[t] < 0 || tokens[t] >= V)
+      throw InputError("token id " + std::to_string(tokens[t]) + " at position " + std::to_string(t) +
+                       " is outside the vocabulary (size " + std::to_string(V) + ")");
+  const uint8_t* rows = nullptr;
+  if (protection.tokens) {
+    if (!rows_in) {
+      default_rows_.assign(T, 0);
+      default_rows_[0] = 1;
+      rows = default_rows_.data();
+    } else {
+      rows = rows_in;
+    }
+  }
+  h_.resize(T * d);
+  xn_.resize(T * d);
+  tmp_.resize(T * d);
+  att_.resize(T * H * hd);
+  for (int64_t t = 0; t < T; ++t) {
+    std::copy(emb.row(tokens[t]), emb.row(tokens[t]) + d, h_.data() + t * d);
+    if (a.positions == PosKind::kLearned)
+      for (int64_t i = 0; i < d; ++i) h_[t * d + i] += model.pos_emb.row(t)[i];
+  }
+  if (obs) obs->on_residual(-1, h_.data(), T, d);
+  for (int l = 0; l < a.num_layers; ++l) {
+    const LayerWeights& w = model.layers[l];
+    LayerState& st = layers[l];
+    norm_rows(a.norm, h_.data(), T, d, w.attn_norm_w.ptr(), opt(w.attn_norm_b), a.norm_eps, xn_.data());
+    const int64_t nq = H * hd, nkv = KV * hd, ld = nq + st.g_width + 2 * nkv;
+    attn_in_.resize(T * ld);
+    run_group(l, st.attn_in, xn_.data(), T, attn_in_.data(), ld, obs, rows);
+    const float* q = attn_in_.data();
+    const float* g = q + nq;
+    const float* k = g + st.g_width;
+    const float* v = k + nkv;
+    AttentionInputs in{q, ld, k, ld, v, ld, opt(w.sink)};
+    st.attention->run(l, in, T, att_.data(), rows, obs);
+    if (a.attn.kind == AttnKind::kGated) {
+      const bool per_head = st.g_width == H;
+#pragma omp parallel for schedule(static)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t c = 0; c < nq; ++c)
+          att_[t * nq + c] *= sigmoidf(g[t * ld + (per_head ? c / hd : c)]);
+    }
+    run_single(l, Site::kO, *st.o, att_.data(), T, tmp_.data(), obs, rows);
+    for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];
+    norm_rows(a.norm, h_.data(), T, d, w.mlp_norm_w.ptr(), opt(w.mlp_norm_b), a.norm_eps, xn_.data());
+    const int64_t ff = a.d_ff;
+    if (a.mlp == MlpKind::kSwiGLU) {
+      mlp_in_.resize(T * 2 * ff);
+      run_group(l, st.mlp_in, xn_.data(), T, mlp_in_.data(), 2 * ff, obs, rows);
+      act_.resize(T * ff);
+      swiglu_rows(mlp_in_.data(), mlp_in_.data() + ff, T, ff, 2 * ff, act_.data());
+    } else {
+      act_.resize(T * ff);
+      run_group(l, st.mlp_in, xn_.data(), T, act_.data(), ff, obs, rows);
+      activate_rows(a.mlp, act_.data(), T, ff, ff);
+    }
+    run_single(l, Site::kDown, *st.down, act_.data(), T, tmp_.data(), obs, rows);
+    for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];
+    if (obs) obs->on_residual(l, h_.data(), T, d);
+  }
+  norm_rows(a.norm, h_.data(), T, d, model.final_norm_w.ptr(), opt(model.final_norm_b), a.norm_eps, xn_.data());
+  lm_head->forward(xn_.data(), T, logits, scheme.quantize_lm_head ? rows : nullptr, nullptr);
+  f32_impl = lm_head->impl();
+}
+
+Engine::Engine(const qh::Model& model, const Scheme& scheme, const Protection& protection,
+               const Calibration& calib, const EngineOptions& options)
+    : impl_(std::make_unique<QuantizedModel>(model, scheme, protection, calib, options)) {}
+Engine::~Engine() = default;
+
+void Engine::forward(const int32_t* tokens, int64_t T, float* logits, Observer* observer,
+                     const uint8_t* protected_rows) {
+  try {
+    impl_->forward(tokens, T, logits, observer, protected_rows);
+  } catch (const dnnl::error& e) {
+    throw InputError(std::string("oneDNN failed: ") + e.what());
+  }
+}
+
+const qh::Model& Engine::model() const { return impl_->model; }
+const Scheme& Engine::scheme() const { return impl_->scheme; }
+const Protection& Engine::protection() const { return impl_->protection; }
+std::string Engine::site_path(Site s) const { return to_string(impl_->path[static_cast<int>(s)]); }
+
+std::string Engine::int8_impl() const {
+  for (const LayerState& st : impl_->layers) {
+    if (st.o->path() == LinearPath::kInteger) return st.o->impl();
+    if (st.down->path() == LinearPath::kInteger) return st.down->impl();
+  }
+  return "";
+}
+std::string Engine::f32_impl() const { return impl_->f32_impl; }
+
+double Engine::linear_flops_per_token() const {
+  const ArchSpec& a = impl_->model.spec;
+  double kn = 0;
+  for (const LayerWeights& w : impl_->model.layers) {
+    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.wg, &w.w_gate, &w.w_up, &w.w_down})
+      if (!t->empty()) kn += static_cast<double>(t->dim(0)) * static_cast<double>(t->dim(1));
+  }
+  kn += static_cast<double>(a.vocab_size) * a.d_model;
+  return 2.0 * kn;
+}
+
+void check_finite_weights(const qh::Model& m) {
+  auto check = [](const Tensor& t, const std::string& name) {
+    if (!t.empty() && !quant::all_finite(t.ptr(), static_cast<int64_t>(t.size())))
+      throw InputError("weight " + name + " contains NaN or Inf");
+  };
+  check(m.tok_emb, "model.embed_tokens.weight");
+  check(m.pos_emb, "model.embed_positions.weight");
+  check(m.lm_head, "lm_head.weight");
+  check(m.final_norm_w, "model.norm.weight");
+  check(m.final_norm_b, "model.norm.bias");
+  for (size_t l = 0; l < m.layers.size(); ++l) {
+    const LayerWeights& w = m.layers[l];
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const std::pair<const Tensor*, const char*> all[] = {
+        {&w.attn_norm_w, "input_layernorm.weight"}, {&w.attn_norm_b, "input_layernorm.bias"},
+        {&w.wq, "self_attn.q_proj.weight"}, {&w.wk, "self_attn.k_proj.weight"},
+        {&w.wv, "self_attn.v_proj.weight"}, {&w.bq, "self_attn.q_proj.bias"},
+        {&w.bk, "self_attn.k_proj.bias"}, {&w.bv, "self_attn.v_proj.bias"},
+        {&w.wo, "self_attn.o_proj.weight"}, {&w.bo, "self_attn.o_proj.bias"},
+        {&w.sink, "self_attn.sinks"}, {&w.wg, "self_attn.g_proj.weight"},
+        {&w.mlp_norm_w, "post_attention_layernorm.weight"}, {&w.mlp_norm_b, "post_attention_layernorm.bias"},
+        {&w.w_gate, "mlp.gate_proj.weight"}, {&w.w_up, "mlp.up_proj.weight"}, {&w.b_up, "mlp.up_proj.bias"},
+        {&w.w_down, "mlp.down_proj.weight"}, {&w.b_down, "mlp.down_proj.bias"}};
+    for (const auto& [t, n] : all) check(*t, p + n);
+  }
+}
+
+}  // namespace qh::engine

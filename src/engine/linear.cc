@@ -1,0 +1,206 @@
+#include "src/engine/linear.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "quant/error.h"
+#include "src/engine/weight_quant.h"
+
+namespace qh::engine {
+
+const char* to_string(LinearPath p) {
+  switch (p) {
+    case LinearPath::kFp: return "fp";
+    case LinearPath::kInteger: return "integer";
+    case LinearPath::kFake: return "fake";
+  }
+  return "?";
+}
+
+namespace {
+
+quant::RowParams act_params(const QuantSpec& s) {
+  quant::RowParams p;
+  p.bits = s.bits;
+  p.symmetric = s.symmetric;
+  p.clip = s.clip;
+  return p;
+}
+
+bool integer_capable(const LinearConfig& c) {
+  const QuantSpec& w = c.weights;
+  const QuantSpec& a = c.activations;
+  if (c.force_fake || !w.enabled() || !a.enabled()) return false;
+  if (!w.symmetric || w.granularity == Granularity::kGroup || w.bits > 8) return false;
+  return (a.granularity == Granularity::kPerToken || a.granularity == Granularity::kPerTensor) && a.bits <= 8;
+}
+
+}  // namespace
+
+Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const LinearConfig& config)
+    : N_(N), K_(K), cfg_(config), w_(w, w + N * K), fp_(w, N, K, bias) {
+  if (bias) bias_.assign(bias, bias + N);
+  const QuantSpec& a = cfg_.activations;
+  if (!cfg_.weights.enabled() && !a.enabled()) return;  // full precision
+  if (a.enabled() && a.granularity == Granularity::kPerTensor) {
+    const quant::RowParams p = act_params(a);
+    if (a.symmetric) {
+      quant::scale_from_absmax(std::max(std::fabs(cfg_.static_lo), std::fabs(cfg_.static_hi)), p, &static_scale_);
+    } else {
+      quant::scale_from_minmax(cfg_.static_lo, cfg_.static_hi, p, &static_scale_, &static_zp_);
+    }
+  }
+  QuantizedWeights qw;
+  if (cfg_.weights.enabled()) qw = quantize_weights(w, N, K, cfg_.weights, cfg_.segments);
+  if (integer_capable(cfg_) && qw.has_codes) {
+    path_ = LinearPath::kInteger;
+    const bool per_tensor = a.granularity == Granularity::kPerTensor;
+    int8_ = std::make_unique<Int8Matmul>(qw.codes.data(), qw.scales.data(), N, K, bias, !a.symmetric,
+                                         per_tensor ? static_scale_ : 0.0f);
+    if (!a.symmetric) {
+      colsum_scaled_.assign(N, 0.0f);
+      for (int64_t n = 0; n < N; ++n) {
+        int64_t s = 0;
+        for (int64_t k = 0; k < K; ++k) s += qw.codes[n * K + k];
+        colsum_scaled_[n] = qw.scales[n] * static_cast<float>(s);
+      }
+    }
+  } else {
+    path_ = LinearPath::kFake;
+    deq_ = std::make_unique<F32Matmul>(cfg_.weights.enabled() ? qw.dequant.data() : w, N, K, bias);
+  }
+}
+
+std::string Linear::impl() const {
+  if (path_ == LinearPath::kInteger) return int8_->impl();
+  if (path_ == LinearPath::kFake) return deq_->impl();
+  return fp_.impl();
+}
+
+void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* protected_rows,
+                                  quant::ErrorStats* act_error) {
+  const QuantSpec& a = cfg_.activations;
+  const int64_t K = K_;
+  // The quantized part excludes protected channels: they are zeroed, so they neither set the scale nor
+  // contribute to the product (their exact contribution is added back in full precision).
+  xsrc_ = x;
+  if (!cfg_.protected_channels.empty()) {
+    xin_.assign(x, x + M * K);
+    for (int64_t m = 0; m < M; ++m)
+      for (int c : cfg_.protected_channels) xin_[m * K + c] = 0.0f;
+    xsrc_ = xin_.data();
+  }
+  const float* xs = xsrc_;
+  if (!a.enabled()) return;  // weight-only: xin_ is used as is
+  const quant::RowParams p = act_params(a);
+  const bool per_tensor = a.granularity == Granularity::kPerTensor;
+  xq_.resize(M * K);
+  if (path_ == LinearPath::kInteger) {
+    scales_.resize(M);
+    if (a.symmetric) {
+      codes_s8_.resize(M * K);
+      if (per_tensor) {
+        std::fill(scales_.begin(), scales_.end(), static_scale_);
+        quant::quantize_rows_sym(xs, M, K, K, scales_.data(), a.bits, codes_s8_.data(), K);
+      } else {
+        quant::quantize_per_token_sym(xs, M, K, K, p, codes_s8_.data(), K, scales_.data());
+      }
+      if (act_error) quant::dequantize_rows_sym(codes_s8_.data(), M, K, K, scales_.data(), xq_.data(), K);
+    } else {
+      codes_u8_.resize(M * K);
+      zps_.resize(M);
+      if (per_tensor) {
+        std::fill(scales_.begin(), scales_.end(), static_scale_);
+        std::fill(zps_.begin(), zps_.end(), static_zp_);
+        quant::quantize_rows_asym(xs, M, K, K, scales_.data(), zps_.data(), a.bits, codes_u8_.data(), K);
+      } else {
+        quant::quantize_per_token_asym(xs, M, K, K, p, codes_u8_.data(), K, scales_.data(), zps_.data());
+      }
+      if (act_error)
+        quant::dequantize_rows_asym(codes_u8_.data(), M, K, K, scales_.data(), zps_.data(), xq_.data(), K);
+    }
+  } else if (a.granularity == Granularity::kGroup) {
+    quant::fake_quant_groups(xs, M, K, K, a.group_size, p, xq_.data(), K);
+  } else if (per_tensor) {
+    quant::fake_quant_fixed(xs, M, K, K, static_scale_, static_zp_, p, xq_.data(), K);
+  } else {
+    quant::fake_quant_rows(xs, M, K, K, p, xq_.data(), K);
+  }
+  if (!act_error) return;
+  double signal = 0, noise = 0, max_abs = 0;
+  int64_t count = 0;
+  for (int64_t m = 0; m < M; ++m) {
+    if (protected_rows && protected_rows[m]) continue;
+    const quant::ErrorStats e = quant::error_stats(xs + m * K, xq_.data() + m * K, K);
+    signal += e.signal;
+    noise += e.noise;
+    max_abs = std::max(max_abs, e.max_abs);
+    count += K;
+  }
+  act_error->signal += signal;
+  act_error->noise += noise;
+  act_error->max_abs = std::max(act_error->max_abs, max_abs);
+  // mse over everything accumulated so far is recomputed by the caller from noise; keep this call's mean here.
+  act_error->mse = count ? noise / static_cast<double>(count) : 0.0;
+}
+
+void Linear::asym_compensation(int64_t M, float* y) const {
+  // y = s_x s_w (acc - z colsum): the GEMM gave s_x s_w acc; subtract s_x z (s_w colsum).
+  const int64_t N = N_;
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m) {
+    const float sz = scales_[m] * static_cast<float>(zps_[m]);
+    if (sz == 0.0f) continue;
+    float* row = y + m * N;
+    for (int64_t n = 0; n < N; ++n) row[n] -= sz * colsum_scaled_[n];
+  }
+}
+
+void Linear::add_channel_correction(const float* x, int64_t M, float* y, const uint8_t* protected_rows) const {
+  const int64_t N = N_, K = K_;
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m) {
+    if (protected_rows && protected_rows[m]) continue;
+    float* row = y + m * N;
+    for (int c : cfg_.protected_channels) {
+      const float xc = x[m * K + c];
+      if (xc == 0.0f) continue;
+      for (int64_t n = 0; n < N; ++n) row[n] += xc * w_[n * K + c];
+    }
+  }
+}
+
+void Linear::fp_rows(const float* x, int64_t M, float* y, const uint8_t* protected_rows) {
+  std::vector<int64_t> rows;
+  for (int64_t m = 0; m < M; ++m)
+    if (protected_rows[m]) rows.push_back(m);
+  if (rows.empty()) return;
+  const int64_t P = static_cast<int64_t>(rows.size());
+  gather_x_.resize(P * K_);
+  gather_y_.resize(P * N_);
+  for (int64_t i = 0; i < P; ++i) std::copy(x + rows[i] * K_, x + (rows[i] + 1) * K_, gather_x_.data() + i * K_);
+  fp_.run(gather_x_.data(), P, gather_y_.data());
+  for (int64_t i = 0; i < P; ++i)
+    std::copy(gather_y_.data() + i * N_, gather_y_.data() + (i + 1) * N_, y + rows[i] * N_);
+}
+
+void Linear::forward(const float* x, int64_t M, float* y, const uint8_t* protected_rows,
+                     quant::ErrorStats* act_error) {
+  if (path_ == LinearPath::kFp) {
+    fp_.run(x, M, y);
+    return;
+  }
+  quantize_activations(x, M, protected_rows, act_error);
+  if (path_ == LinearPath::kInteger) {
+    const void* codes = cfg_.activations.symmetric ? static_cast<const void*>(codes_s8_.data())
+                                                   : static_cast<const void*>(codes_u8_.data());
+    int8_->run(codes, scales_.data(), M, y);
+    if (!cfg_.activations.symmetric) asym_compensation(M, y);
+  } else {
+    deq_->run(cfg_.activations.enabled() ? xq_.data() : xsrc_, M, y);
+  }
+  if (!cfg_.protected_channels.empty()) add_channel_correction(x, M, y, protected_rows);
+  if (protected_rows) fp_rows(x, M, y, protected_rows);
+}
+
+}  // namespace qh::engine

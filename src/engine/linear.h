@@ -1,0 +1,69 @@
+// One linear site (or several fused sites that share an input, e.g. q|k|v) under a quantization scheme:
+// y[M,N] = x[M,K] W^T + b on the fp, integer or fake-quant path (see engine.h), with protected token rows
+// (full precision) and protected input channels (y = X[:,~C] Wq[~C,:]^T + X[:,C] W[C,:]^T).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "quant/quantize.h"
+#include "quant/scheme.h"
+#include "src/engine/matmul.h"
+
+namespace qh::engine {
+
+enum class LinearPath { kFp, kInteger, kFake };
+const char* to_string(LinearPath p);  // "fp" | "integer" | "fake"
+
+struct LinearConfig {
+  QuantSpec weights;                  // bits 0: full-precision weights
+  QuantSpec activations;              // bits 0: full-precision activations
+  std::vector<int64_t> segments;      // row counts of fused projections (per-tensor weight scales per segment)
+  std::vector<int> protected_channels;  // input channels kept in full precision
+  // Static per-tensor activations: calibrated range over the quantized entries.
+  float static_lo = 0.0f, static_hi = 0.0f;
+  bool force_fake = false;
+};
+
+class Linear {
+ public:
+  // w [N, K], bias [N] or nullptr.
+  Linear(const float* w, int64_t N, int64_t K, const float* bias, const LinearConfig& config);
+  // protected_rows [M] (1 = full precision) or nullptr; act_error (optional) receives the activation
+  // quantization error over the quantized entries.
+  void forward(const float* x, int64_t M, float* y, const uint8_t* protected_rows,
+               quant::ErrorStats* act_error);
+  LinearPath path() const { return path_; }
+  std::string impl() const;
+  int64_t N() const { return N_; }
+  int64_t K() const { return K_; }
+
+ private:
+  void quantize_activations(const float* x, int64_t M, const uint8_t* protected_rows,
+                            quant::ErrorStats* act_error);
+  void add_channel_correction(const float* x, int64_t M, float* y, const uint8_t* protected_rows) const;
+  void asym_compensation(int64_t M, float* y) const;
+  void fp_rows(const float* x, int64_t M, float* y, const uint8_t* protected_rows);
+
+  int64_t N_, K_;
+  LinearConfig cfg_;
+  LinearPath path_ = LinearPath::kFp;
+  std::vector<float> w_;            // [N, K] full precision (protected rows / channels)
+  std::vector<float> bias_;
+  F32Matmul fp_;                    // full-precision weights
+  std::unique_ptr<F32Matmul> deq_;  // fake path: dequantized weights
+  std::unique_ptr<Int8Matmul> int8_;
+  std::vector<float> colsum_scaled_;  // asymmetric integer path: s_w[n] * sum_k q_w[n,k]
+  float static_scale_ = 0.0f;
+  int32_t static_zp_ = 0;
+  // scratch
+  const float* xsrc_ = nullptr;  // the input of the quantized part (x, or xin_ with channels zeroed)
+  std::vector<float> xin_, xq_, scales_, gather_x_, gather_y_;
+  std::vector<int32_t> zps_;
+  std::vector<int8_t> codes_s8_;
+  std::vector<uint8_t> codes_u8_;
+};
+
+}  // namespace qh::engine

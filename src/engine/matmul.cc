@@ -1,0 +1,132 @@
+#include "src/engine/matmul.h"
+
+#include <cstring>
+
+#include "quant/error.h"
+#include "src/engine/dnnl_util.h"
+
+namespace qh::engine {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+namespace {
+
+// Weights stored [N, K] row-major seen as {1, K, N}: element (k, n) at n*K + k (tag acb).
+dnnl::memory::desc weights_src_md(int64_t N, int64_t K, dt type) {
+  return dnnl::memory::desc({1, K, N}, type, tag::acb);
+}
+
+// Returns the reordered weights for `want`, reusing an earlier reorder with the same layout.
+std::shared_ptr<dnnl::memory> packed_weights(
+    std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>>& packed,
+    const dnnl::memory::desc& want, const void* w, int64_t N, int64_t K, dt type) {
+  for (auto& p : packed)
+    if (p.first == want) return p.second;
+  auto mem = std::make_shared<dnnl::memory>(want, cpu_engine());
+  dnnl::memory src(weights_src_md(N, K, type), cpu_engine(), const_cast<void*>(w));
+  dnnl::reorder(src, *mem).execute(cpu_stream(), src, *mem);
+  cpu_stream().wait();
+  packed.emplace_back(want, mem);
+  return mem;
+}
+
+}  // namespace
+
+F32Matmul::F32Matmul(const float* w, int64_t N, int64_t K, const float* bias)
+    : N_(N), K_(K), w_(w, w + N * K) {
+  if (bias) bias_.assign(bias, bias + N);
+}
+
+F32Matmul::Entry& F32Matmul::entry(int64_t M) {
+  auto it = cache_.find(M);
+  if (it != cache_.end()) return it->second;
+  auto wmd = dnnl::memory::desc({1, K_, N_}, dt::f32, tag::any);
+  auto bmd = bias_.empty() ? dnnl::memory::desc() : md3(1, 1, N_, dt::f32);
+  dnnl::matmul::desc d = bias_.empty() ? dnnl::matmul::desc(md3(1, M, K_, dt::f32), wmd, md3(1, M, N_, dt::f32))
+                                       : dnnl::matmul::desc(md3(1, M, K_, dt::f32), wmd, bmd,
+                                                            md3(1, M, N_, dt::f32));
+  dnnl::matmul::primitive_desc pd(d, cpu_engine());
+  impl_ = impl_name(pd);
+  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_.data(), N_, K_, dt::f32)};
+  return cache_.emplace(M, std::move(e)).first->second;
+}
+
+void F32Matmul::run(const float* x, int64_t M, float* y) {
+  if (M == 0) return;
+  Entry& e = entry(M);
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(md3(1, M, K_, dt::f32), x)},
+                                             {DNNL_ARG_WEIGHTS, *e.weights},
+                                             {DNNL_ARG_DST, wrap(md3(1, M, N_, dt::f32), y)}};
+  if (!bias_.empty()) args.emplace(DNNL_ARG_BIAS, wrap(md3(1, 1, N_, dt::f32), bias_.data()));
+  e.prim.execute(cpu_stream(), args);
+  cpu_stream().wait();
+}
+
+Int8Matmul::Int8Matmul(const int8_t* w_codes, const float* w_scales, int64_t N, int64_t K, const float* bias,
+                       bool src_unsigned, float static_act_scale)
+    : N_(N), K_(K), w_(w_codes, w_codes + N * K), out_scales_(w_scales, w_scales + N),
+      src_unsigned_(src_unsigned), per_token_(static_act_scale <= 0) {
+  if (!per_token_)
+    for (float& s : out_scales_) s *= static_act_scale;
+  if (bias) bias_.assign(bias, bias + N);
+}
+
+Int8Matmul::Entry& Int8Matmul::entry(int64_t M) {
+  auto it = cache_.find(M);
+  if (it != cache_.end()) return it->second;
+  const dt src_dt = src_unsigned_ ? dt::u8 : dt::s8;
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(1 << 2, out_scales_);  // per N, fixed at creation: stays on the brgemm kernel
+  dnnl::post_ops po;
+  if (per_token_) po.append_binary(dnnl::algorithm::binary_mul, md3(1, M, 1, dt::f32));
+  if (!bias_.empty()) po.append_binary(dnnl::algorithm::binary_add, md3(1, 1, N_, dt::f32));
+  attr.set_post_ops(po);
+  auto wmd = dnnl::memory::desc({1, K_, N_}, dt::s8, tag::any);
+  dnnl::matmul::desc d(md3(1, M, K_, src_dt), wmd, md3(1, M, N_, dt::f32));
+  dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
+  impl_ = impl_name(pd);
+  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_.data(), N_, K_, dt::s8)};
+  return cache_.emplace(M, std::move(e)).first->second;
+}
+
+void Int8Matmul::run(const void* x_codes, const float* act_scales, int64_t M, float* y) {
+  if (M == 0) return;
+  Entry& e = entry(M);
+  const dt src_dt = src_unsigned_ ? dt::u8 : dt::s8;
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(md3(1, M, K_, src_dt), x_codes)},
+                                             {DNNL_ARG_WEIGHTS, *e.weights},
+                                             {DNNL_ARG_DST, wrap(md3(1, M, N_, dt::f32), y)}};
+  int post = 0;
+  if (per_token_)
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, wrap(md3(1, M, 1, dt::f32), act_scales));
+  if (!bias_.empty())
+    args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, wrap(md3(1, 1, N_, dt::f32), bias_.data()));
+  e.prim.execute(cpu_stream(), args);
+  cpu_stream().wait();
+}
+
+void BatchedMatmul::run(int64_t batch, int64_t M, int64_t K, int64_t N, const float* A, int64_t lda,
+                        const float* B, int64_t ldb, bool b_transposed, float* C, int64_t ldc, float alpha) {
+  if (batch == 0 || M == 0 || N == 0) return;
+  const int64_t sa = M * lda, sb = (b_transposed ? N : K) * ldb, sc = M * ldc;
+  auto amd = md3s(batch, M, K, dt::f32, sa, lda, 1);
+  auto bmd = b_transposed ? md3s(batch, K, N, dt::f32, sb, 1, ldb) : md3s(batch, K, N, dt::f32, sb, ldb, 1);
+  auto cmd = md3s(batch, M, N, dt::f32, sc, ldc, 1);
+  std::vector<int64_t> key{batch, M, K, N, lda, ldb, b_transposed ? 1 : 0, ldc};
+  int32_t ab;
+  std::memcpy(&ab, &alpha, sizeof ab);
+  key.push_back(ab);
+  auto it = cache_.find(key);
+  if (it == cache_.end()) {
+    dnnl::primitive_attr attr;
+    if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(amd, bmd, cmd), attr, cpu_engine());
+    it = cache_.emplace(key, dnnl::matmul(pd)).first;
+  }
+  it->second.execute(cpu_stream(), {{DNNL_ARG_SRC, wrap(amd, A)}, {DNNL_ARG_WEIGHTS, wrap(bmd, B)},
+                                    {DNNL_ARG_DST, wrap(cmd, C)}});
+  cpu_stream().wait();
+}
+
+}  // namespace qh::engine

@@ -1,0 +1,81 @@
+// oneDNN matmuls with cached primitives (DESIGN 2.4). Every matmul is 3-D ({1,M,K} x {1,K,N}), the layout
+// that keeps oneDNN 2.6 on its brgemm kernels. Primitives are created once per row count M and kept; the
+// reordered weights are shared by all primitives that want the same weight layout.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+namespace qh::engine {
+
+// y[M,N] = x[M,K] W^T (+ bias) in f32, W given as [N, K] row-major (nn.Linear layout).
+class F32Matmul {
+ public:
+  F32Matmul() = default;
+  F32Matmul(const float* w, int64_t N, int64_t K, const float* bias);
+  void run(const float* x, int64_t M, float* y);
+  int64_t N() const { return N_; }
+  int64_t K() const { return K_; }
+  const std::string& impl() const { return impl_; }
+
+ private:
+  struct Entry {
+    dnnl::matmul prim;
+    std::shared_ptr<dnnl::memory> weights;
+  };
+  Entry& entry(int64_t M);
+  int64_t N_ = 0, K_ = 0;
+  std::vector<float> w_;     // [N, K]
+  std::vector<float> bias_;  // [N] or empty
+  std::map<int64_t, Entry> cache_;
+  std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>> packed_;
+  std::string impl_;
+};
+
+// y[M,N] = s_x[m] * s_w[n] * (codes_x[M,K] . codes_w[N,K]^T) (+ bias[n]) with int32 accumulation.
+// src is s8 (symmetric) or u8 (asymmetric; the zero-point term is the caller's). Per-token activation scales
+// come as a binary-mul post-op on a {1,M,1} tensor; a static (per-tensor) scale is folded into the output
+// scales, which are fixed at primitive creation.
+class Int8Matmul {
+ public:
+  Int8Matmul() = default;
+  // w_scales [N]; static_act_scale > 0 folds a per-tensor activation scale (no per-token post-op).
+  Int8Matmul(const int8_t* w_codes, const float* w_scales, int64_t N, int64_t K, const float* bias,
+             bool src_unsigned, float static_act_scale);
+  // act_scales [M] (ignored with a static scale).
+  void run(const void* x_codes, const float* act_scales, int64_t M, float* y);
+  const std::string& impl() const { return impl_; }
+
+ private:
+  struct Entry {
+    dnnl::matmul prim;
+    std::shared_ptr<dnnl::memory> weights;
+  };
+  Entry& entry(int64_t M);
+  int64_t N_ = 0, K_ = 0;
+  std::vector<int8_t> w_;  // [N, K]
+  std::vector<float> out_scales_;
+  std::vector<float> bias_;
+  bool src_unsigned_ = false, per_token_ = true;
+  std::map<int64_t, Entry> cache_;
+  std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>> packed_;
+  std::string impl_;
+};
+
+// Batched f32 matmul C[b] = alpha * A[b] B[b] for the attention: A {B,M,K}, B {B,K,N} (optionally given
+// transposed as {B,N,K} rows), C {B,M,N}; all plain row-major with the given leading dimensions.
+class BatchedMatmul {
+ public:
+  void run(int64_t batch, int64_t M, int64_t K, int64_t N, const float* A, int64_t lda, const float* B,
+           int64_t ldb, bool b_transposed, float* C, int64_t ldc, float alpha);
+
+ private:
+  std::map<std::vector<int64_t>, dnnl::matmul> cache_;
+};
+
+}  // namespace qh::engine

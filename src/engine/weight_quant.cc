@@ -1,0 +1,84 @@
+#include "src/engine/weight_quant.h"
+
+#include <algorithm>
+
+#include "quant/error.h"
+#include "quant/quantize.h"
+
+namespace qh::engine {
+
+namespace {
+
+quant::RowParams params_of(const QuantSpec& s) {
+  quant::RowParams p;
+  p.bits = s.bits;
+  p.symmetric = s.symmetric;
+  p.clip = s.clip;
+  return p;
+}
+
+// Scales (and zero points) for `rows` rows of `cols` values; per_tensor treats the block as one row.
+void block_scales(const float* w, int64_t rows, int64_t cols, bool per_tensor, const QuantSpec& spec,
+                  float* scales, int32_t* zps) {
+  const quant::RowParams p = params_of(spec);
+  const int64_t r = per_tensor ? 1 : rows, c = per_tensor ? rows * cols : cols;
+  std::vector<float> s(r);
+  std::vector<int32_t> z(r, 0);
+  if (spec.clip_mode == ClipMode::kMse) {
+    quant::RowParams full = p;
+    full.clip = 1.0f;
+    quant::mse_clip_rows(w, r, c, c, full, spec.mse_grid, spec.mse_min_clip, s.data(), z.data(), nullptr);
+  } else if (spec.symmetric) {
+    std::vector<float> amax(r);
+    quant::row_absmax(w, r, c, c, amax.data());
+    for (int64_t i = 0; i < r; ++i) quant::scale_from_absmax(amax[i], p, &s[i]);
+  } else {
+    std::vector<float> lo(r), hi(r);
+    quant::row_minmax(w, r, c, c, lo.data(), hi.data());
+    for (int64_t i = 0; i < r; ++i) quant::scale_from_minmax(lo[i], hi[i], p, &s[i], &z[i]);
+  }
+  for (int64_t i = 0; i < rows; ++i) {
+    scales[i] = per_tensor ? s[0] : s[i];
+    zps[i] = per_tensor ? z[0] : z[i];
+  }
+}
+
+}  // namespace
+
+QuantizedWeights quantize_weights(const float* w, int64_t N, int64_t K, const QuantSpec& spec,
+                                  const std::vector<int64_t>& segments) {
+  QH_CHECK(spec.enabled());
+  QuantizedWeights out;
+  out.dequant.assign(N * K, 0.0f);
+  const quant::RowParams p = params_of(spec);
+  if (spec.granularity == Granularity::kGroup) {
+    // Groups along K: fake-quant only (no per-group scales in the int8 GEMM); fixed clip.
+    QH_CHECK(spec.group_size > 0 && K % spec.group_size == 0);
+    quant::fake_quant_groups(w, N, K, K, spec.group_size, p, out.dequant.data(), K);
+    return out;
+  }
+  const bool per_tensor = spec.granularity == Granularity::kPerTensor;
+  std::vector<float> scales(N);
+  std::vector<int32_t> zps(N, 0);
+  std::vector<int64_t> segs = segments.empty() ? std::vector<int64_t>{N} : segments;
+  int64_t row = 0;
+  for (int64_t n : segs) {
+    block_scales(w + row * K, n, K, per_tensor, spec, scales.data() + row, zps.data() + row);
+    row += n;
+  }
+  QH_CHECK(row == N);
+  if (spec.symmetric) {
+    out.has_codes = true;
+    out.codes.assign(N * K, 0);
+    quant::quantize_rows_sym(w, N, K, K, scales.data(), spec.bits, out.codes.data(), K);
+    quant::dequantize_rows_sym(out.codes.data(), N, K, K, scales.data(), out.dequant.data(), K);
+    out.scales = std::move(scales);
+  } else {
+    std::vector<uint8_t> codes(N * K);
+    quant::quantize_rows_asym(w, N, K, K, scales.data(), zps.data(), spec.bits, codes.data(), K);
+    quant::dequantize_rows_asym(codes.data(), N, K, K, scales.data(), zps.data(), out.dequant.data(), K);
+  }
+  return out;
+}
+
+}  // namespace qh::engine
