@@ -1,6 +1,7 @@
 #include "models/checkpoint.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 
@@ -57,6 +58,28 @@ void fill_slot(const TensorSlot& slot, Tensor stored) {
   }
 }
 
+// "layers.2" before "layers.10": digit runs compare as numbers.
+bool natural_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t ie = i, je = j;
+      while (ie < a.size() && std::isdigit(static_cast<unsigned char>(a[ie]))) ++ie;
+      while (je < b.size() && std::isdigit(static_cast<unsigned char>(b[je]))) ++je;
+      const std::string na = a.substr(i, ie - i), nb = b.substr(j, je - j);
+      if (na.size() != nb.size()) return na.size() < nb.size();  // no leading zeros in layer indices
+      if (na != nb) return na < nb;
+      i = ie;
+      j = je;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
 struct Loaded {
   Model model;
   std::vector<StoredTensor> tensors;
@@ -111,6 +134,8 @@ Loaded load(const std::string& dir, const LoadOptions& options) {
     fill_slot(slot, std::move(stored));
   }
   if (m.spec.tied_embeddings) m.lm_head = m.tok_emb;
+  std::sort(out.tensors.begin(), out.tensors.end(),
+            [](const StoredTensor& a, const StoredTensor& b) { return natural_less(a.name, b.name); });
   return out;
 }
 

@@ -41,7 +41,7 @@ struct StoredTensor {
 struct CheckpointInfo {
   std::string dir;
   Model model;                        // loaded with the caller's LoadOptions
-  std::vector<StoredTensor> tensors;  // every tensor in the files, sorted by name
+  std::vector<StoredTensor> tensors;  // every tensor in the files, by name (layer numbers in numeric order)
 };
 CheckpointInfo inspect_checkpoint(const std::string& dir, const LoadOptions& options = {});
 

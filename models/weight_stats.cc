@@ -1,0 +1,63 @@
+#include "models/weight_stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "models/tensor_layout.h"
+
+namespace qh {
+
+WeightStats weight_stats(const std::string& name, const Tensor& w) {
+  WeightStats s;
+  s.name = name;
+  s.shape = w.shape;
+  const int64_t rows = w.rows(), cols = w.cols();
+  std::vector<double> row_absmax(static_cast<size_t>(rows), 0.0);
+  double sum = 0, n = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = w.row(r);
+    for (int64_t c = 0; c < cols; ++c) {
+      if (!std::isfinite(x[c])) {
+        ++s.nonfinite;
+        continue;
+      }
+      row_absmax[r] = std::max(row_absmax[r], std::fabs(static_cast<double>(x[c])));
+      sum += x[c];
+      ++n;
+    }
+  }
+  if (n == 0) return s;
+  const double mean = sum / n;
+  double m2 = 0, m4 = 0;
+  for (float x : w.data) {
+    if (!std::isfinite(x)) continue;
+    const double d = x - mean, d2 = d * d;
+    m2 += d2;
+    m4 += d2 * d2;
+  }
+  m2 /= n;
+  m4 /= n;
+  s.kurtosis = m2 > 0 ? m4 / (m2 * m2) : 0.0;
+  s.absmax = *std::max_element(row_absmax.begin(), row_absmax.end());
+  std::vector<double> sorted = row_absmax;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t k = sorted.size();
+  const double median = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
+  s.channel_ratio = median > 0 ? s.absmax / median
+                               : (s.absmax > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+  return s;
+}
+
+std::vector<WeightStats> model_weight_stats(const Model& m) {
+  Model& view = const_cast<Model&>(m);  // canonical_layout only points into the model; nothing is written
+  std::vector<WeightStats> out;
+  if (static_cast<int>(m.layers.size()) != m.spec.num_layers) return out;
+  for (const TensorSlot& slot : canonical_layout(m.spec, &view)) {
+    if (slot.ignore || slot.shape.size() != 2 || slot.targets[0]->empty()) continue;
+    out.push_back(weight_stats(slot.name, *slot.targets[0]));
+  }
+  return out;
+}
+
+}  // namespace qh
