@@ -1,8 +1,10 @@
 // Highway SIMD span kernels of the quantizer: one contiguous span of floats (a row or a group) at a time.
 // Included once per target by quant/quantize.cc and quant/quantize_stats.cc (foreach_target.h), which wrap
-// them into row-block entry points dispatched once per block. Each kernel evaluates exactly the f32
-// expressions of quant/quant_math.h (the reference formulas) on whole vectors and the same scalar code on
-// the tail, so codes and scales are bit-identical to quant/reference.cc on every target.
+// them into row-block entry points dispatched once per block. Scales come from the scalar formulas of
+// quant/quant_math.h; values use the same f32 product t = x * (1/s) and an equivalent rounding (clamp to the
+// integer bounds, then round half to even with the 1.5 * 2^23 trick, see RoundClampedToInt), and the tails
+// use the scalar formulas themselves, so codes and scales are bit-identical to quant/reference.cc on every
+// target (tests/quant/simd_vs_reference_test.cc checks this on each compiled target).
 
 // Per-target include guard (the Highway pattern: toggled by foreach_target.h).
 #if defined(QH_QUANT_QUANTIZE_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -24,6 +26,24 @@ namespace HWY_NAMESPACE {
 
 namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
+using DI = hn::RebindToSigned<DF>;
+
+// Round-half-to-even of an already clamped value (|v| <= 2^22) without a round instruction: adding
+// 1.5 * 2^23 leaves exactly the rounded integer in the low mantissa bits (the f32 add rounds half to even,
+// and 1.5 * 2^23 is even). Clamping first is exact because the bounds are integers and rounding is
+// monotone: clamp(rne(t), lo, hi) == rne(clamp(t, lo, hi)). This saves the round instruction and the
+// overflow fix-ups of a float -> int conversion, which dominate the quantize pass otherwise.
+HWY_INLINE hn::Vec<DI> RoundClampedToInt(hn::Vec<DF> v) {
+  const DF df;
+  const DI di;
+  return hn::Sub(hn::BitCast(di, hn::Add(v, hn::Set(df, 12582912.0f))), hn::Set(di, 0x4B400000));
+}
+// The same rounding as a float; (v + M) - M is exact and gives +0 (never -0) for a zero result.
+HWY_INLINE hn::Vec<DF> RoundClamped(hn::Vec<DF> v) {
+  const DF df;
+  const auto magic = hn::Set(df, 12582912.0f);
+  return hn::Sub(hn::Add(v, magic), magic);
+}
 
 // Max of |x| as bit patterns (see math::abs_bits): the absmax, and >= kInfBits when the span has NaN / Inf.
 HWY_INLINE uint32_t AbsBitsMax(const float* HWY_RESTRICT x, int64_t n) {
@@ -79,17 +99,43 @@ HWY_INLINE void MinMaxSpan(const float* HWY_RESTRICT x, int64_t n, float* lo, fl
 HWY_INLINE void QuantizeSpanSym(const float* HWY_RESTRICT x, int64_t n, float inv, int bits,
                                 int8_t* HWY_RESTRICT codes) {
   const DF df;
-  const hn::RebindToSigned<DF> di;
   const hn::Rebind<int8_t, DF> d8;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const float qmin = math::qmin_sym(bits), qmax = math::qmax_sym(bits);
   const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, qmin), vhi = hn::Set(df, qmax);
   int64_t i = 0;
   for (; i + N <= n; i += N) {
-    const auto q = hn::Min(hn::Max(hn::Round(hn::Mul(hn::LoadU(df, x + i), vinv)), vlo), vhi);
-    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, codes + i);
+    const auto t = hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + i), vinv), vlo), vhi);
+    hn::StoreU(hn::DemoteTo(d8, RoundClampedToInt(t)), d8, codes + i);
   }
   for (; i < n; ++i) codes[i] = static_cast<int8_t>(math::code_sym(x[i], inv, qmin, qmax));
+}
+
+// QuantizeSpanSym of x fused with AbsBitsMax of `next` (the following row): the next row streams in from
+// memory while this one is quantized from L1, so memory never idles during the quantize pass. Returns the
+// abs-bits max of next[0, n).
+HWY_INLINE uint32_t QuantizeSpanSymNextAbsmax(const float* HWY_RESTRICT x, const float* HWY_RESTRICT next, int64_t n,
+                                              float inv, int bits, int8_t* HWY_RESTRICT codes) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<int8_t, DF> d8;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const float qmin = math::qmin_sym(bits), qmax = math::qmax_sym(bits);
+  const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, qmin), vhi = hn::Set(df, qmax);
+  const auto mask = hn::Set(di, 0x7fffffff);
+  auto m = hn::Zero(di);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    m = hn::Max(m, hn::And(hn::BitCast(di, hn::LoadU(df, next + i)), mask));
+    const auto t = hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + i), vinv), vlo), vhi);
+    hn::StoreU(hn::DemoteTo(d8, RoundClampedToInt(t)), d8, codes + i);
+  }
+  uint32_t next_max = static_cast<uint32_t>(hn::GetLane(hn::MaxOfLanes(di, m)));
+  for (; i < n; ++i) {
+    codes[i] = static_cast<int8_t>(math::code_sym(x[i], inv, qmin, qmax));
+    next_max = next_max > math::abs_bits(next[i]) ? next_max : math::abs_bits(next[i]);
+  }
+  return next_max;
 }
 
 // codes = clamp(rne(x * inv) + z, 0, 2^b - 1) as uint8.
@@ -100,24 +146,23 @@ HWY_INLINE void QuantizeSpanAsym(const float* HWY_RESTRICT x, int64_t n, float i
   const hn::Rebind<uint8_t, DF> d8;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const float z = static_cast<float>(zero_point), levels = math::levels_asym(bits);
-  const auto vinv = hn::Set(df, inv), vz = hn::Set(df, z), vhi = hn::Set(df, levels), vzero = hn::Zero(df);
+  // clamp(rne(t) + z, 0, L) == rne(clamp(t, -z, L - z)) + z (integer bounds).
+  const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, -z), vhi = hn::Set(df, levels - z);
+  const auto vz = hn::Set(di, zero_point);
   int64_t i = 0;
   for (; i + N <= n; i += N) {
-    const auto q = hn::Min(hn::Max(hn::Add(hn::Round(hn::Mul(hn::LoadU(df, x + i), vinv)), vz), vzero), vhi);
-    hn::StoreU(hn::DemoteTo(d8, hn::ConvertTo(di, q)), d8, codes + i);
+    const auto t = hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + i), vinv), vlo), vhi);
+    hn::StoreU(hn::DemoteTo(d8, hn::Add(RoundClampedToInt(t), vz)), d8, codes + i);
   }
   for (; i < n; ++i) codes[i] = static_cast<uint8_t>(math::code_asym(x[i], inv, z, levels));
 }
 
 // The dequantized value of every x: scale * code (symmetric) or scale * (code - z) (asymmetric).
-template <bool kSymmetric>
-HWY_INLINE hn::Vec<DF> FakeQuantVec(hn::Vec<DF> v, hn::Vec<DF> vinv, hn::Vec<DF> vscale, hn::Vec<DF> vz,
-                                    hn::Vec<DF> vlo, hn::Vec<DF> vhi) {
-  if (kSymmetric) {  // + 0 as in math::code_sym: no -0 codes
-    return hn::Mul(vscale, hn::Min(hn::Max(hn::Add(hn::Round(hn::Mul(v, vinv)), hn::Zero(DF())), vlo), vhi));
-  }
-  const auto q = hn::Min(hn::Max(hn::Add(hn::Round(hn::Mul(v, vinv)), vz), vlo), vhi);
-  return hn::Mul(vscale, hn::Sub(q, vz));
+// vlo / vhi are the clamp bounds of t = x * inv: [qmin, qmax] (symmetric) or [-z, L - z] (asymmetric), so
+// that scale * rne(clamp(t)) == scale * (code - z) exactly.
+HWY_INLINE hn::Vec<DF> FakeQuantVec(hn::Vec<DF> v, hn::Vec<DF> vinv, hn::Vec<DF> vscale, hn::Vec<DF> vlo,
+                                    hn::Vec<DF> vhi) {
+  return hn::Mul(vscale, RoundClamped(hn::Min(hn::Max(hn::Mul(v, vinv), vlo), vhi)));
 }
 
 HWY_INLINE float FakeQuantScalar(float x, float inv, float scale, float z, int bits, bool symmetric) {
@@ -131,13 +176,13 @@ HWY_INLINE void FakeQuantSpanT(const float* x, int64_t n, float scale, int32_t z
   const DF df;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const float inv = 1.0f / scale, z = static_cast<float>(zero_point);
-  const float lo = kSymmetric ? math::qmin_sym(bits) : 0.0f;
-  const float hi = kSymmetric ? math::qmax_sym(bits) : math::levels_asym(bits);
-  const auto vinv = hn::Set(df, inv), vscale = hn::Set(df, scale), vz = hn::Set(df, z);
+  const float lo = kSymmetric ? math::qmin_sym(bits) : -z;
+  const float hi = kSymmetric ? math::qmax_sym(bits) : math::levels_asym(bits) - z;
+  const auto vinv = hn::Set(df, inv), vscale = hn::Set(df, scale);
   const auto vlo = hn::Set(df, lo), vhi = hn::Set(df, hi);
   int64_t i = 0;
   for (; i + N <= n; i += N) {
-    hn::StoreU(FakeQuantVec<kSymmetric>(hn::LoadU(df, x + i), vinv, vscale, vz, vlo, vhi), df, out + i);
+    hn::StoreU(FakeQuantVec(hn::LoadU(df, x + i), vinv, vscale, vlo, vhi), df, out + i);
   }
   for (; i < n; ++i) out[i] = FakeQuantScalar(x[i], inv, scale, z, bits, kSymmetric);
 }
@@ -158,9 +203,9 @@ HWY_INLINE double SquaredErrorSpanT(const float* HWY_RESTRICT x, int64_t n, floa
   const DF df;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const float inv = 1.0f / scale, z = static_cast<float>(zero_point);
-  const float lo = kSymmetric ? math::qmin_sym(bits) : 0.0f;
-  const float hi = kSymmetric ? math::qmax_sym(bits) : math::levels_asym(bits);
-  const auto vinv = hn::Set(df, inv), vscale = hn::Set(df, scale), vz = hn::Set(df, z);
+  const float lo = kSymmetric ? math::qmin_sym(bits) : -z;
+  const float hi = kSymmetric ? math::qmax_sym(bits) : math::levels_asym(bits) - z;
+  const auto vinv = hn::Set(df, inv), vscale = hn::Set(df, scale);
   const auto vlo = hn::Set(df, lo), vhi = hn::Set(df, hi);
   double total = 0;
   int64_t i = 0;
@@ -168,7 +213,7 @@ HWY_INLINE double SquaredErrorSpanT(const float* HWY_RESTRICT x, int64_t n, floa
     auto acc = hn::Zero(df);
     for (int k = 0; k < 64 && i + N <= n; ++k, i += N) {
       const auto v = hn::LoadU(df, x + i);
-      const auto e = hn::Sub(v, FakeQuantVec<kSymmetric>(v, vinv, vscale, vz, vlo, vhi));
+      const auto e = hn::Sub(v, FakeQuantVec(v, vinv, vscale, vlo, vhi));
       acc = hn::MulAdd(e, e, acc);
     }
     total += static_cast<double>(hn::GetLane(hn::SumOfLanes(df, acc)));

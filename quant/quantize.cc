@@ -5,6 +5,8 @@
 #define HWY_TARGET_INCLUDE "quant/quantize.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <vector>
+
 #include "hwy/highway.h"
 #include "quant/quant_math.h"
 #include "quant/quantize-inl.h"
@@ -19,12 +21,18 @@ namespace HWY_NAMESPACE {
 
 int64_t PerTokenSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, float clip,
                          int8_t* codes, int64_t code_stride, float* scales) {
+  if (r0 >= r1) return -1;
+  // Software pipelining over rows: row r is quantized from L1 while row r + 1's absmax streams in.
+  uint32_t absmax = AbsBitsMax(x + r0 * stride, cols);
   for (int64_t r = r0; r < r1; ++r) {
-    const float* row = x + r * stride;
-    const uint32_t absmax = AbsBitsMax(row, cols);  // the row stays in L1 for the second pass
     if (absmax >= math::kInfBits) return r;
     scales[r] = math::scale_sym(math::from_bits(absmax), bits, clip);
-    QuantizeSpanSym(row, cols, 1.0f / scales[r], bits, codes + r * code_stride);
+    const float* row = x + r * stride;
+    if (r + 1 < r1) {
+      absmax = QuantizeSpanSymNextAbsmax(row, row + stride, cols, 1.0f / scales[r], bits, codes + r * code_stride);
+    } else {
+      QuantizeSpanSym(row, cols, 1.0f / scales[r], bits, codes + r * code_stride);
+    }
   }
   return -1;
 }
@@ -46,15 +54,26 @@ int64_t PerTokenAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, 
 int64_t PerGroupSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
                          int bits, float clip, int8_t* codes, int64_t code_stride, float* scales) {
   const int64_t groups = cols / group;
+  if (r0 >= r1 || groups == 0) return -1;
+  // As PerTokenSymBlock: group g of row r is quantized while group g of row r + 1 streams in.
+  std::vector<uint32_t> absmax(static_cast<size_t>(groups)), next(static_cast<size_t>(groups));
+  for (int64_t g = 0; g < groups; ++g) absmax[g] = AbsBitsMax(x + r0 * stride + g * group, group);
   for (int64_t r = r0; r < r1; ++r) {
     for (int64_t g = 0; g < groups; ++g) {
-      const float* span = x + r * stride + g * group;
-      const uint32_t absmax = AbsBitsMax(span, group);
-      if (absmax >= math::kInfBits) return r;
-      const float scale = math::scale_sym(math::from_bits(absmax), bits, clip);
-      scales[r * groups + g] = scale;
-      QuantizeSpanSym(span, group, 1.0f / scale, bits, codes + r * code_stride + g * group);
+      if (absmax[g] >= math::kInfBits) return r;
     }
+    const float* row = x + r * stride;
+    for (int64_t g = 0; g < groups; ++g) {
+      const float scale = math::scale_sym(math::from_bits(absmax[g]), bits, clip);
+      scales[r * groups + g] = scale;
+      int8_t* out = codes + r * code_stride + g * group;
+      if (r + 1 < r1) {
+        next[g] = QuantizeSpanSymNextAbsmax(row + g * group, row + stride + g * group, group, 1.0f / scale, bits, out);
+      } else {
+        QuantizeSpanSym(row + g * group, group, 1.0f / scale, bits, out);
+      }
+    }
+    absmax.swap(next);
   }
   return -1;
 }

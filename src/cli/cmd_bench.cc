@@ -1,0 +1,90 @@
+// `qharness bench [quant|gemm|all] [--json OUT] [--threads 1,2] [--quick]`: measured against the machine's
+// own limits in the same run (DESIGN 2.2, 2.7). Prints a table; --json writes the rows for machines.
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "quant/error.h"
+#include "src/bench/bench.h"
+#include "src/cli/command.h"
+
+namespace qh::cli {
+namespace {
+
+struct BenchArgs {
+  std::string what = "all";
+  std::string json;
+  std::string threads = "1,2";
+  bool quick = false;
+};
+
+// The benchmark groups by name, in the order "all" runs them.
+const std::vector<std::pair<std::string, std::function<std::vector<bench::BenchRow>(const bench::BenchOptions&)>>>&
+groups() {
+  static const std::vector<std::pair<std::string, std::function<std::vector<bench::BenchRow>(const bench::BenchOptions&)>>>
+      kGroups = {{"quant", bench::bench_quant}, {"gemm", bench::bench_gemm}};
+  return kGroups;
+}
+
+std::vector<int> parse_threads(const std::string& text) {
+  std::vector<int> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    const std::string part = text.substr(start, comma - start);
+    char* end = nullptr;
+    const long n = std::strtol(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || n < 1 || n > 1024) {
+      throw InputError("--threads '" + text + "': expected a comma-separated list of thread counts 1..1024, e.g. 1,2");
+    }
+    out.push_back(static_cast<int>(n));
+    start = comma + 1;
+  }
+  return out;
+}
+
+void run_bench(const BenchArgs& args) {
+  bench::BenchOptions options;
+  options.threads = parse_threads(args.threads);
+  options.quick = args.quick;
+  if (args.quick) {
+    options.min_seconds = 0.05;
+    options.min_repeats = 2;
+  }
+  std::string names;
+  bool found = false;
+  std::vector<bench::BenchRow> rows;
+  for (const auto& [name, fn] : groups()) {
+    names += (names.empty() ? "" : ", ") + name;
+    if (args.what != "all" && args.what != name) continue;
+    found = true;
+    std::fprintf(stderr, "bench %s ...\n", name.c_str());
+    const std::vector<bench::BenchRow> got = fn(options);
+    rows.insert(rows.end(), got.begin(), got.end());
+  }
+  if (!found) throw InputError("bench: unknown benchmark '" + args.what + "'; expected one of " + names + ", all");
+  bench::print_table(rows, stdout);
+  if (!args.json.empty()) bench::write_json(rows, args.json);
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure the quantizer and the GEMMs against the machine's own limits "
+                                              "(same-run read bandwidth, f32 GEMM)");
+  cmd->add_option("what", args->what, "quant | gemm | all")->capture_default_str();
+  cmd->add_option("--json", args->json, "write the rows as JSON to this file");
+  cmd->add_option("--threads", args->threads, "comma-separated thread counts")->capture_default_str();
+  cmd->add_flag("--quick", args->quick, "smaller shapes, shorter timing (smoke test)");
+  cmd->callback([args, exit_code] {
+    run_bench(*args);
+    *exit_code = kExitOk;
+  });
+}
+
+}  // namespace qh::cli
