@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "qharness " QH_VERSION);
   int exit_code = qh::kExitOk;
   qh::cli::add_inspect(app, &exit_code);
+  qh::cli::add_bench(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
