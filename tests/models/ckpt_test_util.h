@@ -15,6 +15,7 @@
 #include <string>
 
 #include "models/checkpoint.h"
+#include "models/half.h"
 #include "models/safetensors.h"
 #include "models/tensor_layout.h"
 #include "quant/error.h"
