@@ -1,0 +1,126 @@
+// The per-layer outlier audit (DESIGN 1.1, 1.2, 1.6, 1.7; issue "audit"): statistics of one full-precision pass
+// per layer / head / site, and under each scheme: per-site SQNR, per-head attention KL and sink_mass drift, the
+// 2x2 protection attribution, per-layer and per-site sensitivity. Results are plain structs that the suites
+// and reports put into their files; to_json() uses the DESIGN 2.7 names.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/data/data_spec.h"
+#include "models/model.h"
+#include "quant/scheme.h"
+#include "src/audit/attribution.h"
+#include "src/eval/metrics.h"
+
+namespace qh::audit {
+
+struct AuditOptions {
+  int64_t window = 0;              // 0: min(model context, longest sequence); windows do not overlap
+  int64_t max_sequences = 0;       // 0: all
+  double dormant_threshold = 0.89; // a query is dormant when >= this much attention goes to key 0
+  double tau_channels = 20.0;      // outlier channel: chan_max >= tau_channels x median chan_max
+  double tau_persistence = 5.0;    // persistence: |x[i][c]| >= tau_persistence x median_j |x[i][j]|
+  float tau_tokens = 10.0f;        // sink token: residual norm > tau_tokens x median at any layer
+  int calib_sequences = 4;         // windows used to calibrate static scales / outlier channels
+  int64_t attention_rows = 64;     // fp attention rows kept per head and window for the attention KL
+  bool attribution = true;         // the 2x2 protection design per scheme
+  bool layer_sensitivity = true;   // quantize one layer at a time (needs engine support, see layer_mask)
+  bool site_sensitivity = true;    // quantize one site kind at a time
+  std::function<void(int64_t done, int64_t total)> progress;  // after each window
+};
+
+struct MassiveEntry {
+  int64_t sequence = 0, position = 0, channel = 0;
+  float value = 0;
+  double ratio = 0;  // |value| / median |x| of that window's residual
+};
+
+struct LayerStats {  // the residual stream after block `layer` (-1: embeddings)
+  int layer = 0;
+  double residual_peak = 0;     // mean over windows of ||h_0|| / median_{i>=1} ||h_i||
+  double sink_norm = 0;         // mean over windows of ||h_0||
+  double median_norm = 0;       // mean over windows of median_{i>=1} ||h_i||
+  double kurtosis = 0;          // mean over tokens
+  double max_abs = 0;
+  std::vector<MassiveEntry> massive;  // top-3 |x| over all windows
+};
+
+struct HeadStats {
+  int layer = 0, head = 0;
+  double sink_mass = 0;          // mean over queries i >= 1 (all windows) of A[i][0]
+  int64_t sink_key = 0;          // key with the largest mean attention (window positions)
+  double sink_key_mass = 0;      // its mean attention
+  double dormant_frac = 0;       // share of queries i >= 1 with A[i][0] >= threshold
+  double dormant_frac_domain[2] = {0, 0};  // BB: [0] non-trigger queries, [1] trigger queries
+  int64_t domain_queries[2] = {0, 0};
+  double value_drain = 0;        // mean over windows
+  double virtual_sink_mass = -1; // sink variant: mean mass on the learnable sink; -1 otherwise
+};
+
+struct SiteStats {  // the input of one linear site kind of one layer (q stands for q/k/v, up for gate/up)
+  int layer = 0;
+  Site site = Site::kQ;
+  double kurtosis = 0, max_abs = 0;
+  std::vector<int> outlier_channels;     // tau_channels rule, by descending chan_max
+  std::vector<float> outlier_chan_max;   // their chan_max
+  std::vector<double> outlier_persistence;
+  std::vector<int> top_channels;         // top-2 by chan_max (what the channel protection keeps)
+  double chan_max_median = 0;
+};
+
+struct WeightStats {  // one weight matrix [out, in]
+  int layer = 0;
+  Site site = Site::kQ;
+  double max_abs = 0;
+  double kurtosis = 0;                   // mean over output rows
+  double max_to_median = 0;              // max |w| / median |w|
+  std::vector<int> outlier_in_channels;  // input columns with max |w| >= tau_channels x median column max
+};
+
+struct SchemeAudit {
+  std::string scheme;  // canonical name
+  eval::EvalMetrics metrics;  // no protection
+  std::vector<std::array<double, kNumSites>> site_sqnr_db;  // [layer][site], +inf when not quantized
+  std::array<double, kNumSites> site_sqnr_total{};          // over all layers
+  std::vector<std::vector<double>> attn_kl;          // [layer][head] mean KL(fp row || quant row) of the kept rows
+  std::vector<std::vector<double>> sink_mass_quant;  // [layer][head]; drift = this - fp sink_mass
+  // Attribution (empty labels when not run): D(S) for S in {none, tokens, channels, both}.
+  bool has_attribution = false;
+  std::array<eval::EvalMetrics, 4> protected_metrics;  // none, tokens, channels, both
+  Shapley kld, delta_ppl, excess_risk;                  // excess_risk only on BB data
+  // Sensitivity: degradation when only that layer / site kind is quantized.
+  std::vector<double> layer_kld, layer_delta_ppl;       // [layer]; empty when not run
+  std::array<double, kNumSites> site_kld{}, site_delta_ppl{};
+  bool has_site_sensitivity = false;
+};
+
+struct AuditResult {
+  std::string data_spec;
+  std::string architecture, attention, norm, mlp, positions;
+  int num_layers = 0, num_heads = 0, d_model = 0;
+  int64_t windows = 0, tokens = 0, window = 0;
+  eval::EvalMetrics fp;  // fp-only metrics (ppl_fp, BB risks of the fp model)
+  std::vector<LayerStats> layers;   // embeddings (-1) then 0..L-1
+  std::vector<HeadStats> heads;     // layer-major
+  std::vector<SiteStats> sites;
+  std::vector<WeightStats> weights;
+  std::vector<SchemeAudit> schemes;
+  AuditOptions options;
+  double fp_seconds = 0, stats_seconds = 0, total_seconds = 0;  // fp pass alone, fp pass with the observer
+  nlohmann::json to_json() const;
+};
+
+// Runs the audit. Throws InputError on bad input (empty data, ids outside the vocabulary, window too long).
+AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const std::vector<Scheme>& schemes,
+                      const AuditOptions& options);
+
+// Weight statistics of every linear of the model (no data needed).
+std::vector<WeightStats> weight_stats(const qh::Model& model, double tau_channels);
+
+}  // namespace qh::audit
