@@ -42,6 +42,9 @@ Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const Li
   if (bias) bias_.assign(bias, bias + N);
   const QuantSpec& a = cfg_.activations;
   if (!cfg_.weights.enabled() && !a.enabled()) return;  // full precision
+  if (a.enabled() && a.granularity == Granularity::kGroup && (a.group_size <= 0 || K % a.group_size != 0))
+    throw InputError("activation group size " + std::to_string(a.group_size) + " does not divide the input width " +
+                     std::to_string(K));
   if (a.enabled() && a.granularity == Granularity::kPerTensor) {
     const quant::RowParams p = act_params(a);
     if (a.symmetric) {

@@ -1,6 +1,7 @@
 #include "src/engine/weight_quant.h"
 
 #include <algorithm>
+#include <string>
 
 #include "quant/error.h"
 #include "quant/quantize.h"
@@ -53,7 +54,9 @@ QuantizedWeights quantize_weights(const float* w, int64_t N, int64_t K, const Qu
   const quant::RowParams p = params_of(spec);
   if (spec.granularity == Granularity::kGroup) {
     // Groups along K: fake-quant only (no per-group scales in the int8 GEMM); fixed clip.
-    QH_CHECK(spec.group_size > 0 && K % spec.group_size == 0);
+    if (spec.group_size <= 0 || K % spec.group_size != 0)
+      throw InputError("weight group size " + std::to_string(spec.group_size) + " does not divide the input width " +
+                       std::to_string(K));
     quant::fake_quant_groups(w, N, K, K, spec.group_size, p, out.dequant.data(), K);
     return out;
   }
