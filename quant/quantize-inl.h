@@ -45,6 +45,43 @@ HWY_INLINE hn::Vec<DF> RoundClamped(hn::Vec<DF> v) {
   return hn::Sub(hn::Add(v, magic), magic);
 }
 
+// Stores four vectors of int32 codes (already within the 8-bit range) as 4 * Lanes bytes in order. On AVX2
+// and AVX-512 two pack steps and one cross-block permute serve four vectors (instead of three shuffles per
+// vector for DemoteTo): shuffles, not arithmetic, bound the quantize pass there. kUnsigned: codes 0..255.
+// kStream: non-temporal store (out must be aligned to 4 * Lanes bytes), for outputs far larger than the
+// caches: no read-for-ownership of the destination, and the caches keep the input.
+template <bool kUnsigned, bool kStream = false, typename T>
+HWY_INLINE void StoreCodes4(hn::Vec<DI> v0, hn::Vec<DI> v1, hn::Vec<DI> v2, hn::Vec<DI> v3, T* HWY_RESTRICT out) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  // After the packs, 32-bit word 4k + m holds block k of vector m; the permute puts it at 4m + k.
+  const __m512i p01 = _mm512_packs_epi32(v0.raw, v1.raw), p23 = _mm512_packs_epi32(v2.raw, v3.raw);
+  const __m512i bytes = kUnsigned ? _mm512_packus_epi16(p01, p23) : _mm512_packs_epi16(p01, p23);
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  if (kStream) {
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(out), _mm512_permutexvar_epi32(order, bytes));
+  } else {
+    _mm512_storeu_si512(reinterpret_cast<void*>(out), _mm512_permutexvar_epi32(order, bytes));
+  }
+#elif HWY_TARGET == HWY_AVX2
+  const __m256i p01 = _mm256_packs_epi32(v0.raw, v1.raw), p23 = _mm256_packs_epi32(v2.raw, v3.raw);
+  const __m256i bytes = kUnsigned ? _mm256_packus_epi16(p01, p23) : _mm256_packs_epi16(p01, p23);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  if (kStream) {
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out), _mm256_permutevar8x32_epi32(bytes, order));
+  } else {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permutevar8x32_epi32(bytes, order));
+  }
+#else
+  const DF df;
+  const hn::Rebind<T, DF> d8;
+  const size_t N = hn::Lanes(df);
+  hn::StoreU(hn::DemoteTo(d8, v0), d8, out);
+  hn::StoreU(hn::DemoteTo(d8, v1), d8, out + N);
+  hn::StoreU(hn::DemoteTo(d8, v2), d8, out + 2 * N);
+  hn::StoreU(hn::DemoteTo(d8, v3), d8, out + 3 * N);
+#endif
+}
+
 // Max of |x| as bit patterns (see math::abs_bits): the absmax, and >= kInfBits when the span has NaN / Inf.
 HWY_INLINE uint32_t AbsBitsMax(const float* HWY_RESTRICT x, int64_t n) {
   const DF df;
@@ -95,7 +132,9 @@ HWY_INLINE void MinMaxSpan(const float* HWY_RESTRICT x, int64_t n, float* lo, fl
   *abs_bits_max = b;
 }
 
-// codes = clamp(rne(x * inv), -2^(b-1), 2^(b-1) - 1) as int8.
+// codes = clamp(rne(x * inv), -2^(b-1), 2^(b-1) - 1) as int8. kStream: codes is 64-byte aligned (see
+// StoreCodes4); the caller issues hwy::FlushStream() after its block.
+template <bool kStream = false>
 HWY_INLINE void QuantizeSpanSym(const float* HWY_RESTRICT x, int64_t n, float inv, int bits,
                                 int8_t* HWY_RESTRICT codes) {
   const DF df;
@@ -103,17 +142,19 @@ HWY_INLINE void QuantizeSpanSym(const float* HWY_RESTRICT x, int64_t n, float in
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const float qmin = math::qmin_sym(bits), qmax = math::qmax_sym(bits);
   const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, qmin), vhi = hn::Set(df, qmax);
+  auto code = [&](int64_t at) { return RoundClampedToInt(hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + at), vinv), vlo), vhi)); };
   int64_t i = 0;
-  for (; i + N <= n; i += N) {
-    const auto t = hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + i), vinv), vlo), vhi);
-    hn::StoreU(hn::DemoteTo(d8, RoundClampedToInt(t)), d8, codes + i);
+  for (; i + 4 * N <= n; i += 4 * N) {
+    StoreCodes4<false, kStream>(code(i), code(i + N), code(i + 2 * N), code(i + 3 * N), codes + i);
   }
+  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d8, code(i)), d8, codes + i);
   for (; i < n; ++i) codes[i] = static_cast<int8_t>(math::code_sym(x[i], inv, qmin, qmax));
 }
 
 // QuantizeSpanSym of x fused with AbsBitsMax of `next` (the following row): the next row streams in from
 // memory while this one is quantized from L1, so memory never idles during the quantize pass. Returns the
-// abs-bits max of next[0, n).
+// abs-bits max of next[0, n). kStream as for QuantizeSpanSym.
+template <bool kStream = false>
 HWY_INLINE uint32_t QuantizeSpanSymNextAbsmax(const float* HWY_RESTRICT x, const float* HWY_RESTRICT next, int64_t n,
                                               float inv, int bits, int8_t* HWY_RESTRICT codes) {
   const DF df;
@@ -124,12 +165,16 @@ HWY_INLINE uint32_t QuantizeSpanSymNextAbsmax(const float* HWY_RESTRICT x, const
   const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, qmin), vhi = hn::Set(df, qmax);
   const auto mask = hn::Set(di, 0x7fffffff);
   auto m = hn::Zero(di);
+  auto code = [&](int64_t at) {
+    m = hn::Max(m, hn::And(hn::BitCast(di, hn::LoadU(df, next + at)), mask));
+    return RoundClampedToInt(hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + at), vinv), vlo), vhi));
+  };
   int64_t i = 0;
-  for (; i + N <= n; i += N) {
-    m = hn::Max(m, hn::And(hn::BitCast(di, hn::LoadU(df, next + i)), mask));
-    const auto t = hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + i), vinv), vlo), vhi);
-    hn::StoreU(hn::DemoteTo(d8, RoundClampedToInt(t)), d8, codes + i);
+  for (; i + 4 * N <= n; i += 4 * N) {
+    const auto c0 = code(i), c1 = code(i + N), c2 = code(i + 2 * N), c3 = code(i + 3 * N);
+    StoreCodes4<false, kStream>(c0, c1, c2, c3, codes + i);
   }
+  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d8, code(i)), d8, codes + i);
   uint32_t next_max = static_cast<uint32_t>(hn::GetLane(hn::MaxOfLanes(di, m)));
   for (; i < n; ++i) {
     codes[i] = static_cast<int8_t>(math::code_sym(x[i], inv, qmin, qmax));
@@ -149,11 +194,12 @@ HWY_INLINE void QuantizeSpanAsym(const float* HWY_RESTRICT x, int64_t n, float i
   // clamp(rne(t) + z, 0, L) == rne(clamp(t, -z, L - z)) + z (integer bounds).
   const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, -z), vhi = hn::Set(df, levels - z);
   const auto vz = hn::Set(di, zero_point);
+  auto code = [&](int64_t at) {
+    return hn::Add(RoundClampedToInt(hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + at), vinv), vlo), vhi)), vz);
+  };
   int64_t i = 0;
-  for (; i + N <= n; i += N) {
-    const auto t = hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + i), vinv), vlo), vhi);
-    hn::StoreU(hn::DemoteTo(d8, hn::Add(RoundClampedToInt(t), vz)), d8, codes + i);
-  }
+  for (; i + 4 * N <= n; i += 4 * N) StoreCodes4<true>(code(i), code(i + N), code(i + 2 * N), code(i + 3 * N), codes + i);
+  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d8, code(i)), d8, codes + i);
   for (; i < n; ++i) codes[i] = static_cast<uint8_t>(math::code_asym(x[i], inv, z, levels));
 }
 

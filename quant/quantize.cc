@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "quant/quant_math.h"
 #include "quant/quantize-inl.h"
@@ -19,9 +20,9 @@ namespace HWY_NAMESPACE {
 // Each block kernel handles rows [r0, r1) of the full arrays and returns the first row containing NaN / Inf
 // (checked before any of its codes are written), or -1.
 
-int64_t PerTokenSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, float clip,
-                         int8_t* codes, int64_t code_stride, float* scales) {
-  if (r0 >= r1) return -1;
+template <bool kStream>
+int64_t PerTokenSymRows(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, float clip,
+                        int8_t* codes, int64_t code_stride, float* scales) {
   // Software pipelining over rows: row r is quantized from L1 while row r + 1's absmax streams in.
   uint32_t absmax = AbsBitsMax(x + r0 * stride, cols);
   for (int64_t r = r0; r < r1; ++r) {
@@ -29,12 +30,22 @@ int64_t PerTokenSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, i
     scales[r] = math::scale_sym(math::from_bits(absmax), bits, clip);
     const float* row = x + r * stride;
     if (r + 1 < r1) {
-      absmax = QuantizeSpanSymNextAbsmax(row, row + stride, cols, 1.0f / scales[r], bits, codes + r * code_stride);
+      absmax = QuantizeSpanSymNextAbsmax<kStream>(row, row + stride, cols, 1.0f / scales[r], bits,
+                                                  codes + r * code_stride);
     } else {
-      QuantizeSpanSym(row, cols, 1.0f / scales[r], bits, codes + r * code_stride);
+      QuantizeSpanSym<kStream>(row, cols, 1.0f / scales[r], bits, codes + r * code_stride);
     }
   }
   return -1;
+}
+
+int64_t PerTokenSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, float clip,
+                         int8_t* codes, int64_t code_stride, float* scales, bool stream) {
+  if (r0 >= r1) return -1;
+  if (!stream) return PerTokenSymRows<false>(x, r0, r1, cols, stride, bits, clip, codes, code_stride, scales);
+  const int64_t bad = PerTokenSymRows<true>(x, r0, r1, cols, stride, bits, clip, codes, code_stride, scales);
+  hwy::FlushStream();  // order the non-temporal stores before the caller (or another thread) reads codes
+  return bad;
 }
 
 int64_t PerTokenAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits,
@@ -51,8 +62,9 @@ int64_t PerTokenAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, 
   return -1;
 }
 
-int64_t PerGroupSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
-                         int bits, float clip, int8_t* codes, int64_t code_stride, float* scales) {
+template <bool kStream>
+int64_t PerGroupSymRows(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
+                        int bits, float clip, int8_t* codes, int64_t code_stride, float* scales) {
   const int64_t groups = cols / group;
   if (r0 >= r1 || groups == 0) return -1;
   // As PerTokenSymBlock: group g of row r is quantized while group g of row r + 1 streams in.
@@ -68,14 +80,22 @@ int64_t PerGroupSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, i
       scales[r * groups + g] = scale;
       int8_t* out = codes + r * code_stride + g * group;
       if (r + 1 < r1) {
-        next[g] = QuantizeSpanSymNextAbsmax(row + g * group, row + stride + g * group, group, 1.0f / scale, bits, out);
+        next[g] = QuantizeSpanSymNextAbsmax<kStream>(row + g * group, row + stride + g * group, group, 1.0f / scale, bits, out);
       } else {
-        QuantizeSpanSym(row + g * group, group, 1.0f / scale, bits, out);
+        QuantizeSpanSym<kStream>(row + g * group, group, 1.0f / scale, bits, out);
       }
     }
     absmax.swap(next);
   }
   return -1;
+}
+
+int64_t PerGroupSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
+                         int bits, float clip, int8_t* codes, int64_t code_stride, float* scales, bool stream) {
+  if (!stream) return PerGroupSymRows<false>(x, r0, r1, cols, stride, group, bits, clip, codes, code_stride, scales);
+  const int64_t bad = PerGroupSymRows<true>(x, r0, r1, cols, stride, group, bits, clip, codes, code_stride, scales);
+  hwy::FlushStream();
+  return bad;
 }
 
 int64_t RowsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, const float* scales,
@@ -240,6 +260,16 @@ void check_group(const char* fn, int64_t cols, int64_t group) {
   }
 }
 
+// Outputs this large (bytes) are written with non-temporal stores when their start and row stride allow it
+// (64-byte aligned): far beyond the caches, so storing around them saves the read-for-ownership traffic and
+// keeps the input cached. Smaller outputs (the engine's activations) stay in cache for the GEMM that follows.
+constexpr int64_t kStreamMinBytes = int64_t{8} << 20;
+
+bool use_streaming(const void* out, int64_t rows, int64_t cols, int64_t out_stride_bytes, int64_t span) {
+  return rows * cols >= kStreamMinBytes && reinterpret_cast<uintptr_t>(out) % 64 == 0 && out_stride_bytes % 64 == 0 &&
+         span % 64 == 0;
+}
+
 void throw_if_bad(const char* fn, int64_t bad_row) {
   if (bad_row >= 0) throw InputError(std::string(fn) + ": row " + std::to_string(bad_row) + " contains NaN or Inf");
 }
@@ -287,9 +317,10 @@ void quantize_groups_sym(const float* x, int64_t rows, int64_t cols, int64_t str
 void quantize_per_token_sym(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p,
                             int8_t* codes, int64_t code_stride, float* scales) {
   check_params(p.bits, p.clip);
+  const bool stream = use_streaming(codes, rows, cols, code_stride, 0);
   throw_if_bad("quantize_per_token_sym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
                  return HWY_DYNAMIC_DISPATCH(PerTokenSymBlock)(x, r0, r1, cols, stride, p.bits, p.clip, codes,
-                                                               code_stride, scales);
+                                                               code_stride, scales, stream);
                }));
 }
 
@@ -306,9 +337,10 @@ void quantize_per_group_sym(const float* x, int64_t rows, int64_t cols, int64_t 
                             const RowParams& p, int8_t* codes, int64_t code_stride, float* scales) {
   check_params(p.bits, p.clip);
   check_group("quantize_per_group_sym", cols, group);
+  const bool stream = use_streaming(codes, rows, cols, code_stride, group);
   throw_if_bad("quantize_per_group_sym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
                  return HWY_DYNAMIC_DISPATCH(PerGroupSymBlock)(x, r0, r1, cols, stride, group, p.bits, p.clip,
-                                                               codes, code_stride, scales);
+                                                               codes, code_stride, scales, stream);
                }));
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "hwy/aligned_allocator.h"
 #include "quant/quantize.h"
 #include "quant/reference.h"
 #include "src/bench/bench.h"
@@ -11,13 +12,20 @@
 namespace qh::bench {
 namespace {
 
+// 64-byte aligned buffers, as the engine allocates them (large aligned outputs take streaming stores).
 struct QuantBuffers {
   int64_t rows, cols;
-  std::vector<float> x, out, scales, clips;
-  std::vector<int8_t> codes;
-  std::vector<int32_t> zero_points;
+  hwy::AlignedFreeUniquePtr<float[]> x, out;
+  std::vector<float> scales, clips;
+  hwy::AlignedFreeUniquePtr<int8_t[]> codes;
   QuantBuffers(int64_t r, int64_t c)
-      : rows(r), cols(c), x(r * c), out(r * c), scales(r * c / 32), clips(r), codes(r * c), zero_points(r) {}
+      : rows(r),
+        cols(c),
+        x(hwy::AllocateAligned<float>(r * c)),
+        out(hwy::AllocateAligned<float>(r * c)),
+        scales(r * c / 32),
+        clips(r),
+        codes(hwy::AllocateAligned<int8_t>(r * c)) {}
 };
 
 struct QuantKernel {
@@ -29,40 +37,40 @@ struct QuantKernel {
 const QuantKernel kKernels[] = {
     {"quant_per_token_int8",
      [](QuantBuffers& b) {
-       quant::quantize_per_token_sym(b.x.data(), b.rows, b.cols, b.cols, quant::RowParams{8, true, 1.0f},
-                                     b.codes.data(), b.cols, b.scales.data());
+       quant::quantize_per_token_sym(b.x.get(), b.rows, b.cols, b.cols, quant::RowParams{8, true, 1.0f},
+                                     b.codes.get(), b.cols, b.scales.data());
      },
      false},
     {"quant_per_token_int4",
      [](QuantBuffers& b) {
-       quant::quantize_per_token_sym(b.x.data(), b.rows, b.cols, b.cols, quant::RowParams{4, true, 1.0f},
-                                     b.codes.data(), b.cols, b.scales.data());
+       quant::quantize_per_token_sym(b.x.get(), b.rows, b.cols, b.cols, quant::RowParams{4, true, 1.0f},
+                                     b.codes.get(), b.cols, b.scales.data());
      },
      false},
     {"quant_per_channel_int4_mse",  // QuaRot's weight clip search: 21 candidate clips in [0.8, 1]
      [](QuantBuffers& b) {
        const quant::RowParams p{4, true, 1.0f};
-       quant::mse_clip_rows(b.x.data(), b.rows, b.cols, b.cols, p, 100, 0.8f, b.scales.data(), nullptr,
+       quant::mse_clip_rows(b.x.get(), b.rows, b.cols, b.cols, p, 100, 0.8f, b.scales.data(), nullptr,
                             b.clips.data());
-       quant::quantize_rows_sym(b.x.data(), b.rows, b.cols, b.cols, b.scales.data(), 4, b.codes.data(), b.cols);
+       quant::quantize_rows_sym(b.x.get(), b.rows, b.cols, b.cols, b.scales.data(), 4, b.codes.get(), b.cols);
      },
      false},
     {"quant_group128_int4",
      [](QuantBuffers& b) {
-       quant::quantize_per_group_sym(b.x.data(), b.rows, b.cols, b.cols, 128, quant::RowParams{4, true, 1.0f},
-                                     b.codes.data(), b.cols, b.scales.data());
+       quant::quantize_per_group_sym(b.x.get(), b.rows, b.cols, b.cols, 128, quant::RowParams{4, true, 1.0f},
+                                     b.codes.get(), b.cols, b.scales.data());
      },
      false},
     {"fake_quant_per_token_int8",
      [](QuantBuffers& b) {
-       quant::fake_quant_rows(b.x.data(), b.rows, b.cols, b.cols, quant::RowParams{8, true, 1.0f}, b.out.data(),
+       quant::fake_quant_rows(b.x.get(), b.rows, b.cols, b.cols, quant::RowParams{8, true, 1.0f}, b.out.get(),
                               b.cols);
      },
      false},
     {"fake_quant_per_token_int8_scalar_ref",
      [](QuantBuffers& b) {
-       quant::ref::fake_quant_rows(b.x.data(), b.rows, b.cols, b.cols, quant::RowParams{8, true, 1.0f},
-                                   b.out.data(), b.cols);
+       quant::ref::fake_quant_rows(b.x.get(), b.rows, b.cols, b.cols, quant::RowParams{8, true, 1.0f},
+                                   b.out.get(), b.cols);
      },
      true},
 };
@@ -72,8 +80,9 @@ const QuantKernel kKernels[] = {
 std::vector<BenchRow> bench_quant(const BenchOptions& options) {
   const int64_t rows = options.quick ? 1024 : 4096, cols = 4096;
   QuantBuffers b(rows, cols);
-  fill_random(b.x.data(), rows * cols, 42);
-  fill_random(b.out.data(), rows * cols, 43);  // touch the output pages once before timing
+  fill_random(b.x.get(), rows * cols, 42);
+  fill_random(b.out.get(), rows * cols, 43);  // touch the output pages once before timing
+  for (int64_t i = 0; i < rows * cols; ++i) b.codes[i] = 0;
   const double bytes = static_cast<double>(rows) * static_cast<double>(cols) * sizeof(float);
   const std::string shape = std::to_string(rows) + "x" + std::to_string(cols);
   std::vector<BenchRow> out;
@@ -82,7 +91,7 @@ std::vector<BenchRow> bench_quant(const BenchOptions& options) {
     for (const QuantKernel& k : kKernels) {
       if (k.single_thread_only && threads != 1) continue;
       // The read limit is measured in alternation with the kernel: the ratio compares like with like.
-      const auto [read_s, kernel_s] = best_seconds_paired([&] { read_buffer(b.x.data(), rows, cols); },
+      const auto [read_s, kernel_s] = best_seconds_paired([&] { read_buffer(b.x.get(), rows, cols); },
                                                           [&] { k.run(b); }, options);
       const double read = bytes / read_s / 1e9, gbps = bytes / kernel_s / 1e9;
       out.push_back(BenchRow{k.name, threads, "gbps", gbps, "read_gbps", read, gbps / read, {{"shape", shape}}});

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hwy/aligned_allocator.h"
 #include "hwy/targets.h"
 #include "quant/error.h"
 #include "quant/quantize.h"
@@ -338,6 +339,26 @@ TEST_P(PerTarget, ThreadsDoNotChangeResults) {
   ref::quantize_per_token_sym(x.data(), rows, cols, cols, RowParams{4, true, 1.0f}, ref_codes.data(), cols,
                               ref_scales.data());
   EXPECT_TRUE(bits_equal(c2.data(), ref_codes.data(), rows * cols, "codes vs reference"));
+}
+
+// Outputs of 8 MB and more with 64-byte aligned rows take the non-temporal store path: same results.
+TEST_P(PerTarget, LargeAlignedOutputsUseStreamingStoresWithSameResults) {
+  const int64_t rows = 2048, cols = 4096 + 64;  // 8.5 MB of codes; cols not a multiple of 4 vectors of AVX-512 + 64
+  const auto x = make_rows(Pattern::kRandom, rows, cols, cols, 9);
+  auto codes = hwy::AllocateAligned<int8_t>(rows * cols);
+  std::vector<int8_t> ref_codes(rows * cols);
+  std::vector<float> scales(rows * cols / 64), ref_scales(rows * cols / 64);
+  ASSERT_EQ(reinterpret_cast<uintptr_t>(codes.get()) % 64, 0u);
+  quantize_per_token_sym(x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, codes.get(), cols, scales.data());
+  ref::quantize_per_token_sym(x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, ref_codes.data(), cols,
+                              ref_scales.data());
+  ASSERT_TRUE(bits_equal(codes.get(), ref_codes.data(), rows * cols, "per-token codes"));
+  ASSERT_TRUE(bits_equal(scales.data(), ref_scales.data(), rows, "per-token scales"));
+  quantize_per_group_sym(x.data(), rows, cols, cols, 64, RowParams{4, true, 1.0f}, codes.get(), cols, scales.data());
+  ref::quantize_per_group_sym(x.data(), rows, cols, cols, 64, RowParams{4, true, 1.0f}, ref_codes.data(), cols,
+                              ref_scales.data());
+  ASSERT_TRUE(bits_equal(codes.get(), ref_codes.data(), rows * cols, "group codes"));
+  ASSERT_TRUE(bits_equal(scales.data(), ref_scales.data(), rows * cols / 64, "group scales"));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTargets, PerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
