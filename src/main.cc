@@ -14,7 +14,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "qharness " QH_VERSION);
   int exit_code = qh::kExitOk;
   qh::cli::add_inspect(app, &exit_code);
+  qh::cli::add_eval(app, &exit_code);
   qh::cli::add_bench(app, &exit_code);
+  qh::cli::add_train(app, &exit_code);
+  qh::cli::add_audit(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
