@@ -86,16 +86,13 @@ std::vector<BenchRow> bench_gemm(const BenchOptions& options) {
     set_threads(threads);  // oneDNN (OpenMP runtime) reads the thread count at execution
     Gemm f32 = make_f32(M, K, N, eng, stream);
     Gemm int8 = make_int8(M, K, N, eng, stream);
-    auto time_gemm = [&](Gemm& g) {
-      return best_seconds(
-          [&] {
-            g.prim.execute(stream, g.args);
-            stream.wait();
-          },
-          options);
+    auto run = [&](Gemm& g) {
+      g.prim.execute(stream, g.args);
+      stream.wait();
     };
-    const double f32_gflops = flops / time_gemm(f32) / 1e9;
-    const double int8_gflops = flops / time_gemm(int8) / 1e9;
+    // Alternating f32 and int8 runs sample the same moments of a shared machine.
+    const auto [f32_s, int8_s] = best_seconds_paired([&] { run(f32); }, [&] { run(int8); }, options);
+    const double f32_gflops = flops / f32_s / 1e9, int8_gflops = flops / int8_s / 1e9;
     out.push_back(BenchRow{"gemm_f32", threads, "gflops", f32_gflops, "gemm_gflops", f32_gflops, 1.0,
                            {{"shape", shape}, {"isa", f32.impl}}});
     out.push_back(BenchRow{"gemm_u8s8_int8", threads, "gflops", int8_gflops, "gemm_gflops", f32_gflops,
