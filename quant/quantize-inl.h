@@ -233,6 +233,38 @@ HWY_INLINE void FakeQuantSpanT(const float* x, int64_t n, float scale, int32_t z
   for (; i < n; ++i) out[i] = FakeQuantScalar(x[i], inv, scale, z, bits, kSymmetric);
 }
 
+// Symmetric fake-quant of x fused with the abs-bits max of `next` (the following row), as
+// QuantizeSpanSymNextAbsmax; next may be null (last row). out may alias x. kStream: out is aligned to the
+// vector size and the f32 results are stored non-temporally (the caller flushes).
+template <bool kStream>
+HWY_INLINE uint32_t FakeQuantSpanSymNextAbsmax(const float* x, const float* next, int64_t n, float scale, int bits,
+                                               float* out) {
+  const DF df;
+  const DI di;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
+  const float inv = 1.0f / scale;
+  const auto vinv = hn::Set(df, inv), vscale = hn::Set(df, scale);
+  const auto vlo = hn::Set(df, math::qmin_sym(bits)), vhi = hn::Set(df, math::qmax_sym(bits));
+  const auto mask = hn::Set(di, 0x7fffffff);
+  auto m = hn::Zero(di);
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    if (next) m = hn::Max(m, hn::And(hn::BitCast(di, hn::LoadU(df, next + i)), mask));
+    const auto v = FakeQuantVec(hn::LoadU(df, x + i), vinv, vscale, vlo, vhi);
+    if (kStream) {
+      hn::Stream(v, df, out + i);
+    } else {
+      hn::StoreU(v, df, out + i);
+    }
+  }
+  uint32_t next_max = static_cast<uint32_t>(hn::GetLane(hn::MaxOfLanes(di, m)));
+  for (; i < n; ++i) {
+    if (next) next_max = next_max > math::abs_bits(next[i]) ? next_max : math::abs_bits(next[i]);
+    out[i] = FakeQuantScalar(x[i], inv, scale, 0.0f, bits, true);
+  }
+  return next_max;
+}
+
 HWY_INLINE void FakeQuantSpan(const float* x, int64_t n, float scale, int32_t zero_point, int bits, bool symmetric,
                               float* out) {
   if (symmetric) {

@@ -161,6 +161,31 @@ int64_t FakeQuantGroupsBlock(const float* x, int64_t r0, int64_t r1, int64_t col
   return -1;
 }
 
+template <bool kStream>
+int64_t FakeQuantRowsSymRows(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits,
+                             float clip, float* out, int64_t out_stride) {
+  // Pipelined like PerTokenSymRows. The next row's max is read before this row's output is written, so
+  // in-place use (out == x) is safe.
+  uint32_t absmax = AbsBitsMax(x + r0 * stride, cols);
+  for (int64_t r = r0; r < r1; ++r) {
+    if (absmax >= math::kInfBits) return r;
+    const float scale = math::scale_sym(math::from_bits(absmax), bits, clip);
+    const float* row = x + r * stride;
+    absmax = FakeQuantSpanSymNextAbsmax<kStream>(row, r + 1 < r1 ? row + stride : nullptr, cols, scale, bits,
+                                                 out + r * out_stride);
+  }
+  return -1;
+}
+
+int64_t FakeQuantRowsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits,
+                              float clip, float* out, int64_t out_stride, bool stream) {
+  if (r0 >= r1) return -1;
+  if (!stream) return FakeQuantRowsSymRows<false>(x, r0, r1, cols, stride, bits, clip, out, out_stride);
+  const int64_t bad = FakeQuantRowsSymRows<true>(x, r0, r1, cols, stride, bits, clip, out, out_stride);
+  hwy::FlushStream();
+  return bad;
+}
+
 int64_t FakeQuantFixedBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, float scale,
                             int32_t zero_point, int bits, bool symmetric, float* out, int64_t out_stride) {
   for (int64_t r = r0; r < r1; ++r) {
@@ -242,6 +267,7 @@ HWY_EXPORT(RowsAsymBlock);
 HWY_EXPORT(GroupsSymBlock);
 HWY_EXPORT(FakeQuantGroupsBlock);
 HWY_EXPORT(FakeQuantFixedBlock);
+HWY_EXPORT(FakeQuantRowsSymBlock);
 HWY_EXPORT(MseClipBlock);
 HWY_EXPORT(DequantSymBlock);
 HWY_EXPORT(DequantAsymBlock);
@@ -265,8 +291,8 @@ void check_group(const char* fn, int64_t cols, int64_t group) {
 // keeps the input cached. Smaller outputs (the engine's activations) stay in cache for the GEMM that follows.
 constexpr int64_t kStreamMinBytes = int64_t{8} << 20;
 
-bool use_streaming(const void* out, int64_t rows, int64_t cols, int64_t out_stride_bytes, int64_t span) {
-  return rows * cols >= kStreamMinBytes && reinterpret_cast<uintptr_t>(out) % 64 == 0 && out_stride_bytes % 64 == 0 &&
+bool use_streaming(const void* out, int64_t rows, int64_t row_bytes, int64_t out_stride_bytes, int64_t span) {
+  return rows * row_bytes >= kStreamMinBytes && reinterpret_cast<uintptr_t>(out) % 64 == 0 && out_stride_bytes % 64 == 0 &&
          span % 64 == 0;
 }
 
@@ -363,8 +389,17 @@ void dequantize_rows_asym(const uint8_t* codes, int64_t rows, int64_t cols, int6
 void fake_quant_rows(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p, float* out,
                      int64_t out_stride) {
   check_params(p.bits, p.clip);
-  // A row is one group of length cols (a zero-length row has nothing to do).
-  if (cols == 0) return;
+  if (cols == 0) return;  // nothing to do, and nothing to check
+  if (p.symmetric) {
+    // Streaming f32 stores only out of place: in place, the output lines are already in cache.
+    const bool stream = out != x && use_streaming(out, rows, cols * 4, out_stride * 4, 0);
+    throw_if_bad("fake_quant_rows", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
+                   return HWY_DYNAMIC_DISPATCH(FakeQuantRowsSymBlock)(x, r0, r1, cols, stride, p.bits, p.clip, out,
+                                                                      out_stride, stream);
+                 }));
+    return;
+  }
+  // Asymmetric: a row is one group of length cols.
   throw_if_bad("fake_quant_rows", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
                  return HWY_DYNAMIC_DISPATCH(FakeQuantGroupsBlock)(x, r0, r1, cols, stride, cols, p.bits,
                                                                    p.symmetric, p.clip, out, out_stride);

@@ -359,6 +359,11 @@ TEST_P(PerTarget, LargeAlignedOutputsUseStreamingStoresWithSameResults) {
                               ref_scales.data());
   ASSERT_TRUE(bits_equal(codes.get(), ref_codes.data(), rows * cols, "group codes"));
   ASSERT_TRUE(bits_equal(scales.data(), ref_scales.data(), rows * cols / 64, "group scales"));
+  auto fq = hwy::AllocateAligned<float>(rows * cols);
+  std::vector<float> ref_fq(rows * cols);
+  fake_quant_rows(x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, fq.get(), cols);
+  ref::fake_quant_rows(x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, ref_fq.data(), cols);
+  ASSERT_TRUE(bits_equal(fq.get(), ref_fq.data(), rows * cols, "fake quant"));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTargets, PerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
