@@ -1,0 +1,244 @@
+// The evaluator: one fp pass per window shared by every case; see evaluator.h.
+#include "src/eval/evaluator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "quant/error.h"
+#include "src/engine/engine.h"
+
+namespace qh::eval {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Sums activation quantization noise and signal per site over every layer and window.
+class SiteErrorObserver : public engine::Observer {
+ public:
+  void on_site_error(int, Site s, const quant::ErrorStats& e) override {
+    signal[static_cast<int>(s)] += e.signal;
+    noise[static_cast<int>(s)] += e.noise;
+  }
+  bool wants_site_errors() const override { return true; }
+  double signal[kNumSites] = {}, noise[kNumSites] = {};
+};
+
+double sqnr_db(double signal, double noise) {
+  if (noise <= 0) return std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(signal / noise);
+}
+
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
+bool needs_calibration(const EvalCase& c) {
+  const QuantSpec& a = c.scheme.activations;
+  return c.protection.channels || (a.enabled() && a.granularity == Granularity::kPerTensor);
+}
+
+struct Window {
+  size_t seq;
+  int64_t start, end;         // tokens [start, end) of the sequence
+  int64_t score_from;         // first sequence position scored in this window
+};
+
+std::vector<Window> plan_windows(const data::Dataset& data, size_t n_seqs, int64_t window, int64_t stride) {
+  std::vector<Window> out;
+  for (size_t s = 0; s < n_seqs; ++s) {
+    const int64_t L = static_cast<int64_t>(data.sequences[s].size());
+    if (L < 2) continue;
+    int64_t scored_until = 0;
+    for (int64_t start = 0;; start += stride) {
+      const int64_t end = std::min(start + window, L);
+      out.push_back({s, start, end, std::max(start, scored_until)});
+      scored_until = end;
+      if (end >= L) break;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json CaseResult::to_json() const {
+  nlohmann::json j = metrics.to_json();
+  j["label"] = label;
+  j["scheme"] = scheme;
+  j["scheme_desc"] = scheme_desc;
+  j["protection"] = protection;
+  j["sqnr_db"] = finite_or_null(sqnr_db);
+  nlohmann::json sites = nlohmann::json::object(), paths = nlohmann::json::object();
+  for (int s = 0; s < kNumSites; ++s) {
+    sites[to_string(static_cast<Site>(s))] = finite_or_null(site_sqnr_db[s]);
+    paths[to_string(static_cast<Site>(s))] = site_path[s];
+  }
+  j["site_sqnr_db"] = sites;
+  j["site_path"] = paths;
+  j["int8_impl"] = int8_impl;
+  j["seconds"] = seconds;
+  return j;
+}
+
+EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, const std::vector<EvalCase>& cases,
+                           const EvalOptions& options) {
+  const ArchSpec& a = model.spec;
+  if (data.sequences.empty()) throw InputError("data " + data.spec + ": no sequences");
+  size_t n_seqs = data.sequences.size();
+  if (options.max_sequences > 0) n_seqs = std::min(n_seqs, static_cast<size_t>(options.max_sequences));
+  int64_t longest = 0;
+  for (size_t s = 0; s < n_seqs; ++s) {
+    longest = std::max(longest, static_cast<int64_t>(data.sequences[s].size()));
+    for (size_t t = 0; t < data.sequences[s].size(); ++t) {
+      const int32_t id = data.sequences[s][t];
+      if (id < 0 || id >= a.vocab_size)
+        throw InputError("data " + data.spec + ": sequence " + std::to_string(s) + " position " +
+                         std::to_string(t) + " has token id " + std::to_string(id) +
+                         ", outside the model's vocabulary (size " + std::to_string(a.vocab_size) + ")");
+    }
+  }
+  if (longest < 2) throw InputError("data " + data.spec + ": every sequence is shorter than 2 tokens");
+  if (options.window > a.context)
+    throw InputError("window " + std::to_string(options.window) + " is longer than the model's context " +
+                     std::to_string(a.context));
+  if (options.window < 0 || options.stride < 0) throw InputError("window and stride must be positive");
+  const int64_t window = options.window > 0 ? options.window : std::min<int64_t>(a.context, longest);
+  const int64_t stride = options.stride > 0 ? options.stride : window;
+  if (stride > window)
+    throw InputError("stride " + std::to_string(stride) + " is larger than the window " + std::to_string(window));
+  if (window < 2 && longest > window) throw InputError("window must be at least 2 tokens");
+  engine::check_finite_weights(model);
+
+  EvalReport report;
+  report.window = window;
+  report.stride = stride;
+  const Scheme fp_scheme = parse_scheme("FP32");
+  engine::Engine fp(model, fp_scheme);
+  engine::EngineOptions eopt;
+  eopt.force_fake_quant = options.force_fake_quant;
+
+  // Calibration on the first windows of the first sequences (fp passes; sink rows from the fp pass).
+  engine::Calibration calib;
+  if (std::any_of(cases.begin(), cases.end(), needs_calibration)) {
+    engine::CalibrationObserver cal(a.num_layers);
+    const size_t n_cal = std::min(n_seqs, static_cast<size_t>(std::max(options.calib_sequences, 1)));
+    for (size_t s = 0; s < n_cal; ++s) {
+      const auto& seq = data.sequences[s];
+      const int64_t T = std::min<int64_t>(window, static_cast<int64_t>(seq.size()));
+      std::vector<float> logits(T * a.vocab_size);
+      engine::ResidualNormObserver norms;
+      fp.forward(seq.data(), T, logits.data(), &norms);
+      const auto mask = norms.sink_tokens(options.tau_tokens);
+      cal.set_protected_rows(mask.data());
+      fp.forward(seq.data(), T, logits.data(), &cal);
+      cal.set_protected_rows(nullptr);
+    }
+    calib = cal.result();
+  }
+
+  struct CaseState {
+    std::unique_ptr<engine::Engine> engine;
+    MetricsAccumulator acc;
+    SiteErrorObserver errors;
+    double seconds = 0;
+  };
+  std::vector<CaseState> states(cases.size());
+  for (size_t c = 0; c < cases.size(); ++c)
+    states[c].engine = std::make_unique<engine::Engine>(model, cases[c].scheme, cases[c].protection, calib, eopt);
+
+  const std::vector<Window> windows = plan_windows(data, n_seqs, window, stride);
+  const int64_t V = a.vocab_size;
+  const bool oracle = data.bb && data.bb->vocab_size() == V;
+  std::vector<float> fp_logits, q_logits, oracle_probs;
+  std::vector<int32_t> targets;
+  std::vector<uint8_t> pos_class, backcopy;
+  for (size_t w = 0; w < windows.size(); ++w) {
+    const Window& win = windows[w];
+    const auto& seq = data.sequences[win.seq];
+    const int64_t L = static_cast<int64_t>(seq.size()), T = win.end - win.start;
+    const int32_t* tok = seq.data() + win.start;
+    fp_logits.resize(T * V);
+    engine::ResidualNormObserver norms;
+    auto t0 = Clock::now();
+    fp.forward(tok, T, fp_logits.data(), &norms);
+    report.fp_seconds += seconds_since(t0);
+    const auto sinks = norms.sink_tokens(options.tau_tokens);
+    // Rows of the window scored here: positions [score_from, end) that have a next token.
+    const int64_t r0 = win.score_from - win.start, r1 = std::min(win.end, L - 1) - win.start;
+    const int64_t n = std::max<int64_t>(0, r1 - r0);
+    targets.resize(n);
+    pos_class.resize(n);
+    backcopy.assign(n, 0);
+    if (oracle) oracle_probs.resize(n * V);
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t r = r0 + i, t = win.start + r;
+      targets[i] = seq[t + 1];
+      pos_class[i] = static_cast<uint8_t>(t == 0 ? PosClass::kFirst : sinks[r] ? PosClass::kSink : PosClass::kRest);
+      if (oracle) {
+        data.bb->oracle(seq.data(), t, oracle_probs.data() + i * V);
+        backcopy[i] = data.bb->is_backcopy(seq.data(), t) ? 1 : 0;
+      }
+    }
+    ScoredRows rows;
+    rows.fp_logits = fp_logits.data() + r0 * V;
+    rows.n = n;
+    rows.vocab = V;
+    rows.targets = targets.data();
+    rows.pos_class = pos_class.data();
+    rows.oracle = oracle ? oracle_probs.data() : nullptr;
+    rows.backcopy = oracle ? backcopy.data() : nullptr;
+    for (size_t c = 0; c < cases.size(); ++c) {
+      CaseState& st = states[c];
+      const engine::Protection& p = cases[c].protection;
+      auto t1 = Clock::now();
+      if (cases[c].scheme.is_fp() && p.none()) {
+        rows.q_logits = fp_logits.data() + r0 * V;
+      } else {
+        const auto mask = p.tokens ? norms.sink_tokens(p.tau_tokens) : std::vector<uint8_t>();
+        q_logits.resize(T * V);
+        st.engine->forward(tok, T, q_logits.data(), &st.errors, p.tokens ? mask.data() : nullptr);
+        rows.q_logits = q_logits.data() + r0 * V;
+      }
+      st.seconds += seconds_since(t1);
+      if (n > 0) st.acc.add(rows);
+    }
+    report.scored_tokens += n;
+    if (options.progress) options.progress(static_cast<int64_t>(w + 1), static_cast<int64_t>(windows.size()));
+  }
+  report.windows = static_cast<int64_t>(windows.size());
+  report.f32_impl = fp.f32_impl();
+  for (size_t c = 0; c < cases.size(); ++c) {
+    CaseState& st = states[c];
+    CaseResult r;
+    r.scheme = cases[c].scheme.name;
+    r.protection = cases[c].protection.name();
+    r.label = !cases[c].label.empty() ? cases[c].label
+                                      : (r.protection == "none" ? r.scheme : r.scheme + "+" + r.protection);
+    r.scheme_desc = describe(cases[c].scheme);
+    r.metrics = st.acc.finish();
+    double sig = 0, noi = 0;
+    for (int s = 0; s < kNumSites; ++s) {
+      r.site_sqnr_db[s] = sqnr_db(st.errors.signal[s], st.errors.noise[s]);
+      r.site_path[s] = st.engine->site_path(static_cast<Site>(s));
+      sig += st.errors.signal[s];
+      noi += st.errors.noise[s];
+    }
+    r.sqnr_db = sqnr_db(sig, noi);
+    r.int8_impl = st.engine->int8_impl();
+    r.seconds = st.seconds;
+    report.cases.push_back(std::move(r));
+  }
+  return report;
+}
+
+std::vector<CaseResult> evaluate(const qh::Model& model, const data::Dataset& data,
+                                 const std::vector<EvalCase>& cases, const EvalOptions& options) {
+  return evaluate_report(model, data, cases, options).cases;
+}
+
+}  // namespace qh::eval
