@@ -1,0 +1,90 @@
+// A suite file (suites/*.yaml, schema in suites/SCHEMA.md): which models, data, schemes and protections to
+// evaluate, and which checks decide the exit code (thresholds per scheme, expectations between models, a
+// baseline run with tolerances). Parsing validates everything up front with file:line:col messages, so a
+// long run never dies on a typo half-way.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "quant/scheme.h"
+#include "reports/baseline.h"
+
+namespace qh::suite {
+
+struct ModelRef {
+  std::string name;   // label in results and checks (the zoo entry name, or the given name / the path)
+  std::string zoo;    // zoo entry name, or empty
+  std::string path;   // checkpoint directory (resolved against the suite's directory), or empty
+  std::string where;  // file:line:col
+};
+
+struct SchemeRef {
+  std::string label;  // the name used in results and thresholds
+  Scheme scheme;
+  std::string where;
+};
+
+struct Threshold {
+  std::string scheme;  // a scheme label, or "*" for every scheme
+  std::string metric;  // DESIGN 2.7 name
+  bool is_max = true;  // max_<metric>: value <= limit; min_<metric>: value >= limit
+  double limit = 0;
+  std::string where;
+};
+
+struct Expectation {
+  std::string name;    // optional text; a name is generated when empty
+  std::string better;  // model name expected to degrade less
+  std::string worse;
+  std::string scheme;
+  std::string metric = "kld_mean";
+  std::string protection = "none";
+  double margin = 0;   // the advantage required (in the metric's unit)
+  std::string where;
+};
+
+struct BaselineSpec {
+  std::string file;  // resolved against the suite's directory
+  reports::BaselineOptions options;
+  std::string where;
+};
+
+struct EvalSettings {
+  int64_t window = 0, stride = 0, max_sequences = 0;
+  int calib_sequences = 4;
+  float tau_tokens = 10.0f;      // sink-token threshold (protection T and the position classes)
+  int top_k_channels = 2;        // protection C: top-k outlier channels ...
+  float tau_channels = 0.0f;     // ... or the tau_c rule when > 0
+};
+
+struct SuiteSpec {
+  std::string path;         // the suite file
+  std::string name;         // defaults to the file's stem
+  std::string description;
+  std::string zoo;          // zoo YAML (resolved); used for models given by zoo name
+  std::vector<ModelRef> models;
+  std::vector<std::string> data;
+  std::vector<SchemeRef> schemes;
+  std::vector<std::string> protections = {"none"};
+  bool attribution = false;  // run {none, tokens, channels, both} and attach Shapley splits to the "none" case
+  std::vector<std::string> attribution_metrics = {"kld_mean", "delta_ppl", "backcopy_risk"};
+  bool audit = false;        // full-precision outlier audit per model and data
+  EvalSettings eval;
+  std::vector<Threshold> thresholds;
+  std::vector<Expectation> expectations;
+  std::optional<BaselineSpec> baseline;
+
+  const SchemeRef* find_scheme(const std::string& label) const;
+  const ModelRef* find_model(const std::string& name) const;
+};
+
+// Parses and validates; every problem is an InputError with file:line:col.
+SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path);
+SuiteSpec load_suite(const std::string& path);
+
+// The keys the schema knows at the top level (for docs and did-you-mean).
+const std::vector<std::string>& suite_top_level_keys();
+
+}  // namespace qh::suite
