@@ -1,6 +1,7 @@
 // The quantizer's code-producing entry points: per-target row-block kernels (compiled once per Highway target
 // through foreach_target.h), dispatched once per row block, parallel over blocks (quant/parallel.h).
-// Range statistics and error statistics are in quant/quantize_stats.cc.
+// Range statistics and error statistics are in quant/quantize_stats.cc, the MSE clip search in
+// quant/quantize_mse.cc, int4 packing in quant/int4_pack.cc.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "quant/quantize.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -196,42 +197,6 @@ int64_t FakeQuantFixedBlock(const float* x, int64_t r0, int64_t r1, int64_t cols
   return -1;
 }
 
-int64_t MseClipBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, bool symmetric,
-                     int grid, int candidates, float* out_scale, int32_t* out_zero_point, float* out_clip) {
-  for (int64_t r = r0; r < r1; ++r) {
-    const float* row = x + r * stride;
-    float lo = 0, hi = 0;
-    uint32_t absmax;
-    if (symmetric) {
-      absmax = AbsBitsMax(row, cols);
-    } else {
-      MinMaxSpan(row, cols, &lo, &hi, &absmax);
-    }
-    if (absmax >= math::kInfBits) return r;
-    double best_err = HUGE_VAL;
-    for (int i = 0; i < candidates; ++i) {
-      const float clip = 1.0f - static_cast<float>(i) / static_cast<float>(grid);
-      if (!(clip > 0.0f)) break;
-      float scale;
-      int32_t zp = 0;
-      if (symmetric) {
-        scale = math::scale_sym(math::from_bits(absmax), bits, clip);
-      } else {
-        math::scale_asym(lo, hi, bits, clip, &scale, &zp);
-      }
-      const double err = symmetric ? SquaredErrorSpanT<true>(row, cols, scale, 0, bits)
-                                   : SquaredErrorSpanT<false>(row, cols, scale, zp, bits);
-      if (err < best_err) {  // strict: ties keep the larger clip
-        best_err = err;
-        out_scale[r] = scale;
-        if (out_zero_point) out_zero_point[r] = zp;
-        if (out_clip) out_clip[r] = clip;
-      }
-    }
-  }
-  return -1;
-}
-
 void DequantSymBlock(const int8_t* codes, int64_t r0, int64_t r1, int64_t cols, int64_t code_stride,
                      const float* scales, float* out, int64_t stride) {
   for (int64_t r = r0; r < r1; ++r) DequantSpanSym(codes + r * code_stride, cols, scales[r], out + r * stride);
@@ -268,7 +233,6 @@ HWY_EXPORT(GroupsSymBlock);
 HWY_EXPORT(FakeQuantGroupsBlock);
 HWY_EXPORT(FakeQuantFixedBlock);
 HWY_EXPORT(FakeQuantRowsSymBlock);
-HWY_EXPORT(MseClipBlock);
 HWY_EXPORT(DequantSymBlock);
 HWY_EXPORT(DequantAsymBlock);
 
@@ -301,17 +265,6 @@ void throw_if_bad(const char* fn, int64_t bad_row) {
 }
 
 }  // namespace
-
-void mse_clip_rows(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p, int grid,
-                   float min_clip, float* out_scale, int32_t* out_zero_point, float* out_clip) {
-  check_params(p.bits, 1.0f);
-  QH_CHECK(grid >= 1 && min_clip > 0.0f && min_clip <= 1.0f);
-  const int candidates = static_cast<int>(std::floor(grid * (1.0 - min_clip))) + 1;
-  throw_if_bad("mse_clip_rows", for_row_blocks(rows, cols * candidates, [&](int64_t r0, int64_t r1) {
-                 return HWY_DYNAMIC_DISPATCH(MseClipBlock)(x, r0, r1, cols, stride, p.bits, p.symmetric, grid,
-                                                           candidates, out_scale, out_zero_point, out_clip);
-               }));
-}
 
 void quantize_rows_sym(const float* x, int64_t rows, int64_t cols, int64_t stride, const float* scales, int bits,
                        int8_t* codes, int64_t code_stride) {
@@ -423,23 +376,6 @@ void fake_quant_fixed(const float* x, int64_t rows, int64_t cols, int64_t stride
                  return HWY_DYNAMIC_DISPATCH(FakeQuantFixedBlock)(x, r0, r1, cols, stride, scale, zero_point, p.bits,
                                                                   p.symmetric, out, out_stride);
                }));
-}
-
-// Byte shuffling for weight storage, done once per weight: plain loops (the compiler vectorizes them).
-void pack_int4(const int8_t* codes, int64_t n, uint8_t* packed) {
-  for (int64_t i = 0; i + 1 < n; i += 2) {
-    packed[i / 2] = static_cast<uint8_t>((static_cast<uint8_t>(codes[i]) & 0x0f) | (static_cast<uint8_t>(codes[i + 1]) << 4));
-  }
-  if (n % 2 == 1) packed[n / 2] = static_cast<uint8_t>(codes[n - 1]) & 0x0f;
-}
-
-void unpack_int4(const uint8_t* packed, int64_t n, int8_t* codes) {
-  for (int64_t i = 0; i + 1 < n; i += 2) {
-    // Shift the nibble to the top of the byte, then arithmetic-shift back down: sign extension.
-    codes[i] = static_cast<int8_t>(static_cast<int8_t>(packed[i / 2] << 4) >> 4);
-    codes[i + 1] = static_cast<int8_t>(static_cast<int8_t>(packed[i / 2]) >> 4);
-  }
-  if (n % 2 == 1) codes[n - 1] = static_cast<int8_t>(static_cast<int8_t>(packed[n / 2] << 4) >> 4);
 }
 
 }  // namespace qh::quant

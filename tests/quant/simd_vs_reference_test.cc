@@ -342,28 +342,42 @@ TEST_P(PerTarget, ThreadsDoNotChangeResults) {
 }
 
 // Outputs of 8 MB and more with 64-byte aligned rows take the non-temporal store path: same results.
+// Input and reference results are computed once for all targets.
+struct LargeCase {
+  static constexpr int64_t kRows = 2048, kCols = 4096 + 64;  // 8.5 MB of codes; not a multiple of 4 AVX-512 vectors
+  std::vector<float> x = make_rows(Pattern::kRandom, kRows, kCols, kCols, 9);
+  std::vector<int8_t> token_codes, group_codes;
+  std::vector<float> token_scales, group_scales, fake;
+  LargeCase() : token_codes(kRows * kCols), group_codes(kRows * kCols), token_scales(kRows),
+                group_scales(kRows * kCols / 64), fake(kRows * kCols) {
+    ref::quantize_per_token_sym(x.data(), kRows, kCols, kCols, RowParams{8, true, 1.0f}, token_codes.data(), kCols,
+                                token_scales.data());
+    ref::quantize_per_group_sym(x.data(), kRows, kCols, kCols, 64, RowParams{4, true, 1.0f}, group_codes.data(),
+                                kCols, group_scales.data());
+    ref::fake_quant_rows(x.data(), kRows, kCols, kCols, RowParams{8, true, 1.0f}, fake.data(), kCols);
+  }
+  static const LargeCase& get() {
+    static const LargeCase instance;
+    return instance;
+  }
+};
+
 TEST_P(PerTarget, LargeAlignedOutputsUseStreamingStoresWithSameResults) {
-  const int64_t rows = 2048, cols = 4096 + 64;  // 8.5 MB of codes; cols not a multiple of 4 vectors of AVX-512 + 64
-  const auto x = make_rows(Pattern::kRandom, rows, cols, cols, 9);
+  const LargeCase& c = LargeCase::get();
+  const int64_t rows = LargeCase::kRows, cols = LargeCase::kCols;
   auto codes = hwy::AllocateAligned<int8_t>(rows * cols);
-  std::vector<int8_t> ref_codes(rows * cols);
-  std::vector<float> scales(rows * cols / 64), ref_scales(rows * cols / 64);
+  std::vector<float> scales(rows * cols / 64);
   ASSERT_EQ(reinterpret_cast<uintptr_t>(codes.get()) % 64, 0u);
-  quantize_per_token_sym(x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, codes.get(), cols, scales.data());
-  ref::quantize_per_token_sym(x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, ref_codes.data(), cols,
-                              ref_scales.data());
-  ASSERT_TRUE(bits_equal(codes.get(), ref_codes.data(), rows * cols, "per-token codes"));
-  ASSERT_TRUE(bits_equal(scales.data(), ref_scales.data(), rows, "per-token scales"));
-  quantize_per_group_sym(x.data(), rows, cols, cols, 64, RowParams{4, true, 1.0f}, codes.get(), cols, scales.data());
-  ref::quantize_per_group_sym(x.data(), rows, cols, cols, 64, RowParams{4, true, 1.0f}, ref_codes.data(), cols,
-                              ref_scales.data());
-  ASSERT_TRUE(bits_equal(codes.get(), ref_codes.data(), rows * cols, "group codes"));
-  ASSERT_TRUE(bits_equal(scales.data(), ref_scales.data(), rows * cols / 64, "group scales"));
+  quantize_per_token_sym(c.x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, codes.get(), cols, scales.data());
+  ASSERT_TRUE(bits_equal(codes.get(), c.token_codes.data(), rows * cols, "per-token codes"));
+  ASSERT_TRUE(bits_equal(scales.data(), c.token_scales.data(), rows, "per-token scales"));
+  quantize_per_group_sym(c.x.data(), rows, cols, cols, 64, RowParams{4, true, 1.0f}, codes.get(), cols,
+                         scales.data());
+  ASSERT_TRUE(bits_equal(codes.get(), c.group_codes.data(), rows * cols, "group codes"));
+  ASSERT_TRUE(bits_equal(scales.data(), c.group_scales.data(), rows * cols / 64, "group scales"));
   auto fq = hwy::AllocateAligned<float>(rows * cols);
-  std::vector<float> ref_fq(rows * cols);
-  fake_quant_rows(x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, fq.get(), cols);
-  ref::fake_quant_rows(x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, ref_fq.data(), cols);
-  ASSERT_TRUE(bits_equal(fq.get(), ref_fq.data(), rows * cols, "fake quant"));
+  fake_quant_rows(c.x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, fq.get(), cols);
+  ASSERT_TRUE(bits_equal(fq.get(), c.fake.data(), rows * cols, "fake quant"));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTargets, PerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
