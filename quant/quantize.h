@@ -9,7 +9,10 @@
 // A row whose range is zero (all zeros) gets scale 1.0f and zero point 0 (a defined value, never 0 or NaN),
 // so its codes are all 0 and it dequantizes exactly. A non-zero range whose scale would be subnormal gets
 // scale FLT_MIN. Strides and code strides are in elements. Rows may be processed by several OpenMP threads
-// (omp_get_max_threads()) when the input is large; results never depend on the thread count.
+// (omp_get_max_threads()) when the input is large; results never depend on the thread count. Outputs of
+// 8 MB or more whose start and row stride are 64-byte aligned (quantize_per_token_sym,
+// quantize_per_group_sym, out-of-place symmetric fake_quant_rows) are written with non-temporal stores: far
+// larger than the caches, they would only evict the input; smaller outputs stay in cache for the GEMM.
 //
 // NaN / Inf: every function that produces codes, scales from data, or fake-quantized values (quantize_*,
 // fake_quant_*, mse_clip_rows) checks its input while it reads it and throws InputError naming the first
