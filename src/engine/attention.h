@@ -36,7 +36,7 @@ class Attention {
   ArchSpec spec_;
   QuantSpec kv_, probs_;
   BatchedMatmul mm_;
-  std::vector<float> qh_, kh_, vh_, scores_, oh_, sink_mass_, dense_, kv_keep_;
+  std::vector<float> qh_, kh_, vh_, scores_, oh_, sink_mass_, kv_keep_;
 };
 
 }  // namespace qh::engine

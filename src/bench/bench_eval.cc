@@ -1,0 +1,141 @@
+#include "src/bench/bench_eval.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "models/model.h"
+#include "quant/scheme.h"
+#include "src/engine/engine.h"
+#include "src/engine/matmul.h"
+
+namespace qh::bench {
+
+namespace {
+
+// Llama-shaped: RMSNorm, RoPE, SwiGLU. Full size: d 512, 6 layers, 8 heads of 64, ff 1536, vocab 4096 ->
+// 24.6M parameters. Quick: d 256, 2 layers, ff 768, vocab 1024.
+Model bench_model(bool quick) {
+  ArchSpec a;
+  a.architecture = "LlamaForCausalLM";
+  a.d_model = quick ? 256 : 512;
+  a.num_layers = quick ? 2 : 6;
+  a.num_heads = a.num_kv_heads = a.d_model / 64;
+  a.head_dim = 64;
+  a.d_ff = quick ? 768 : 1536;
+  a.vocab_size = quick ? 1024 : 4096;
+  a.context = 512;
+  std::mt19937 rng(42);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  auto t = [&](std::vector<int64_t> shape, float scale, float offset = 0.0f) {
+    Tensor x(std::move(shape));
+    for (float& v : x.data) v = offset + scale * g(rng);
+    return x;
+  };
+  const int64_t d = a.d_model, ff = a.d_ff;
+  const float ws = 1.0f / std::sqrt(static_cast<float>(d));
+  Model m;
+  m.spec = a;
+  m.tok_emb = t({a.vocab_size, d}, 1.0f);
+  for (int l = 0; l < a.num_layers; ++l) {
+    LayerWeights w;
+    w.attn_norm_w = t({d}, 0.1f, 1.0f);
+    w.mlp_norm_w = t({d}, 0.1f, 1.0f);
+    w.wq = t({d, d}, ws);
+    w.wk = t({d, d}, ws);
+    w.wv = t({d, d}, ws);
+    w.wo = t({d, d}, ws);
+    w.w_gate = t({ff, d}, ws);
+    w.w_up = t({ff, d}, ws);
+    w.w_down = t({d, ff}, 1.0f / std::sqrt(static_cast<float>(ff)));
+    m.layers.push_back(std::move(w));
+  }
+  m.final_norm_w = t({d}, 0.1f, 1.0f);
+  m.lm_head = t({a.vocab_size, d}, ws);
+  return m;
+}
+
+int64_t num_params(const Model& m) {
+  int64_t n = static_cast<int64_t>(m.tok_emb.size() + m.lm_head.size() + m.final_norm_w.size());
+  for (const LayerWeights& w : m.layers)
+    for (const Tensor* x : {&w.attn_norm_w, &w.mlp_norm_w, &w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
+      n += static_cast<int64_t>(x->size());
+  return n;
+}
+
+}  // namespace
+
+std::vector<BenchRow> bench_eval(const BenchOptions& options) {
+  const Model m = bench_model(options.quick);
+  const ArchSpec& a = m.spec;
+  const int64_t T = options.quick ? 128 : 512, d = a.d_model, ff = a.d_ff;
+  std::mt19937 rng(7);
+  std::vector<int32_t> tokens(T);
+  for (auto& x : tokens) x = static_cast<int32_t>(rng() % a.vocab_size);
+  std::vector<float> logits(T * a.vocab_size);
+  const std::string model_desc = fmt::format("llama d{} L{} ff{} V{} ({:.1f}M params), window {}", d, a.num_layers,
+                                             ff, a.vocab_size, num_params(m) / 1e6, T);
+
+  // The same linear shapes as the engine runs (q|k|v and gate|up fused), as plain oneDNN f32 GEMMs.
+  std::vector<float> wbuf(static_cast<size_t>(a.vocab_size) * d + 3 * d * d + 2 * ff * d, 0.01f);
+  engine::F32Matmul qkv(wbuf.data(), 3 * d, d, nullptr), o(wbuf.data(), d, d, nullptr),
+      gate_up(wbuf.data(), 2 * ff, d, nullptr), down(wbuf.data(), d, ff, nullptr),
+      head(wbuf.data(), a.vocab_size, d, nullptr);
+  std::vector<float> x(T * std::max<int64_t>(ff, d), 0.5f), y(T * std::max<int64_t>(a.vocab_size, 2 * ff));
+  auto gemms = [&] {
+    for (int l = 0; l < a.num_layers; ++l) {
+      qkv.run(x.data(), T, y.data());
+      o.run(x.data(), T, y.data());
+      gate_up.run(x.data(), T, y.data());
+      down.run(x.data(), T, y.data());
+    }
+    head.run(x.data(), T, y.data());
+  };
+
+  engine::Engine fp(m, parse_scheme("FP32"));
+  engine::Engine w8(m, parse_scheme("W8A8"));
+  engine::Engine w4(m, parse_scheme("W4A4"));
+  const double flops = fp.linear_flops_per_token() * static_cast<double>(T);
+  std::vector<BenchRow> rows;
+  for (int threads : options.threads) {
+    set_threads(threads);
+    const auto [t_fp, t_gemm] =
+        best_seconds_paired([&] { fp.forward(tokens.data(), T, logits.data()); }, gemms, options);
+    const double t_w8 = best_seconds([&] { w8.forward(tokens.data(), T, logits.data()); }, options);
+    const double t_w4 = best_seconds([&] { w4.forward(tokens.data(), T, logits.data()); }, options);
+
+    BenchRow lin;
+    lin.kernel = "eval_fp32_linear";
+    lin.threads = threads;
+    lin.metric = "gflops";
+    lin.value = flops / t_fp / 1e9;
+    lin.limit_metric = "gemm_gflops";
+    lin.limit = flops / t_gemm / 1e9;
+    lin.ratio = lin.value / lin.limit;
+    lin.info["model"] = model_desc;
+    lin.info["isa"] = fp.f32_impl();
+    rows.push_back(lin);
+    const double fp_tps = static_cast<double>(T) / t_fp;
+    for (const auto& [name, t, eng] : {std::tuple<const char*, double, engine::Engine*>{"FP32", t_fp, &fp},
+                                       {"W8A8", t_w8, &w8}, {"W4A4", t_w4, &w4}}) {
+      BenchRow r;
+      r.kernel = std::string("eval_") + name;
+      r.threads = threads;
+      r.metric = "tokens_per_s";
+      r.value = static_cast<double>(T) / t;
+      r.limit_metric = "fp32_tokens_per_s";
+      r.limit = fp_tps;
+      r.ratio = r.value / fp_tps;
+      r.info["scheme"] = name;
+      r.info["isa"] = eng->int8_impl().empty() ? eng->f32_impl() : eng->int8_impl();
+      r.info["linear_gflops"] = fmt::format("{:.1f}", flops / t / 1e9);
+      rows.push_back(r);
+    }
+  }
+  return rows;
+}
+
+}  // namespace qh::bench
