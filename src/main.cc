@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   qh::cli::add_bench(app, &exit_code);
   qh::cli::add_train(app, &exit_code);
   qh::cli::add_audit(app, &exit_code);
+  qh::cli::add_run(app, &exit_code);
+  qh::cli::add_compare(app, &exit_code);
+  qh::cli::add_merge(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "models/data/token_file.h"
 #include "quant/error.h"
@@ -154,6 +155,16 @@ std::string format_bb_spec(const BBSpec& s) {
                                 s.config.alpha);
   if (!s.config.text_path.empty()) out += ",text=" + s.config.text_path;
   return out;
+}
+
+std::string default_eval_spec(const std::string& recipe_json) {
+  const nlohmann::json r = nlohmann::json::parse(recipe_json, nullptr, /*allow_exceptions=*/false);
+  if (!r.is_object() || !r.contains("data") || !r["data"].is_string()) return "";
+  const std::string spec = r["data"].get<std::string>();
+  if (spec.rfind("bb:", 0) != 0) return "";
+  BBSpec s = parse_bb_spec(spec);
+  s.seed += 1000003;  // a seed the trainer did not draw its training batches from
+  return format_bb_spec(s);
 }
 
 Dataset load_data(const std::string& spec, int64_t model_vocab) {

@@ -42,6 +42,11 @@ struct BBSpec {
 BBSpec parse_bb_spec(const std::string& spec);  // spec with or without the "bb:" prefix
 std::string format_bb_spec(const BBSpec& s);    // canonical "bb:seed=..,seqs=..,len=..,k=..,vocab=..,..."
 
+// The evaluation data for a checkpoint whose training recipe names its task (recipe JSON of ArchSpec): for
+// BB, the recipe's `data` spec with a different sampling seed (fresh sequences from the same table; the seed is
+// the training seed + 1000003). Returns "" when the recipe names no BB data (then --data is required).
+std::string default_eval_spec(const std::string& recipe_json);
+
 // Reads raw ids from a token file (.u16 / .u32 / .npy or explicit dtype "u16" | "u32" | ""), as a flat stream
 // (2-D .npy: rows concatenated, row_len set to the row length; otherwise row_len = 0).
 std::vector<int64_t> read_token_file(const std::string& path, const std::string& dtype, int64_t* row_len);

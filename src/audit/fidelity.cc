@@ -50,7 +50,10 @@ FidelityObserver::FidelityObserver(int num_layers, int num_heads)
       sink_sum_(num_layers, std::vector<double>(num_heads, 0.0)),
       kl_n_(num_layers, std::vector<int64_t>(num_heads, 0)),
       sink_n_(num_layers, std::vector<int64_t>(num_heads, 0)),
-      err_(num_layers) {}
+      err_(num_layers),
+      seen_(num_layers) {
+  for (auto& s : seen_) s.fill(false);
+}
 
 void FidelityObserver::on_attention(int layer, int head, const float* probs, int64_t T) {
   if (T < 2) return;
@@ -69,6 +72,7 @@ void FidelityObserver::on_attention(int layer, int head, const float* probs, int
 
 void FidelityObserver::on_site_error(int layer, Site site, const quant::ErrorStats& error) {
   err_.at(layer)[static_cast<int>(site)].merge(error);
+  seen_.at(layer)[static_cast<int>(site)] = true;
 }
 
 std::vector<std::vector<double>> FidelityObserver::mean_kl() const {
@@ -89,7 +93,7 @@ std::vector<std::array<double, kNumSites>> FidelityObserver::site_sqnr_db() cons
   std::vector<std::array<double, kNumSites>> out(err_.size());
   for (size_t l = 0; l < err_.size(); ++l)
     for (int s = 0; s < kNumSites; ++s)
-      out[l][s] = err_[l][s].count ? err_[l][s].sqnr_db() : std::numeric_limits<double>::infinity();
+      out[l][s] = seen_[l][s] ? err_[l][s].sqnr_db() : std::numeric_limits<double>::infinity();
   return out;
 }
 
@@ -97,8 +101,12 @@ std::array<double, kNumSites> FidelityObserver::site_sqnr_total() const {
   std::array<double, kNumSites> out;
   for (int s = 0; s < kNumSites; ++s) {
     quant::ErrorStats total;
-    for (const auto& layer : err_) total.merge(layer[s]);
-    out[s] = total.count ? total.sqnr_db() : std::numeric_limits<double>::infinity();
+    bool any = false;
+    for (size_t l = 0; l < err_.size(); ++l) {
+      total.merge(err_[l][s]);
+      any |= seen_[l][s];
+    }
+    out[s] = any ? total.sqnr_db() : std::numeric_limits<double>::infinity();
   }
   return out;
 }

@@ -56,6 +56,7 @@ class FidelityObserver : public engine::Observer {
   std::vector<std::vector<double>> kl_sum_, sink_sum_;
   std::vector<std::vector<int64_t>> kl_n_, sink_n_;
   std::vector<std::array<quant::ErrorStats, kNumSites>> err_;
+  std::vector<std::array<bool, kNumSites>> seen_;  // a site reported its error (ErrorStats::count may be 0)
 };
 
 }  // namespace qh::audit

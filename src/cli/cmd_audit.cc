@@ -1,0 +1,104 @@
+// qharness audit CKPT [--data SPEC] [--scheme S ...] [--out DIR]: the per-layer outlier audit and the attribution
+// of quantization loss to sink tokens and outlier channels. Writes audit.json, audit.md and audit.html.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <omp.h>
+
+#include "models/checkpoint.h"
+#include "models/data/data_spec.h"
+#include "quant/error.h"
+#include "src/audit/audit.h"
+#include "src/audit/audit_report.h"
+#include "src/cli/command.h"
+#include "src/cli/progress.h"
+
+namespace qh::cli {
+namespace {
+
+struct AuditArgs {
+  std::string checkpoint, data, out = "audit";
+  std::vector<std::string> schemes;
+  int threads = 0;
+  int64_t window = 0, max_sequences = 0;
+  double dormant_threshold = 0.89, tau_channels = 20.0;
+  float tau_tokens = 10.0f;
+  bool no_attribution = false, no_sensitivity = false, quiet = false;
+};
+
+void run(const AuditArgs& a) {
+  if (a.threads > 0) omp_set_num_threads(a.threads);
+  const Model model = load_checkpoint(a.checkpoint);
+  std::string spec = a.data;
+  if (spec.empty()) {
+    spec = data::default_eval_spec(model.spec.recipe_json);
+    if (spec.empty())
+      throw InputError("audit: --data is required: the checkpoint '" + a.checkpoint +
+                       "' has no training recipe naming its task (e.g. --data bb:seed=7,seqs=64)");
+  }
+  const data::Dataset data = data::load_data(spec, model.spec.vocab_size);
+  std::vector<Scheme> schemes;
+  for (const std::string& s : a.schemes.empty() ? std::vector<std::string>{"W8A8", "W4A4"} : a.schemes)
+    schemes.push_back(parse_scheme(s));
+  audit::AuditOptions o;
+  o.window = a.window;
+  o.max_sequences = a.max_sequences;
+  o.dormant_threshold = a.dormant_threshold;
+  o.tau_channels = a.tau_channels;
+  o.tau_tokens = a.tau_tokens;
+  o.attribution = !a.no_attribution;
+  o.site_sensitivity = !a.no_sensitivity;
+  o.layer_sensitivity = !a.no_sensitivity;
+  auto progress = std::make_shared<Progress>("audit", 0, a.quiet);
+  o.progress = [progress](int64_t done, int64_t total) {
+    progress->set(done, std::to_string(done) + "/" + std::to_string(total) + " windows");
+  };
+  const audit::AuditResult r = audit::run_audit(model, data, schemes, o);
+  progress->finish();
+  const std::vector<std::string> paths = audit::write_audit_dir(a.out, r);
+  if (a.quiet) return;
+  std::printf("audit of %s on %s: %lld tokens, fp ppl %.4g\n", a.checkpoint.c_str(), spec.c_str(),
+              static_cast<long long>(r.tokens), r.fp.ppl_fp);
+  double peak = 0, sink = 0;
+  for (const auto& l : r.layers) peak = std::max(peak, l.residual_peak);
+  for (const auto& h : r.heads) sink = std::max(sink, h.sink_mass);
+  std::printf("max residual_peak %.4g, max sink_mass %.4g\n", peak, sink);
+  for (const auto& s : r.schemes) {
+    std::printf("%-12s delta_ppl %9.4g  kld_mean %9.4g", s.scheme.c_str(), s.metrics.delta_ppl, s.metrics.kld_mean);
+    if (s.has_attribution)
+      std::printf("  kld: tokens %.0f%%  channels %.0f%%  rest %.0f%%", 100 * s.kld.share_tokens,
+                  100 * s.kld.share_channels, 100 * s.kld.share_rest);
+    std::printf("\n");
+  }
+  for (const auto& p : paths) std::printf("wrote %s\n", p.c_str());
+}
+
+}  // namespace
+
+void add_audit(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<AuditArgs>();
+  CLI::App* cmd = app.add_subcommand("audit", "per-layer outlier audit and attribution of quantization loss");
+  cmd->add_option("checkpoint", args->checkpoint, "checkpoint directory")->required();
+  cmd->add_option("--data", args->data,
+                  "data spec (bb:..., tokens:PATH, text:PATH); default: fresh samples of the recipe's BB task");
+  cmd->add_option("--scheme", args->schemes, "scheme(s) to audit (default W8A8 and W4A4)");
+  cmd->add_option("--out", args->out, "output directory (default ./audit)");
+  cmd->add_option("--threads", args->threads, "threads (default: all)");
+  cmd->add_option("--window", args->window, "window length (default: context or the longest sequence)");
+  cmd->add_option("--max-seqs", args->max_sequences, "audit at most this many sequences");
+  cmd->add_option("--dormant-threshold", args->dormant_threshold, "attention on key 0 that makes a query dormant");
+  cmd->add_option("--tau-channels", args->tau_channels, "outlier channel rule: chan_max >= tau x median");
+  cmd->add_option("--tau-tokens", args->tau_tokens, "sink token rule: residual norm > tau x median");
+  cmd->add_flag("--no-attribution", args->no_attribution, "skip the 2x2 protection design");
+  cmd->add_flag("--no-sensitivity", args->no_sensitivity, "skip per-site / per-layer sensitivity");
+  cmd->add_flag("--quiet", args->quiet, "no progress or summary");
+  cmd->callback([args, exit_code] {
+    run(*args);
+    *exit_code = kExitOk;
+  });
+}
+
+}  // namespace qh::cli
