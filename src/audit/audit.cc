@@ -123,12 +123,13 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
 
   // Every quantized case, built once.
   std::vector<Case> cases;
-  auto add_case = [&](size_t si, CaseKind kind, int index, const Scheme& scheme, const engine::Protection& p) {
+  auto add_case = [&](size_t si, CaseKind kind, int index, const Scheme& scheme, const engine::Protection& p,
+                      const engine::EngineOptions& eo = {}) {
     Case c;
     c.scheme_index = si;
     c.kind = kind;
     c.index = index;
-    c.engine = std::make_unique<engine::Engine>(model, scheme, p, calib);
+    c.engine = std::make_unique<engine::Engine>(model, scheme, p, calib, eo);
     cases.push_back(std::move(c));
   };
   for (size_t si = 0; si < schemes.size(); ++si) {
@@ -136,6 +137,13 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     add_case(si, CaseKind::kMain, 0, s, {});
     if (options.attribution)
       for (int p = 1; p <= 3; ++p) add_case(si, CaseKind::kProtect, p, s, protection_for(p, options));
+    if (options.layer_sensitivity && L > 1)
+      for (int l = 0; l < L; ++l) {
+        engine::EngineOptions eo;
+        eo.quantized_layers.assign(L, 0);
+        eo.quantized_layers[l] = 1;
+        add_case(si, CaseKind::kLayer, l, s, {}, eo);
+      }
     if (options.site_sensitivity)
       for (int site = 0; site < kNumSites; ++site) {
         if (static_cast<Site>(site) == Site::kGate && a.mlp != MlpKind::kSwiGLU) continue;

@@ -30,7 +30,7 @@ struct AuditOptions {
   int calib_sequences = 4;         // windows used to calibrate static scales / outlier channels
   int64_t attention_rows = 64;     // fp attention rows kept per head and window for the attention KL
   bool attribution = true;         // the 2x2 protection design per scheme
-  bool layer_sensitivity = true;   // quantize one layer at a time (needs engine support, see layer_mask)
+  bool layer_sensitivity = true;   // quantize one layer at a time (linear sites of that layer only)
   bool site_sensitivity = true;    // quantize one site kind at a time
   std::function<void(int64_t done, int64_t total)> progress;  // after each window
 };

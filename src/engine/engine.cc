@@ -70,6 +70,7 @@ LinearConfig QuantizedModel::config_for(int layer, Site site) const {
   LinearConfig c;
   c.force_fake = options.force_fake_quant;
   if (!scheme.sites[static_cast<int>(site)]) return c;
+  if (!options.quantized_layers.empty() && !options.quantized_layers.at(layer)) return c;
   c.weights = scheme.weights;
   c.activations = scheme.activations;
   const bool needs_stats = protection.channels ||

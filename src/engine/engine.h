@@ -40,6 +40,9 @@ Protection parse_protection(const std::string& text);
 
 struct EngineOptions {
   bool force_fake_quant = false;  // run every quantized site on the fake-quant path (cross-checking)
+  // Non-empty: only layers l with quantized_layers[l] != 0 quantize their linear sites; the others run in
+  // full precision (the audit's per-layer sensitivity).
+  std::vector<uint8_t> quantized_layers;
 };
 
 // Statistics of each linear input over calibration windows (an fp forward observed by CalibrationObserver):

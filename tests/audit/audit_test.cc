@@ -201,6 +201,10 @@ TEST_F(AuditEndToEnd, QuantizedSchemesDegradeAndAttributionAddsUp) {
     ASSERT_TRUE(s->has_site_sensitivity);
     EXPECT_GT(s->site_kld[static_cast<int>(Site::kDown)], 0.0);
     EXPECT_TRUE(std::isnan(s->site_kld[static_cast<int>(Site::kGate)]));  // no gate without SwiGLU
+    ASSERT_EQ(s->layer_kld.size(), 2u);
+    EXPECT_GT(s->layer_kld[0], 0.0);
+    EXPECT_GT(s->layer_kld[1], 0.0);
+    EXPECT_LT(s->layer_kld[1], s->metrics.kld_mean * 1.5);  // one layer alone loses no more than all of them
     ASSERT_EQ(s->attn_kl.size(), 2u);
     EXPECT_GE(s->attn_kl[0][0], 0.0);
   }
@@ -224,6 +228,7 @@ TEST_F(AuditEndToEnd, FilesAreWrittenAndParse) {
   EXPECT_TRUE(j["sites"][0].contains("outlier_channels"));
   EXPECT_TRUE(j["schemes"][1]["attribution"]["kld"].contains("phi_tokens"));
   EXPECT_TRUE(j["schemes"][1]["metrics"].contains("kld_mean"));
+  EXPECT_EQ(j["schemes"][0]["layer_sensitivity"]["kld_mean"].size(), 2u);
   const std::string html = slurp(dir + "/audit.html");
   EXPECT_NE(html.find("<svg"), std::string::npos);
   EXPECT_NE(html.find("sink_mass"), std::string::npos);
