@@ -170,3 +170,21 @@ TEST(DataSpec, TextFileBytesWithBos) {
 
 }  // namespace
 }  // namespace qh::data
+
+namespace qh::data {
+namespace {
+
+TEST(DataSpec, DefaultEvalSpecFromARecipe) {
+  const std::string spec =
+      default_eval_spec(R"({"task": "bb", "data": "bb:seed=7,seqs=64,len=64,k=3,vocab=64,table_seed=2,alpha=0.5"})");
+  const BBSpec s = parse_bb_spec(spec);
+  EXPECT_EQ(s.seed, 7u + 1000003u);  // fresh samples, not the training seed
+  EXPECT_EQ(s.config.table_seed, 2u);  // the same task
+  EXPECT_EQ(s.config.seq_len, 64);
+  EXPECT_EQ(default_eval_spec(R"({"task": "text", "data": "text:corpus.txt"})"), "");
+  EXPECT_EQ(default_eval_spec("{}"), "");
+  EXPECT_EQ(default_eval_spec("not json"), "");
+}
+
+}  // namespace
+}  // namespace qh::data
