@@ -10,7 +10,8 @@ const std::vector<std::string>& known_metrics() {
       "ppl",        "ppl_fp",      "delta_ppl", "ppl_ratio",    "kld_mean",      "kld_mean_se",
       "kld_median", "kld_p90",     "kld_p99",   "kld_max",      "top1_agree",    "delta_p_mean",
       "sqnr_db",    "backcopy_risk", "bigram_risk", "backcopy_acc", "backcopy_acc_fp", "nll",
-      "nll_fp",     "excess_risk",   "attn_kld_mean", "sink_mass_drift"};
+      "nll_fp",     "backcopy_risk_fp", "bigram_risk_fp", "kld_mean_first", "kld_mean_sink", "kld_mean_rest",
+      "n_tokens"};
   return names;
 }
 

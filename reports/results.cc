@@ -174,6 +174,7 @@ ojson to_json(const CaseResult& c) {
     j["attribution"] = a;
   }
   j["seconds"] = number(c.seconds);
+  if (!c.engine_impl.empty()) j["engine_impl"] = c.engine_impl;
   return j;
 }
 
@@ -183,6 +184,7 @@ ojson to_json(const Results& r) {
   j["suite"] = r.suite;
   j["created_utc"] = r.created_utc;
   if (!r.shard.empty()) j["shard"] = r.shard;
+  if (!r.suite_file.empty()) j["suite_file"] = r.suite_file;
   ojson env = ojson::object();
   env["git_revision"] = r.environment.git_revision;
   env["cpu"] = r.environment.cpu;
@@ -336,6 +338,7 @@ CaseResult case_from_json(const json& j, const std::string& where) {
     }
   }
   if (j.contains("seconds")) c.seconds = to_number(j["seconds"], where + ".seconds");
+  c.engine_impl = opt_str(j, "engine_impl", where);
   return c;
 }
 
@@ -351,6 +354,7 @@ Results results_from_json(const json& j, const std::string& where) {
   r.suite = opt_str(j, "suite", where);
   r.created_utc = opt_str(j, "created_utc", where);
   r.shard = opt_str(j, "shard", where);
+  r.suite_file = opt_str(j, "suite_file", where);
   if (j.contains("environment")) {
     const json& e = j["environment"];
     const std::string w = where + ".environment";

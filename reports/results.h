@@ -78,12 +78,13 @@ struct CaseResult {
   AuditSummary audit;                                        // empty unless the suite asked for an audit
   std::vector<Attribution> attribution;                      // on the protection "none" case, one per metric
   double seconds = 0;                                        // wall time of the case (informational)
+  std::string engine_impl;  // oneDNN implementation of the quantized matmuls, e.g. "brg:avx512_core_vnni"
 
   // Identity of the case inside a run: model|data|scheme|protection.
   std::string key() const;
   std::optional<double> metric(const std::string& name) const { return metrics.get(name); }
   const Attribution* attribution_for(const std::string& metric) const;
-  bool operator==(const CaseResult& o) const;  // everything except seconds and checkpoint
+  bool operator==(const CaseResult& o) const;  // everything except seconds, checkpoint and engine_impl
 };
 
 enum class VerdictKind { kThreshold, kExpectation, kBaseline };
@@ -104,6 +105,7 @@ struct Results {
   std::string suite;         // suite name
   std::string created_utc;   // ISO 8601
   std::string shard;         // "I/N" when this is a shard's part, else empty
+  std::string suite_file;    // the suite file the run came from (lets `merge` recompute the checks)
   Environment environment;
   std::vector<CaseResult> cases;
   std::vector<Verdict> verdicts;

@@ -1,0 +1,27 @@
+// Conversion of the evaluator's and the audit's results into the plain report structs (reports/results.h),
+// and the attribution of each scheme's degradation from its four protection cases.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "reports/results.h"
+#include "src/audit/audit.h"
+#include "src/eval/evaluator.h"
+
+namespace qh::suite {
+
+// DESIGN 2.7 metric names in a fixed order, plus per-position-class KLD (kld_mean_first / _sink / _rest).
+reports::MetricMap metrics_from_eval(const eval::CaseResult& c);
+std::vector<std::pair<std::string, double>> site_sqnr_from_eval(const eval::CaseResult& c);
+reports::AuditSummary audit_summary(const audit::AuditResult& a);
+
+// The degradation D = metric(quant) - metric(fp) of one case: m - m_fp when the case has "<m>_fp" (ppl,
+// backcopy_risk, ...), 1 - m for top1_agree, else m itself (kld_*, delta_ppl, which are already differences).
+std::optional<double> degradation(const reports::CaseResult& c, const std::string& metric);
+
+// For every protection "none" case whose tokens / channels / both siblings exist: the Shapley split per
+// metric (metrics missing in any of the four are skipped). Replaces existing attributions.
+void attach_attribution(reports::Results* r, const std::vector<std::string>& metrics);
+
+}  // namespace qh::suite

@@ -1,0 +1,299 @@
+#include "src/suite/runner.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <ctime>
+#include <fmt/format.h>
+#include <fstream>
+#include <hwy/highway.h>
+#include <algorithm>
+#include <map>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "models/checkpoint.h"
+#include "models/data/data_spec.h"
+#include "models/train/zoo.h"
+#include "quant/error.h"
+#include "src/audit/audit.h"
+#include "src/eval/evaluator.h"
+#include "src/suite/case_cache.h"
+#include "src/suite/convert.h"
+#include "src/suite/verdicts.h"
+
+namespace qh::suite {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown";
+}
+
+std::string eval_settings_text(const EvalSettings& e) {
+  return fmt::format("window={},stride={},max_sequences={},calib={},tau_t={},top_k={},tau_c={}", e.window, e.stride,
+                     e.max_sequences, e.calib_sequences, e.tau_tokens, e.top_k_channels, e.tau_channels);
+}
+
+engine::Protection make_protection(const std::string& name, const EvalSettings& e) {
+  engine::Protection p = engine::parse_protection(name);
+  p.tau_tokens = e.tau_tokens;
+  p.top_k_channels = e.top_k_channels;
+  p.tau_channels = e.tau_channels;
+  return p;
+}
+
+// Everything one model needs: its label, where its checkpoint is (or will be), and its cache identity.
+struct ModelSlot {
+  const ModelRef* ref = nullptr;
+  const train::ZooEntry* zoo = nullptr;
+  std::string checkpoint;
+  std::string identity;
+};
+
+}  // namespace
+
+reports::Environment current_environment(int threads) {
+  reports::Environment env;
+  env.git_revision = QH_GIT_REVISION;
+  env.cpu = cpu_model();
+  env.threads = threads > 0 ? threads : omp_get_max_threads();
+  const dnnl_version_t* v = dnnl_version();
+  env.versions["onednn"] = fmt::format("{}.{}.{}", v->major, v->minor, v->patch);
+  env.versions["highway"] = fmt::format("{}.{}", HWY_MAJOR, HWY_MINOR);
+  env.versions["compiler"] = __VERSION__;
+  return env;
+}
+
+void sort_cases_by_plan(const SuiteSpec& suite, reports::Results* results) {
+  std::map<std::string, size_t> order;
+  size_t i = 0;
+  for (const auto& p : plan_cases(suite)) {
+    reports::CaseResult c;
+    c.model = suite.models[p.model].name;
+    c.data = suite.data[p.data];
+    c.scheme = suite.schemes[p.scheme].label;
+    c.protection = p.protection;
+    order.emplace(c.key(), i++);
+  }
+  std::stable_sort(results->cases.begin(), results->cases.end(),
+                   [&](const reports::CaseResult& a, const reports::CaseResult& b) {
+                     const auto ia = order.find(a.key()), ib = order.find(b.key());
+                     const size_t ka = ia == order.end() ? order.size() : ia->second;
+                     const size_t kb = ib == order.end() ? order.size() : ib->second;
+                     return ka < kb;
+                   });
+}
+
+std::optional<reports::Results> finalize_results(const SuiteSpec& suite, const std::string& baseline_file,
+                                                 reports::Results* results) {
+  if (suite.attribution) attach_attribution(results, suite.attribution_metrics);
+  std::optional<reports::Results> baseline;
+  reports::BaselineOptions options = suite.baseline ? suite.baseline->options : reports::BaselineOptions{};
+  const std::string file = !baseline_file.empty() ? baseline_file : (suite.baseline ? suite.baseline->file : "");
+  if (!file.empty()) baseline = reports::read_results(file);
+  results->verdicts = all_verdicts(suite, *results, baseline ? &*baseline : nullptr, options);
+  return baseline;
+}
+
+RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
+  if (options.threads < 0) throw InputError("--threads must be >= 0");
+  if (options.jobs < 0) throw InputError("--jobs must be >= 0");
+  if (options.threads > 0) omp_set_num_threads(options.threads);
+  // Fail on a missing baseline before hours of work, not after.
+  const std::string baseline_file =
+      !options.baseline_file.empty() ? options.baseline_file : (suite.baseline ? suite.baseline->file : "");
+  if (!baseline_file.empty() && options.shard.all()) (void)reports::read_results(baseline_file);
+
+  const auto started = std::chrono::steady_clock::now();
+  const std::vector<PlannedCase> planned = shard_cases(plan_cases(suite), options.shard);
+
+  // Models: zoo entries resolve to their recipe-keyed cache directory (trained below only when needed).
+  train::ZooOptions zoo_options;
+  zoo_options.cache_dir = options.zoo_cache_dir;
+  zoo_options.jobs = options.jobs;
+  zoo_options.quiet = options.quiet;
+  std::vector<train::ZooEntry> zoo;
+  bool need_zoo = false;
+  for (const auto& m : suite.models) need_zoo = need_zoo || !m.zoo.empty();
+  if (need_zoo) zoo = train::load_zoo(suite.zoo);
+  std::vector<ModelSlot> slots(suite.models.size());
+  for (size_t i = 0; i < suite.models.size(); ++i) {
+    ModelSlot& s = slots[i];
+    s.ref = &suite.models[i];
+    if (!s.ref->zoo.empty()) {
+      s.zoo = &train::find_zoo_entry(zoo, s.ref->zoo, suite.zoo);
+      s.checkpoint = train::zoo_checkpoint_dir(*s.zoo, zoo_options);
+      s.identity = "zoo:" + s.checkpoint;  // the directory name carries the recipe hash
+    } else {
+      s.checkpoint = s.ref->path;
+      s.identity = "path:" + checkpoint_identity(s.checkpoint);
+    }
+  }
+
+  const CaseCache cache(options.out_dir + "/.cache");
+  const std::string settings = eval_settings_text(suite.eval);
+  auto case_key = [&](const PlannedCase& p) {
+    return stable_hash(slots[p.model].identity + "\n" + suite.data[p.data] + "\n" +
+                       to_fields_string(suite.schemes[p.scheme].scheme) + "\n" + p.protection + "\n" + settings);
+  };
+  auto audit_key = [&](int model, int data) {
+    return stable_hash(slots[model].identity + "\n" + suite.data[data] + "\naudit\n" + settings);
+  };
+
+  // What is already done; which zoo models must exist for the rest.
+  std::map<size_t, reports::CaseResult> done;  // index in `planned`
+  std::vector<const train::ZooEntry*> to_train;
+  for (size_t i = 0; i < planned.size(); ++i) {
+    if (auto c = cache.load(case_key(planned[i]))) {
+      done.emplace(i, *c);
+      continue;
+    }
+    const ModelSlot& s = slots[planned[i].model];
+    if (s.zoo && std::find(to_train.begin(), to_train.end(), s.zoo) == to_train.end()) to_train.push_back(s.zoo);
+  }
+  if (suite.audit) {
+    for (const auto& p : planned) {
+      const ModelSlot& s = slots[p.model];
+      if (s.zoo && !cache.load(audit_key(p.model, p.data)) &&
+          std::find(to_train.begin(), to_train.end(), s.zoo) == to_train.end()) {
+        to_train.push_back(s.zoo);
+      }
+    }
+  }
+  if (!to_train.empty()) {
+    std::vector<train::ZooEntry> entries;
+    for (const auto* e : to_train) entries.push_back(*e);
+    if (!options.quiet) std::fprintf(stderr, "run: preparing %zu zoo model(s)\n", entries.size());
+    train::ensure_zoo_models(entries, zoo_options);
+  }
+
+  const size_t from_cache = done.size();
+  auto progress = [&](size_t n, const std::string& note) {
+    if (options.progress) options.progress(static_cast<int64_t>(n), static_cast<int64_t>(planned.size()), note);
+  };
+  progress(done.size(), "cached");
+  // One group per (model, data): one fp pass for all its uncached schemes and protections.
+  for (size_t m = 0; m < suite.models.size(); ++m) {
+    for (size_t d = 0; d < suite.data.size(); ++d) {
+      std::vector<size_t> todo;
+      bool any_here = false;
+      for (size_t i = 0; i < planned.size(); ++i) {
+        if (planned[i].model != static_cast<int>(m) || planned[i].data != static_cast<int>(d)) continue;
+        any_here = true;
+        if (!done.count(i)) todo.push_back(i);
+      }
+      const std::string akey = audit_key(static_cast<int>(m), static_cast<int>(d));
+      std::optional<reports::CaseResult> audit_entry = suite.audit && any_here ? cache.load(akey) : std::nullopt;
+      const bool need_audit = suite.audit && any_here && !audit_entry;
+      if (todo.empty() && !need_audit) continue;
+      const ModelSlot& slot = slots[m];
+      const Model model = load_checkpoint(slot.checkpoint);
+      const data::Dataset data = data::load_data(suite.data[d], model.spec.vocab_size);
+      const std::string note = slot.ref->name + " " + suite.data[d];
+      if (need_audit) {
+        progress(done.size(), "audit " + note);
+        audit::AuditOptions ao;
+        ao.window = suite.eval.window;
+        ao.max_sequences = suite.eval.max_sequences;
+        ao.tau_tokens = suite.eval.tau_tokens;
+        ao.calib_sequences = suite.eval.calib_sequences;
+        ao.attribution = ao.layer_sensitivity = ao.site_sensitivity = false;
+        const audit::AuditResult ar = audit::run_audit(model, data, {}, ao);
+        reports::CaseResult holder;
+        holder.model = slot.ref->name;
+        holder.data = suite.data[d];
+        holder.scheme = "fp";
+        holder.protection = "audit";
+        holder.audit = audit_summary(ar);
+        cache.store(akey, holder);
+        audit_entry = holder;
+      }
+      if (!todo.empty()) {
+        std::vector<eval::EvalCase> cases;
+        for (size_t i : todo) {
+          const PlannedCase& p = planned[i];
+          cases.push_back({suite.schemes[p.scheme].label + "+" + p.protection, suite.schemes[p.scheme].scheme,
+                           make_protection(p.protection, suite.eval)});
+        }
+        eval::EvalOptions eo;
+        eo.window = suite.eval.window;
+        eo.stride = suite.eval.stride;
+        eo.calib_sequences = suite.eval.calib_sequences;
+        eo.tau_tokens = suite.eval.tau_tokens;
+        eo.max_sequences = suite.eval.max_sequences;
+        const size_t before = done.size();
+        eo.progress = [&](int64_t w, int64_t total) {
+          progress(before, fmt::format("{} window {}/{}", note, w, total));
+        };
+        const eval::EvalReport rep = eval::evaluate_report(model, data, cases, eo);
+        QH_CHECK(rep.cases.size() == todo.size());
+        for (size_t k = 0; k < todo.size(); ++k) {
+          const PlannedCase& p = planned[todo[k]];
+          const eval::CaseResult& er = rep.cases[k];
+          reports::CaseResult c;
+          c.model = slot.ref->name;
+          c.data = suite.data[p.data];
+          c.scheme = suite.schemes[p.scheme].label;
+          c.protection = p.protection;
+          c.checkpoint = slot.checkpoint;
+          c.metrics = metrics_from_eval(er);
+          c.site_sqnr_db = site_sqnr_from_eval(er);
+          c.seconds = er.seconds + rep.fp_seconds / static_cast<double>(todo.size());
+          c.engine_impl = er.int8_impl.empty() ? rep.f32_impl : er.int8_impl;
+          cache.store(case_key(p), c);
+          done.emplace(todo[k], c);
+        }
+      }
+      // The audit summary belongs to every case of this model and data.
+      if (audit_entry) {
+        for (auto& [i, c] : done) {
+          if (planned[i].model == static_cast<int>(m) && planned[i].data == static_cast<int>(d)) {
+            c.audit = audit_entry->audit;
+          }
+        }
+      }
+      progress(done.size(), note);
+    }
+  }
+
+  RunOutcome out;
+  reports::Results& r = out.results;
+  r.suite = suite.name;
+  r.suite_file = suite.path;
+  r.created_utc = utc_now();
+  r.environment = current_environment(options.threads);
+  if (!options.shard.all()) r.shard = options.shard.to_string();
+  for (auto& [i, c] : done) r.cases.push_back(c);  // map order == plan order
+  for (const auto& c : r.cases) {
+    if (!c.engine_impl.empty() && r.environment.onednn_isa.empty()) r.environment.onednn_isa = c.engine_impl;
+  }
+  if (options.shard.all()) {
+    out.baseline = finalize_results(suite, options.baseline_file, &r);
+  } else if (suite.attribution) {
+    attach_attribution(&r, suite.attribution_metrics);  // whole groups live in one shard
+  }
+  if (!options.quiet) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::fprintf(stderr, "run: %zu cases (%zu from the cache) in %.1f s\n", r.cases.size(), from_cache, secs);
+  }
+  return out;
+}
+
+}  // namespace qh::suite
