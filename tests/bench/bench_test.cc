@@ -1,0 +1,88 @@
+// The benchmark framework (row JSON names of DESIGN 2.7, paired timing) and `qharness bench` end to end:
+// rows, JSON output and exit code 2 on bad input. No timing assertions: only shapes and names.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "src/bench/bench.h"
+
+namespace qh::bench {
+namespace {
+
+TEST(Bench, RowJsonUsesTheContractNames) {
+  const BenchRow row{"quant_per_token_int8", 2, "gbps", 10.0, "read_gbps", 12.5, 0.8, {{"shape", "4096x4096"}}};
+  const nlohmann::json j = row.to_json();
+  EXPECT_EQ(j.at("kernel"), "quant_per_token_int8");
+  EXPECT_EQ(j.at("threads"), 2);
+  EXPECT_DOUBLE_EQ(j.at("gbps").get<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(j.at("read_gbps").get<double>(), 12.5);
+  EXPECT_DOUBLE_EQ(j.at("ratio").get<double>(), 0.8);
+  EXPECT_EQ(j.at("shape"), "4096x4096");
+  const BenchRow no_limit{"x", 1, "tokens_per_s", 5.0, "", 0, 0, {}};
+  EXPECT_FALSE(no_limit.to_json().contains("ratio"));
+  EXPECT_TRUE(no_limit.to_json().contains("tokens_per_s"));
+}
+
+TEST(Bench, PairedTimingRunsBothAlternately) {
+  BenchOptions options;
+  options.min_seconds = 0.0;
+  options.min_repeats = 4;
+  std::string order;
+  const auto [a, b] = best_seconds_paired([&] { order += 'a'; }, [&] { order += 'b'; }, options);
+  EXPECT_EQ(order, "ababababab");  // one warm-up each, then four alternating pairs
+  EXPECT_GE(a, 0.0);
+  EXPECT_GE(b, 0.0);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int run(const std::string& args) {
+  const int status = std::system((std::string(QH_BINARY) + " " + args + " > /dev/null 2>&1").c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The quant and gemm groups (the eval group has its own test with the engine).
+TEST(BenchCli, QuickRunWritesEveryKernelRow) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const char* group : {"quant", "gemm"}) {
+    const std::string out = ::testing::TempDir() + "bench_quick_" + group + ".json";
+    std::remove(out.c_str());
+    ASSERT_EQ(run(std::string("bench ") + group + " --quick --threads 1 --json " + out), 0) << group;
+    const nlohmann::json got = nlohmann::json::parse(read_file(out));
+    ASSERT_TRUE(got.is_array());
+    for (const auto& r : got) rows.push_back(r);
+  }
+  std::set<std::string> kernels;
+  for (const auto& r : rows) {
+    kernels.insert(r.at("kernel").get<std::string>());
+    EXPECT_EQ(r.at("threads"), 1);
+    EXPECT_TRUE(r.contains("gbps") || r.contains("gflops")) << r.dump();
+    EXPECT_TRUE(r.contains("read_gbps") || r.contains("gemm_gflops")) << r.dump();
+    EXPECT_GT(r.at("ratio").get<double>(), 0.0) << r.dump();
+  }
+  for (const char* k : {"quant_per_token_int8", "quant_per_token_int4", "quant_per_channel_int4_mse",
+                        "quant_group128_int4", "fake_quant_per_token_int8", "gemm_f32", "gemm_u8s8_int8"}) {
+    EXPECT_TRUE(kernels.count(k)) << k;
+  }
+}
+
+TEST(BenchCli, BadInputIsExitCode2) {
+  EXPECT_EQ(run("bench nonsense --quick"), 2);
+  EXPECT_EQ(run("bench quant --threads 0 --quick"), 2);
+  EXPECT_EQ(run("bench quant --threads 1,x --quick"), 2);
+}
+
+}  // namespace
+}  // namespace qh::bench
