@@ -122,3 +122,29 @@ TEST(Activations, MassiveActivationsTopThree) {
 
 }  // namespace
 }  // namespace qh::stats
+
+namespace qh::stats {
+namespace {
+
+TEST(Activations, PersistenceAgainstPerRowMedianReference) {
+  // Row medians by the naive definition; even and odd widths.
+  for (int d : {5, 6}) {
+    const int T = 4;
+    std::vector<float> x(T * d);
+    for (int i = 0; i < T * d; ++i) x[i] = static_cast<float>(((i * 7919) % 23) - 11) * (i % d == 2 ? 9.0f : 1.0f);
+    const std::vector<double> got = persistence(x.data(), T, d, 3.0);
+    for (int c = 0; c < d; ++c) {
+      int hits = 0;
+      for (int i = 0; i < T; ++i) {
+        std::vector<double> row;
+        for (int k = 0; k < d; ++k) row.push_back(std::fabs(x[i * d + k]));
+        const double thr = 3.0 * median(row);
+        hits += thr > 0 && std::fabs(x[i * d + c]) >= thr;
+      }
+      EXPECT_DOUBLE_EQ(got[c], double(hits) / T) << "d=" << d << " c=" << c;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qh::stats
