@@ -1,0 +1,73 @@
+// qharness run SUITE.yaml [--out DIR] [--baseline FILE] [--jobs N] [--shard I/N] [--threads N] [--quiet]
+// Runs a suite and writes results.json, report.md, report.html, junit.xml and cases.csv into DIR.
+// Exit code 0 when every check passes, 1 when one fails (each printed with its numbers), 2 on bad input.
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "quant/error.h"
+#include "reports/writers.h"
+#include "src/cli/command.h"
+#include "src/cli/progress.h"
+#include "src/suite/plan.h"
+#include "src/suite/runner.h"
+#include "src/suite/suite.h"
+
+namespace qh::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string suite, out = "qharness-out", baseline, shard, cache;
+  int jobs = 0, threads = 0;
+  bool quiet = false;
+};
+
+}  // namespace
+
+// Prints the failed checks and the report location; returns the exit code of a finished run.
+int report_verdicts(const reports::Results& r, const std::string& out_dir, bool quiet) {
+  const int failed = r.num_failed();
+  for (const auto& v : r.verdicts) {
+    if (!v.passed) std::printf("FAIL %s: %s\n", v.name.c_str(), v.message.c_str());
+  }
+  if (!quiet || failed) {
+    std::printf("%zu cases, %zu checks, %d failed. Report: %s/report.html (also report.md, results.json, junit.xml,"
+                " cases.csv)\n",
+                r.cases.size(), r.verdicts.size(), failed, out_dir.c_str());
+  }
+  return failed ? kExitCheckFailed : kExitOk;
+}
+
+void add_run(CLI::App& app, int* exit_code) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a suite (models x data x schemes x protections) with its checks");
+  cmd->add_option("suite", args->suite, "suite YAML file (see suites/SCHEMA.md)")->required();
+  cmd->add_option("--out", args->out, "output directory")->capture_default_str();
+  cmd->add_option("--baseline", args->baseline, "results.json of an earlier run to check against");
+  cmd->add_option("--jobs", args->jobs, "zoo models trained at once (default: the number of cores)");
+  cmd->add_option("--shard", args->shard, "run only shard I of N (I/N); join the parts with `qharness merge`");
+  cmd->add_option("--threads", args->threads, "OpenMP threads for evaluation (default: all)");
+  cmd->add_option("--cache", args->cache, "zoo checkpoint cache (default: $QH_CACHE or .cache/qharness)");
+  cmd->add_flag("--quiet", args->quiet, "no progress, no summary unless a check fails");
+  cmd->callback([args, exit_code] {
+    const suite::SuiteSpec spec = suite::load_suite(args->suite);
+    suite::RunOptions o;
+    o.out_dir = args->out;
+    o.baseline_file = args->baseline;
+    o.jobs = args->jobs;
+    o.threads = args->threads;
+    o.quiet = args->quiet;
+    o.zoo_cache_dir = args->cache;
+    if (!args->shard.empty()) o.shard = suite::parse_shard(args->shard);
+    const auto total = static_cast<int64_t>(suite::shard_cases(suite::plan_cases(spec), o.shard).size());
+    Progress progress("run " + spec.name, total, args->quiet);
+    o.progress = [&progress](int64_t done, int64_t, const std::string& note) { progress.set(done, note); };
+    const suite::RunOutcome outcome = suite::run_suite(spec, o);
+    progress.finish();
+    reports::write_report_dir(args->out, outcome.results, outcome.baseline ? &*outcome.baseline : nullptr);
+    *exit_code = report_verdicts(outcome.results, args->out, args->quiet);
+  });
+}
+
+}  // namespace qh::cli
