@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <unistd.h>
 
 #include "models/checkpoint.h"
 #include "models/train/trainer.h"

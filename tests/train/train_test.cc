@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 #include "models/train/optimizer.h"
 #include "models/train/recipe.h"
