@@ -47,11 +47,32 @@ bool same_items(const std::vector<std::pair<std::string, double>>& a,
 
 bool MetricMap::operator==(const MetricMap& o) const { return same_items(items_, o.items_); }
 
+namespace {
+
+bool same_vec(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!same_number(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+bool same_grid(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!same_vec(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool AuditSummary::operator==(const AuditSummary& o) const {
-  return residual_peak == o.residual_peak && residual_norm_sink == o.residual_norm_sink &&
-         residual_norm_median == o.residual_norm_median && sink_mass == o.sink_mass && sink_key == o.sink_key &&
-         dormant_frac == o.dormant_frac && value_drain == o.value_drain && kurtosis == o.kurtosis &&
-         max_abs == o.max_abs && outlier_channels == o.outlier_channels;
+  // NaN equals NaN: a statistic undefined in both (e.g. a value drain over a zero median).
+  return same_vec(residual_peak, o.residual_peak) && same_vec(residual_norm_sink, o.residual_norm_sink) &&
+         same_vec(residual_norm_median, o.residual_norm_median) && same_grid(sink_mass, o.sink_mass) &&
+         sink_key == o.sink_key && same_grid(dormant_frac, o.dormant_frac) && same_grid(value_drain, o.value_drain) &&
+         same_vec(kurtosis, o.kurtosis) && same_vec(max_abs, o.max_abs) && outlier_channels == o.outlier_channels;
 }
 
 bool Attribution::operator==(const Attribution& o) const {
