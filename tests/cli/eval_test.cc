@@ -1,5 +1,6 @@
 // `qharness eval` end to end: a good run writes the DESIGN 2.7 keys; bad input exits with code 2 and a message.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -18,14 +19,18 @@ namespace {
 class EvalCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(::testing::TempDir() + "qh_eval_cli");
+    // One directory per process: ctest runs the tests of this suite as parallel processes.
+    dir_ = new std::string(::testing::TempDir() + "qh_eval_cli." + std::to_string(::getpid()));
     std::system(("rm -rf '" + *dir_ + "' && mkdir -p '" + *dir_ + "'").c_str());
     ArchSpec a = enginetest::tiny_spec();
     a.recipe_json = R"({"task": "bb", "data": "bb:seed=3,seqs=3,len=24,k=3,vocab=39"})";
     save_checkpoint(*dir_ + "/ckpt", enginetest::random_model(a, 77));
     std::ofstream(*dir_ + "/empty.u16").flush();
   }
-  static void TearDownTestSuite() { delete dir_; }
+  static void TearDownTestSuite() {
+    std::system(("rm -rf '" + *dir_ + "'").c_str());
+    delete dir_;
+  }
 
   // Runs qharness with `args`; returns the exit code, stderr in *err.
   static int run(const std::string& args, std::string* err = nullptr) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "reports/results.h"
 
@@ -40,7 +41,8 @@ void write(const fs::path& p, const std::string& text) { std::ofstream(p) << tex
 class RunTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::path(::testing::TempDir()) / "qh_run_test";
+    // One directory per process: ctest runs the tests of this suite as parallel processes.
+    dir_ = fs::path(::testing::TempDir()) / ("qh_run_test." + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     write(dir_ / "zoo.yaml",
@@ -62,6 +64,7 @@ class RunTest : public ::testing::Test {
           "thresholds:\n"
           "  W8A8: {max_kld_mean: 10}\n");
   }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
   static fs::path dir_;
   static std::string run_args(const std::string& out) {
     return "run " + (dir_ / "suite.yaml").string() + " --out " + (dir_ / out).string() + " --cache " +
