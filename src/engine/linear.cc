@@ -130,21 +130,11 @@ void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* prot
     quant::fake_quant_rows(xs, M, K, K, p, xq_.data(), K);
   }
   if (!act_error) return;
-  double signal = 0, noise = 0, max_abs = 0;
-  int64_t count = 0;
+  // Error of the quantized rows only: protected rows are kept in full precision and carry no error.
   for (int64_t m = 0; m < M; ++m) {
     if (protected_rows && protected_rows[m]) continue;
-    const quant::ErrorStats e = quant::error_stats(xs + m * K, xq_.data() + m * K, K);
-    signal += e.signal;
-    noise += e.noise;
-    max_abs = std::max(max_abs, e.max_abs);
-    count += K;
+    act_error->merge(quant::error_stats(xs + m * K, xq_.data() + m * K, K));
   }
-  act_error->signal += signal;
-  act_error->noise += noise;
-  act_error->max_abs = std::max(act_error->max_abs, max_abs);
-  // mse over everything accumulated so far is recomputed by the caller from noise; keep this call's mean here.
-  act_error->mse = count ? noise / static_cast<double>(count) : 0.0;
 }
 
 void Linear::asym_compensation(int64_t M, float* y) const {
