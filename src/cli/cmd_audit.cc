@@ -80,7 +80,7 @@ void run(const AuditArgs& a) {
 
 void add_audit(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<AuditArgs>();
-  CLI::App* cmd = app.add_subcommand("audit", "per-layer outlier audit and attribution of quantization loss");
+  CLI::App* cmd = app.add_subcommand("audit", "Per-layer outlier audit (sinks, drains, residual peaks, outlier channels) and attribution of quantization loss");
   cmd->add_option("checkpoint", args->checkpoint, "checkpoint directory")->required();
   cmd->add_option("--data", args->data,
                   "data spec (bb:..., tokens:PATH, text:PATH); default: fresh samples of the recipe's BB task");
