@@ -187,6 +187,8 @@ std::string audit_section(const Results& r) {
     ho.x_label = "head";
     ho.y_label = "layer";
     ho.unit = "probability";
+    ho.range_min = 0.0;
+    ho.range_max = 1.0;
     ho.width = 360;
     ho.height = std::max(200, 60 + 40 * static_cast<int>(rows.size()) + 60);
     s += svg::heatmap(c->audit.sink_mass, rows, cols, ho);

@@ -259,6 +259,9 @@ std::string heatmap(const std::vector<std::vector<double>>& values, const std::v
     }
   }
   if (!std::isfinite(lo)) lo = 0, hi = 1;
+  if (std::isfinite(options.range_min) && std::isfinite(options.range_max) && options.range_max > options.range_min) {
+    lo = options.range_min, hi = options.range_max;
+  }
   if (hi - lo < 1e-12) hi = lo + 1;
   const int legend_w = 60;
   const double cell_w = static_cast<double>(f.plot_w() - legend_w) / std::max<size_t>(1, cols);

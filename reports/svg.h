@@ -5,6 +5,7 @@
 // Non-finite values are drawn as gaps (and listed in the SVG <title> tooltips as "n/a").
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct ChartOptions {
   int width = 640;
   int height = 320;
   bool log_y = false;   // logarithmic y axis (values <= 0 are drawn as gaps)
+  // Heatmap colour range; when both are finite the ramp spans [range_min, range_max] instead of the data's
+  // own range (probabilities read right as 0..1 even when every cell holds the same value).
+  double range_min = NAN;
+  double range_max = NAN;
 };
 
 struct Series {

@@ -146,6 +146,8 @@ std::string render_audit_html(const AuditResult& r) {
   o.x_label = "head";
   o.y_label = "layer";
   o.unit = "probability";
+  o.range_min = 0.0;
+  o.range_max = 1.0;
   body += "<h2>Attention sinks</h2>\n" + svg::heatmap(grid, rows, cols, o);
   if (!r.schemes.empty()) {
     std::vector<std::string> site_names;
