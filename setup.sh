@@ -36,7 +36,8 @@ build() {
   if [ ! -f "build/$preset/CMakeCache.txt" ]; then
     cmake --preset "$preset" >/dev/null
   fi
-  cmake --build --preset "$preset" -j "$jobs"
+  # With a target (the main job needs only qharness), the test executables are not built.
+  cmake --build --preset "$preset" -j "$jobs" ${1:+--target "$1"}
 }
 
 cmd="${1:-main}"
@@ -48,7 +49,7 @@ case "$cmd" in
     install_packages; build
     ctest --preset "${QH_PRESET:-release}" -j "${QH_JOBS:-$(nproc)}" "$@" ;;
   main)
-    install_packages; build
+    install_packages; build qharness
     bin="build/${QH_PRESET:-release}/qharness"
     if [ -f suites/quickstart.yaml ]; then
       "$bin" run suites/quickstart.yaml --out reports/quickstart "$@"
