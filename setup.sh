@@ -16,10 +16,12 @@ DEBIAN_PACKAGES=(
   clang libclang-rt-14-dev   # libFuzzer target and the sanitizer runtime for clang
   base-files                 # /usr/share/common-licenses: the text corpus of the text-LM zoo models
 )
+# Only the tests need these: report.html is rendered in headless Chromium to check every chart is visible.
+TEST_PACKAGES=(chromium fonts-dejavu-core)
 
 install_packages() {
   local missing=()
-  for p in "${DEBIAN_PACKAGES[@]}"; do
+  for p in "${DEBIAN_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -46,7 +48,7 @@ case "$cmd" in
   build)
     install_packages; build ;;
   test)
-    install_packages; build
+    install_packages "${TEST_PACKAGES[@]}"; build
     ctest --preset "${QH_PRESET:-release}" -j "${QH_JOBS:-$(nproc)}" "$@" ;;
   main)
     install_packages; build qharness
