@@ -7,6 +7,7 @@
 #include <map>
 
 #include "quant/error.h"
+#include "reports/audit_metrics.h"
 #include "reports/metric_info.h"
 #include "src/suite/yaml_util.h"
 
@@ -59,6 +60,23 @@ void check_metric(const YamlReader& r, const YAML::Node& node, const std::string
   r.fail(node, path,
          "unknown metric '" + metric + "'" +
              (hint.empty() ? "; known metrics: " + list_of(reports::known_metrics()) : "; did you mean '" + hint + "'?"));
+}
+
+// Thresholds and expectations may also name an audit summary (sink_mass_max, residual_peak_max, ...), which
+// exists only when the suite runs the audit.
+void check_checked_metric(const YamlReader& r, const YAML::Node& node, const std::string& path,
+                          const std::string& metric, const SuiteSpec& s) {
+  if (reports::is_audit_metric(metric)) {
+    if (!s.audit) r.fail(node, path, "'" + metric + "' is an audit metric; it needs 'audit: true'");
+    return;
+  }
+  if (reports::is_known_metric(metric)) return;
+  std::vector<std::string> names = reports::known_metrics();
+  names.insert(names.end(), reports::audit_metric_names().begin(), reports::audit_metric_names().end());
+  const std::string hint = did_you_mean(metric, names);
+  r.fail(node, path,
+         "unknown metric '" + metric + "'" +
+             (hint.empty() ? "; known metrics: " + list_of(names) : "; did you mean '" + hint + "'?"));
 }
 
 ModelRef parse_model(const YamlReader& r, const YAML::Node& node, const std::string& path, const std::string& suite) {
@@ -163,7 +181,7 @@ void parse_thresholds(const YamlReader& r, const YAML::Node& node, SuiteSpec* s)
         r.fail(jt->first, path + "." + key, "expected max_<metric> or min_<metric> (e.g. max_kld_mean)");
       }
       t.metric = key.substr(4);
-      check_metric(r, jt->first, path + "." + key, t.metric);
+      check_checked_metric(r, jt->first, path + "." + key, t.metric, *s);
       t.limit = r.get_number(jt->second, path + "." + key);
       s->thresholds.push_back(t);
     }
@@ -176,11 +194,18 @@ void parse_expectations(const YamlReader& r, const YAML::Node& node, SuiteSpec* 
     const YAML::Node e = node[i];
     const std::string path = "expectations[" + std::to_string(i) + "]";
     r.expect_map(e, path, {"name", "better", "worse", "scheme", "metric", "protection", "margin"});
-    for (const char* required : {"better", "worse", "scheme"}) {
-      if (!e[required]) r.fail(e, path, std::string("missing '") + required + "'");
-    }
     Expectation x;
     x.where = location(r.file(), e);
+    if (e["metric"]) {
+      x.metric = r.get_string(e["metric"], path + ".metric");
+      check_checked_metric(r, e["metric"], path + ".metric", x.metric, *s);
+    }
+    // An audit metric describes the full-precision model: no scheme is needed (any case of the model carries it).
+    const bool audit_metric = reports::is_audit_metric(x.metric);
+    for (const char* required : {"better", "worse", "scheme"}) {
+      if (audit_metric && std::string(required) == "scheme") continue;
+      if (!e[required]) r.fail(e, path, std::string("missing '") + required + "'");
+    }
     if (e["name"]) x.name = r.get_string(e["name"], path + ".name");
     std::vector<std::string> model_names;
     for (const auto& m : s->models) model_names.push_back(m.name);
@@ -195,18 +220,18 @@ void parse_expectations(const YamlReader& r, const YAML::Node& node, SuiteSpec* 
       (std::string(key) == "better" ? x.better : x.worse) = v;
     }
     if (x.better == x.worse) r.fail(e, path, "'better' and 'worse' name the same model");
-    x.scheme = r.get_string(e["scheme"], path + ".scheme");
-    if (!s->find_scheme(x.scheme)) {
+    if (audit_metric && e["scheme"]) r.fail(e["scheme"], path + ".scheme", "an audit metric has no scheme; remove it");
+    if (audit_metric && e["protection"]) {
+      r.fail(e["protection"], path + ".protection", "an audit metric has no protection; remove it");
+    }
+    if (!audit_metric) x.scheme = r.get_string(e["scheme"], path + ".scheme");
+    if (!audit_metric && !s->find_scheme(x.scheme)) {
       std::vector<std::string> labels;
       for (const auto& sc : s->schemes) labels.push_back(sc.label);
       const std::string hint = did_you_mean(x.scheme, labels);
       r.fail(e["scheme"], path + ".scheme",
              "'" + x.scheme + "' is not a scheme of this suite" +
                  (hint.empty() ? "; schemes: " + list_of(labels) : "; did you mean '" + hint + "'?"));
-    }
-    if (e["metric"]) {
-      x.metric = r.get_string(e["metric"], path + ".metric");
-      check_metric(r, e["metric"], path + ".metric", x.metric);
     }
     if (e["protection"]) {
       x.protection = r.get_string(e["protection"], path + ".protection");

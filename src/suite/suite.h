@@ -38,7 +38,7 @@ struct Expectation {
   std::string name;    // optional text; a name is generated when empty
   std::string better;  // model name expected to degrade less
   std::string worse;
-  std::string scheme;
+  std::string scheme;  // empty for an audit metric (sink_mass_max, ...): a property of the fp model
   std::string metric = "kld_mean";
   std::string protection = "none";
   double margin = 0;   // the advantage required (in the metric's unit)

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "reports/audit_metrics.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
 
@@ -14,6 +15,24 @@ using reports::VerdictKind;
 namespace {
 
 std::string num(double v) { return fmt::format("{:.6g}", v); }
+
+bool value_of(const reports::CaseResult* c, const std::string& metric, double* out) {
+  if (!c) return false;
+  const auto v = reports::case_value(*c, metric);
+  if (v) *out = *v;
+  return v.has_value();
+}
+
+// The case an expectation reads: the given scheme and protection, or for an audit metric (no scheme) the
+// first case of the model and data that carries the audit.
+const reports::CaseResult* expectation_case(const reports::Results& results, const Expectation& e,
+                                            const std::string& model, const std::string& data) {
+  if (!e.scheme.empty()) return results.find_case(model, data, e.scheme, e.protection);
+  for (const auto& c : results.cases) {
+    if (c.model == model && c.data == data && !c.audit.empty()) return &c;
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -27,7 +46,7 @@ std::vector<Verdict> check_thresholds(const SuiteSpec& suite, const reports::Res
       v.name = fmt::format("threshold {} {} {} {} {}", c.scheme, c.model, t.metric, t.is_max ? "<=" : ">=", num(t.limit));
       if (suite.data.size() > 1) v.name += " [" + c.data + "]";
       v.limit = t.limit;
-      const auto value = c.metric(t.metric);
+      const auto value = reports::case_value(c, t.metric);
       if (!value) {
         v.passed = false;
         v.value = NAN;
@@ -52,30 +71,34 @@ std::vector<Verdict> check_expectations(const SuiteSpec& suite, const reports::R
     for (const auto& data : suite.data) {
       Verdict v;
       v.kind = VerdictKind::kExpectation;
-      v.name = e.name.empty() ? fmt::format("expect {} {} than {} under {}{} ({})", e.better,
-                                            lower_better ? "loses less" : "keeps more", e.worse, e.scheme,
-                                            e.protection == "none" ? "" : " protect=" + e.protection, e.metric)
-                              : e.name;
+      if (!e.name.empty()) {
+        v.name = e.name;
+      } else if (e.scheme.empty()) {
+        v.name = fmt::format("expect {} lower {} than {}", e.better, e.metric, e.worse);
+      } else {
+        v.name = fmt::format("expect {} {} than {} under {}{} ({})", e.better, lower_better ? "loses less" : "keeps more",
+                             e.worse, e.scheme, e.protection == "none" ? "" : " protect=" + e.protection, e.metric);
+      }
       if (suite.data.size() > 1) v.name += " [" + data + "]";
-      const auto* better = results.find_case(e.better, data, e.scheme, e.protection);
-      const auto* worse = results.find_case(e.worse, data, e.scheme, e.protection);
-      const auto b = better ? better->metric(e.metric) : std::nullopt;
-      const auto w = worse ? worse->metric(e.metric) : std::nullopt;
-      if (!b || !w) {
+      const auto* better = expectation_case(results, e, e.better, data);
+      const auto* worse = expectation_case(results, e, e.worse, data);
+      double bv = NAN, wv = NAN;
+      const bool have_b = value_of(better, e.metric, &bv), have_w = value_of(worse, e.metric, &wv);
+      if (!have_b || !have_w) {
         // Under sharding a part may hold only one side; the merged run decides. A full run lacking it fails.
         v.passed = false;
-        v.value = b ? *b : NAN;
-        v.limit = w ? *w : NAN;
-        v.message = fmt::format("{} of {} and {} under {} not both measured ({})", e.metric, e.better, e.worse,
-                                e.scheme, e.where);
+        v.value = bv;
+        v.limit = wv;
+        v.message = fmt::format("{} of {} and {}{} not both measured ({})", e.metric, e.better, e.worse,
+                                e.scheme.empty() ? "" : " under " + e.scheme, e.where);
         out.push_back(v);
         continue;
       }
-      v.value = *b;
-      v.limit = lower_better ? *w - e.margin : *w + e.margin;
-      v.passed = lower_better ? *b < v.limit : *b > v.limit;
-      v.message = fmt::format("{}: {} = {} {} {} = {}{}", e.metric, e.better, num(*b),
-                              v.passed ? (lower_better ? "<" : ">") : (lower_better ? ">=" : "<="), e.worse, num(*w),
+      v.value = bv;
+      v.limit = lower_better ? wv - e.margin : wv + e.margin;
+      v.passed = lower_better ? bv < v.limit : bv > v.limit;
+      v.message = fmt::format("{}: {} = {} {} {} = {}{}", e.metric, e.better, num(bv),
+                              v.passed ? (lower_better ? "<" : ">") : (lower_better ? ">=" : "<="), e.worse, num(wv),
                               e.margin != 0 ? fmt::format(" (required margin {})", num(e.margin)) : std::string());
       out.push_back(v);
     }

@@ -145,6 +145,31 @@ TEST(SuiteSchema, BaselineToleranceMustBeNonNegative) {
             "s.yaml:4:37: baseline.tolerance: tolerances must be >= 0");
 }
 
+TEST(SuiteSchema, AuditMetricExpectationNeedsNoScheme) {
+  const SuiteSpec s = parse_suite(kHead + "audit: true\nexpectations:\n"
+                                          "  - {better: bb-relu, worse: bb-softmax, metric: sink_mass_max}\n"
+                                          "thresholds:\n  W4A4: {max_residual_peak_max: 50}\n",
+                                  "s.yaml");
+  ASSERT_EQ(s.expectations.size(), 1u);
+  EXPECT_EQ(s.expectations[0].metric, "sink_mass_max");
+  EXPECT_EQ(s.expectations[0].scheme, "");
+  ASSERT_EQ(s.thresholds.size(), 1u);
+  EXPECT_EQ(s.thresholds[0].metric, "residual_peak_max");
+}
+
+TEST(SuiteSchema, AuditMetricErrors) {
+  EXPECT_EQ(error_of(kHead + "expectations:\n  - {better: bb-relu, worse: bb-softmax, metric: sink_mass_max}\n"),
+            "s.yaml:5:50: expectations[0].metric: 'sink_mass_max' is an audit metric; it needs 'audit: true'");
+  EXPECT_EQ(error_of(kHead + "audit: true\nexpectations:\n"
+                             "  - {better: bb-relu, worse: bb-softmax, metric: sink_mass_max, scheme: W4A4}\n"),
+            "s.yaml:6:73: expectations[0].scheme: an audit metric has no scheme; remove it");
+  EXPECT_EQ(error_of(kHead + "audit: true\nthresholds:\n  W4A4: {max_residual_peak: 5}\n"),
+            "s.yaml:6:10: thresholds.W4A4.max_residual_peak: unknown metric 'residual_peak'; did you mean "
+            "'residual_peak_max'?");
+  EXPECT_EQ(error_of(kHead + "audit: true\nexpectations:\n  - {better: bb-relu, worse: bb-softmax}\n"),
+            "s.yaml:6:5: expectations[0]: missing 'scheme'");
+}
+
 TEST(YamlUtil, DidYouMean) {
   EXPECT_EQ(edit_distance("kitten", "sitting"), 3);
   EXPECT_EQ(did_you_mean("shemes", {"schemes", "models"}), "schemes");

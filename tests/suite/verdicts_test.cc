@@ -99,6 +99,25 @@ TEST(Expectations, MissingCaseFails) {
   EXPECT_NE(v[0].message.find("not both measured"), std::string::npos);
 }
 
+TEST(Expectations, AuditMetricReadsTheModelsAudit) {
+  const SuiteSpec s = suite_with(
+      "audit: true\nexpectations:\n  - {better: bb-relu, worse: bb-softmax, metric: sink_mass_max}\n"
+      "  - {better: bb-softmax, worse: bb-relu, metric: residual_peak_max}\n");
+  auto r = sample_results();  // bb-softmax's audit sits on its W4A4 case: sink_mass max 0.9, residual_peak max 40
+  r.cases[2].audit.sink_mass = {{0.1, 0.2}, {0.3, 0.05}};  // bb-relu (W8A8 case)
+  r.cases[2].audit.residual_peak = {3.0, 60.0};
+  const auto v = check_expectations(s, r);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_TRUE(v[0].passed);
+  EXPECT_EQ(v[0].name, "expect bb-relu lower sink_mass_max than bb-softmax");
+  EXPECT_EQ(v[0].message, "sink_mass_max: bb-relu = 0.3 < bb-softmax = 0.9");
+  EXPECT_TRUE(v[1].passed);  // 40 < 60
+  r.cases[2].audit = {};
+  const auto missing = check_expectations(s, r);
+  EXPECT_FALSE(missing[0].passed);
+  EXPECT_NE(missing[0].message.find("not both measured"), std::string::npos);
+}
+
 TEST(Verdicts, AllVerdictsIncludesBaseline) {
   const SuiteSpec s = suite_with("thresholds:\n  W8A8: {max_kld_mean: 1}\n");
   const auto r = sample_results();
