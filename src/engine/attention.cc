@@ -5,6 +5,7 @@
 
 #include "quant/error.h"
 #include "quant/quantize.h"
+#include "src/engine/exp_rows.h"
 #include "src/engine/ops.h"
 
 namespace qh::engine {
@@ -61,22 +62,8 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
       const float inv = 1.0f / static_cast<float>(i + 1);
       for (int64_t j = 0; j < n; ++j) s[j] = s[j] > 0.0f ? s[j] * inv : 0.0f;
     } else {
-      float m = s[0];
-      for (int64_t j = 1; j < n; ++j) m = std::max(m, s[j]);
-      if (kind == AttnKind::kSink) m = std::max(m, sink[h]);
-      double sum = 0;
-      for (int64_t j = 0; j < n; ++j) {
-        s[j] = std::exp(s[j] - m);
-        sum += s[j];
-      }
-      double sink_e = 0;
-      if (kind == AttnKind::kSink) {
-        sink_e = std::exp(static_cast<double>(sink[h]) - m);
-        sum += sink_e;
-      }
-      const float inv = static_cast<float>(1.0 / sum);
-      for (int64_t j = 0; j < n; ++j) s[j] *= inv;
-      if (kind == AttnKind::kSink) sink_mass_[r] = static_cast<float>(sink_e / sum);
+      const float mass = softmax_row(s, n, kind == AttnKind::kSink ? sink[h] : kNoExtraLogit);
+      if (kind == AttnKind::kSink) sink_mass_[r] = mass;
       if (kind == AttnKind::kClipped)
         for (int64_t j = 0; j < n; ++j) s[j] = std::min(1.0f, std::max(0.0f, (zeta - gamma) * s[j] + gamma));
     }
@@ -97,8 +84,9 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
   to_heads(in.k, in.ldk, T, KV, hd, kh_.data());
   to_heads(in.v, in.ldv, T, KV, hd, vh_.data());
   if (spec_.positions == PosKind::kRope) {
-    rope_heads(qh_.data(), H, T, hd, spec_.rope_theta);
-    rope_heads(kh_.data(), KV, T, hd, spec_.rope_theta);
+    rope_.ensure(T, hd, spec_.rope_theta);
+    rope_heads(qh_.data(), H, T, hd, rope_);
+    rope_heads(kh_.data(), KV, T, hd, rope_);
   }
   if (kv_.enabled()) {
     quantize_kv(kh_.data(), T, protected_rows);

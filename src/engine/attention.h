@@ -11,6 +11,7 @@
 #include "quant/scheme.h"
 #include "src/engine/matmul.h"
 #include "src/engine/observer.h"
+#include "src/engine/ops.h"
 
 namespace qh::engine {
 
@@ -36,6 +37,7 @@ class Attention {
   ArchSpec spec_;
   QuantSpec kv_, probs_;
   BatchedMatmul mm_;
+  RopeTable rope_;
   std::vector<float> qh_, kh_, vh_, scores_, oh_, sink_mass_, kv_keep_;
 };
 

@@ -3,6 +3,9 @@
 #include <cmath>
 #include <vector>
 
+#include "quant/error.h"
+#include "src/engine/exp_rows.h"
+
 namespace qh::engine {
 
 void norm_rows(NormKind kind, const float* x, int64_t T, int64_t d, const float* w, const float* b, float eps,
@@ -28,18 +31,30 @@ void norm_rows(NormKind kind, const float* x, int64_t T, int64_t d, const float*
   }
 }
 
-void rope_heads(float* x, int64_t heads, int64_t T, int64_t hd, float theta) {
+void RopeTable::ensure(int64_t T, int64_t hd, float th) {
+  if (T <= positions && hd == head_dim && th == theta) return;
   const int64_t half = hd / 2;
   std::vector<double> inv_freq(half);
   for (int64_t i = 0; i < half; ++i)
-    inv_freq[i] = std::pow(static_cast<double>(theta), -2.0 * static_cast<double>(i) / static_cast<double>(hd));
-  std::vector<float> cs(T * half), sn(T * half);
+    inv_freq[i] = std::pow(static_cast<double>(th), -2.0 * static_cast<double>(i) / static_cast<double>(hd));
+  cos.resize(T * half);
+  sin.resize(T * half);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t i = 0; i < half; ++i) {
       const double a = static_cast<double>(t) * inv_freq[i];
-      cs[t * half + i] = static_cast<float>(std::cos(a));
-      sn[t * half + i] = static_cast<float>(std::sin(a));
+      cos[t * half + i] = static_cast<float>(std::cos(a));
+      sin[t * half + i] = static_cast<float>(std::sin(a));
     }
+  positions = T;
+  head_dim = hd;
+  theta = th;
+}
+
+void rope_heads(float* x, int64_t heads, int64_t T, int64_t hd, const RopeTable& table) {
+  QH_CHECK(table.positions >= T && table.head_dim == hd);
+  const int64_t half = hd / 2;
+  const float* cs = table.cos.data();
+  const float* sn = table.sin.data();
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < heads * T; ++r) {
     const int64_t t = r % T;
@@ -79,12 +94,7 @@ void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld) {
 
 void swiglu_rows(const float* gate, const float* up, int64_t T, int64_t n, int64_t ld, float* out) {
 #pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < T; ++t) {
-    const float* g = gate + t * ld;
-    const float* u = up + t * ld;
-    float* o = out + t * n;
-    for (int64_t i = 0; i < n; ++i) o[i] = g[i] * sigmoidf(g[i]) * u[i];
-  }
+  for (int64_t t = 0; t < T; ++t) swiglu_row(gate + t * ld, up + t * ld, n, out + t * n);
 }
 
 }  // namespace qh::engine

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "models/arch.h"
 
@@ -12,9 +13,20 @@ namespace qh::engine {
 void norm_rows(NormKind kind, const float* x, int64_t T, int64_t d, const float* w, const float* b, float eps,
                float* out);
 
+// Rotary tables: cos / sin of pos * theta^(-2i/hd) for positions 0..T-1 and i < hd/2, row t at t * hd/2.
+// Built once and reused by every layer and window (ensure() rebuilds only for a longer window or other
+// parameters): the sincos calls would otherwise cost as much as the rotation itself.
+struct RopeTable {
+  void ensure(int64_t T, int64_t hd, float theta);
+  int64_t positions = 0, head_dim = 0;
+  float theta = 0.0f;
+  std::vector<float> cos, sin;
+};
+
 // Rotary embedding, rotate-half convention (HF Llama), in place on x laid out [heads][T][hd]:
 // for i < hd/2, angle = pos * theta^(-2i/hd): (x_i, x_{i+hd/2}) -> (x_i c - x_{i+h} s, x_{i+h} c + x_i s).
-void rope_heads(float* x, int64_t heads, int64_t T, int64_t hd, float theta);
+// The table must cover T positions of head size hd.
+void rope_heads(float* x, int64_t heads, int64_t T, int64_t hd, const RopeTable& table);
 
 // MLP activation in place on x[T, n] (row stride ld): relu, gelu (tanh approximation), gelu_exact (erf).
 void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld);
