@@ -1,8 +1,8 @@
 // Highway SIMD span kernels of the quantizer: one contiguous span of floats (a row or a group) at a time.
 // Included once per target by quant/quantize.cc and quant/quantize_stats.cc (foreach_target.h), which wrap
 // them into row-block entry points dispatched once per block. Scales come from the scalar formulas of
-// quant/quant_math.h; values use the same f32 product t = x * (1/s) and an equivalent rounding (clamp to the
-// integer bounds, then round half to even with the 1.5 * 2^23 trick, see RoundClampedToInt), and the tails
+// quant/quant_math.h; values use the same f32 product t = x * (1/s) and an equivalent rounding and clamp
+// (round half to even, then clamp to the code range: see StoreCodes4 and RoundClampedToInt), and the tails
 // use the scalar formulas themselves, so codes and scales are bit-identical to quant/reference.cc on every
 // target (tests/quant/simd_vs_reference_test.cc checks this on each compiled target).
 
@@ -16,6 +16,7 @@
 
 #include <cstdint>
 
+#include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "quant/quant_math.h"
 
@@ -45,41 +46,115 @@ HWY_INLINE hn::Vec<DF> RoundClamped(hn::Vec<DF> v) {
   return hn::Sub(hn::Add(v, magic), magic);
 }
 
-// Stores four vectors of int32 codes (already within the 8-bit range) as 4 * Lanes bytes in order. On AVX2
-// and AVX-512 two pack steps and one cross-block permute serve four vectors (instead of three shuffles per
-// vector for DemoteTo): shuffles, not arithmetic, bound the quantize pass there. kUnsigned: codes 0..255.
+// Codes clamp(rne(t) + z, lo, hi) of products t = x * inv, as int8 (symmetric: z = 0, [lo, hi] = [qmin, qmax])
+// or uint8 (asymmetric: [lo, hi] = [0, 2^b - 1]); see math::code_sym / math::code_asym.
+struct CodeRange {
+  int32_t z, lo, hi;
+};
+HWY_INLINE CodeRange SymRange(int bits) { return {0, -(1 << (bits - 1)), (1 << (bits - 1)) - 1}; }
+HWY_INLINE CodeRange AsymRange(int bits, int32_t zero_point) { return {zero_point, 0, (1 << bits) - 1}; }
+
+// |t| below this bound makes the f32 -> int32 conversion of StoreCodes4 exact (and rne(t) + z cannot overflow).
+inline constexpr float kMaxUnclampedProduct = 1073741824.0f;  // 2^30
+
+// True when every product t = x * (1 / s) of a span is known to be small enough for StoreCodes4 without a
+// clamp, because s came from the span's own range with this clip: |t| <= levels / clip * (1 + 2^-21) (three
+// f32 roundings; the FLT_MIN guard only makes s larger), levels = qmax (symmetric) or 2^b - 1 (asymmetric).
+HWY_INLINE bool ProductsBounded(float levels, float clip) { return levels / clip < 0.5f * kMaxUnclampedProduct; }
+
+// Round-half-to-even, clamp and narrow of one vector of products (any target): clamp t to [lo - z, hi - z]
+// first (exact: integer bounds, and rounding is monotone), so RoundClampedToInt applies.
+template <typename T>
+HWY_INLINE void StoreCodes1(hn::Vec<DF> t, const CodeRange& range, T* HWY_RESTRICT out) {
+  const DF df;
+  const DI di;
+  const hn::Rebind<T, DF> d8;
+  const auto vlo = hn::Set(df, static_cast<float>(range.lo - range.z));
+  const auto vhi = hn::Set(df, static_cast<float>(range.hi - range.z));
+  const auto code = hn::Add(RoundClampedToInt(hn::Min(hn::Max(t, vlo), vhi)), hn::Set(di, range.z));
+  hn::StoreU(hn::DemoteTo(d8, code), d8, out);
+}
+
+// Stores the codes of four vectors of products as 4 * Lanes bytes in order. kClampFirst: |t| may exceed
+// kMaxUnclampedProduct (scales given by the caller), so t is clamped in f32 first.
+// On AVX2 / AVX-512 (where the quantize pass is bound by vector ops, not loads, once the row is in L1) each
+// product takes one conversion (cvtps2dq: round half to even in the default rounding mode, as std::nearbyint
+// and the reference) and the clamp is done by the saturating packs to the 8-bit range plus, for fewer bits,
+// one byte min / max per 4 vectors: about half the vector ops of clamp + RoundClampedToInt per vector. Two
+// pack steps and one cross-block permute put the bytes in order. Elsewhere: StoreCodes1 four times.
 // kStream: non-temporal store (out must be aligned to 4 * Lanes bytes), for outputs far larger than the
-// caches: no read-for-ownership of the destination, and the caches keep the input.
-template <bool kUnsigned, bool kStream = false, typename T>
-HWY_INLINE void StoreCodes4(hn::Vec<DI> v0, hn::Vec<DI> v1, hn::Vec<DI> v2, hn::Vec<DI> v3, T* HWY_RESTRICT out) {
+// caches: no read-for-ownership of the destination; the caller issues hwy::FlushStream() after its block.
+template <bool kAsym, bool kStream, bool kClampFirst, typename T>
+HWY_INLINE void StoreCodes4(hn::Vec<DF> t0, hn::Vec<DF> t1, hn::Vec<DF> t2, hn::Vec<DF> t3, const CodeRange& range,
+                            T* HWY_RESTRICT out) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2
+  const DF df;
+  if (kClampFirst) {
+    const auto vlo = hn::Set(df, static_cast<float>(range.lo - range.z));
+    const auto vhi = hn::Set(df, static_cast<float>(range.hi - range.z));
+    t0 = hn::Min(hn::Max(t0, vlo), vhi);
+    t1 = hn::Min(hn::Max(t1, vlo), vhi);
+    t2 = hn::Min(hn::Max(t2, vlo), vhi);
+    t3 = hn::Min(hn::Max(t3, vlo), vhi);
+  }
+#endif
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  const __m512i vz = _mm512_set1_epi32(range.z);
+  auto to_int = [&](hn::Vec<DF> t) {
+    const __m512i q = _mm512_cvtps_epi32(t.raw);
+    return kAsym ? _mm512_add_epi32(q, vz) : q;
+  };
   // After the packs, 32-bit word 4k + m holds block k of vector m; the permute puts it at 4m + k.
-  const __m512i p01 = _mm512_packs_epi32(v0.raw, v1.raw), p23 = _mm512_packs_epi32(v2.raw, v3.raw);
-  const __m512i bytes = kUnsigned ? _mm512_packus_epi16(p01, p23) : _mm512_packs_epi16(p01, p23);
+  const __m512i p01 = _mm512_packs_epi32(to_int(t0), to_int(t1)), p23 = _mm512_packs_epi32(to_int(t2), to_int(t3));
   const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  __m512i bytes = _mm512_permutexvar_epi32(order, kAsym ? _mm512_packus_epi16(p01, p23) : _mm512_packs_epi16(p01, p23));
+  if (kAsym) {
+    if (range.hi < 255) bytes = _mm512_min_epu8(bytes, _mm512_set1_epi8(static_cast<char>(range.hi)));
+  } else if (range.hi < 127) {
+    bytes = _mm512_min_epi8(_mm512_max_epi8(bytes, _mm512_set1_epi8(static_cast<char>(range.lo))),
+                            _mm512_set1_epi8(static_cast<char>(range.hi)));
+  }
   if (kStream) {
-    _mm512_stream_si512(reinterpret_cast<__m512i*>(out), _mm512_permutexvar_epi32(order, bytes));
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(out), bytes);
   } else {
-    _mm512_storeu_si512(reinterpret_cast<void*>(out), _mm512_permutexvar_epi32(order, bytes));
+    _mm512_storeu_si512(reinterpret_cast<void*>(out), bytes);
   }
 #elif HWY_TARGET == HWY_AVX2
-  const __m256i p01 = _mm256_packs_epi32(v0.raw, v1.raw), p23 = _mm256_packs_epi32(v2.raw, v3.raw);
-  const __m256i bytes = kUnsigned ? _mm256_packus_epi16(p01, p23) : _mm256_packs_epi16(p01, p23);
+  const __m256i vz = _mm256_set1_epi32(range.z);
+  auto to_int = [&](hn::Vec<DF> t) {
+    const __m256i q = _mm256_cvtps_epi32(t.raw);
+    return kAsym ? _mm256_add_epi32(q, vz) : q;
+  };
+  const __m256i p01 = _mm256_packs_epi32(to_int(t0), to_int(t1)), p23 = _mm256_packs_epi32(to_int(t2), to_int(t3));
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  __m256i bytes =
+      _mm256_permutevar8x32_epi32(kAsym ? _mm256_packus_epi16(p01, p23) : _mm256_packs_epi16(p01, p23), order);
+  if (kAsym) {
+    if (range.hi < 255) bytes = _mm256_min_epu8(bytes, _mm256_set1_epi8(static_cast<char>(range.hi)));
+  } else if (range.hi < 127) {
+    bytes = _mm256_min_epi8(_mm256_max_epi8(bytes, _mm256_set1_epi8(static_cast<char>(range.lo))),
+                            _mm256_set1_epi8(static_cast<char>(range.hi)));
+  }
   if (kStream) {
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out), _mm256_permutevar8x32_epi32(bytes, order));
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(out), bytes);
   } else {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permutevar8x32_epi32(bytes, order));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), bytes);
   }
 #else
-  const DF df;
-  const hn::Rebind<T, DF> d8;
-  const size_t N = hn::Lanes(df);
-  hn::StoreU(hn::DemoteTo(d8, v0), d8, out);
-  hn::StoreU(hn::DemoteTo(d8, v1), d8, out + N);
-  hn::StoreU(hn::DemoteTo(d8, v2), d8, out + 2 * N);
-  hn::StoreU(hn::DemoteTo(d8, v3), d8, out + 3 * N);
+  const size_t N = hn::Lanes(DF());
+  StoreCodes1(t0, range, out);
+  StoreCodes1(t1, range, out + N);
+  StoreCodes1(t2, range, out + 2 * N);
+  StoreCodes1(t3, range, out + 3 * N);
 #endif
+}
+
+// Prefetches the cache lines of next[0, n_floats) (next may be null). The quantize pass runs from L1 while
+// memory would otherwise idle; fetching the following row meanwhile keeps it busy, so that row's range pass
+// finds its data in cache.
+HWY_INLINE void PrefetchFloats(const float* next, int64_t n_floats) {
+  if (next == nullptr) return;
+  for (int64_t k = 0; k < n_floats; k += 16) hwy::Prefetch(next + k);
 }
 
 // Max of |x| as bit patterns (see math::abs_bits): the absmax, and >= kInfBits when the span has NaN / Inf.
@@ -132,75 +207,27 @@ HWY_INLINE void MinMaxSpan(const float* HWY_RESTRICT x, int64_t n, float* lo, fl
   *abs_bits_max = b;
 }
 
-// codes = clamp(rne(x * inv), -2^(b-1), 2^(b-1) - 1) as int8. kStream: codes is 64-byte aligned (see
-// StoreCodes4); the caller issues hwy::FlushStream() after its block.
-template <bool kStream = false>
-HWY_INLINE void QuantizeSpanSym(const float* HWY_RESTRICT x, int64_t n, float inv, int bits,
-                                int8_t* HWY_RESTRICT codes) {
+// codes[i] = clamp(rne(x[i] * inv) + z, lo, hi) for i < n: int8 (symmetric) or uint8 (kAsym). The caller
+// guarantees |x * inv| < kMaxUnclampedProduct unless kClampFirst (see ProductsBounded). next: the row after
+// this one (or null), prefetched while this one is quantized. kStream: codes is 64-byte aligned (StoreCodes4).
+// The tail uses the scalar formulas of the reference.
+template <bool kAsym, bool kStream, bool kClampFirst, typename T>
+HWY_INLINE void QuantizeSpan(const float* HWY_RESTRICT x, int64_t n, float inv, const CodeRange& range,
+                             const float* next, T* HWY_RESTRICT codes) {
   const DF df;
-  const hn::Rebind<int8_t, DF> d8;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  const float qmin = math::qmin_sym(bits), qmax = math::qmax_sym(bits);
-  const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, qmin), vhi = hn::Set(df, qmax);
-  auto code = [&](int64_t at) { return RoundClampedToInt(hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + at), vinv), vlo), vhi)); };
+  const auto vinv = hn::Set(df, inv);
+  auto t = [&](int64_t at) { return hn::Mul(hn::LoadU(df, x + at), vinv); };
   int64_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N) {
-    StoreCodes4<false, kStream>(code(i), code(i + N), code(i + 2 * N), code(i + 3 * N), codes + i);
+    if (next) PrefetchFloats(next + i, 4 * N);
+    StoreCodes4<kAsym, kStream, kClampFirst>(t(i), t(i + N), t(i + 2 * N), t(i + 3 * N), range, codes + i);
   }
-  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d8, code(i)), d8, codes + i);
-  for (; i < n; ++i) codes[i] = static_cast<int8_t>(math::code_sym(x[i], inv, qmin, qmax));
-}
-
-// QuantizeSpanSym of x fused with AbsBitsMax of `next` (the following row): the next row streams in from
-// memory while this one is quantized from L1, so memory never idles during the quantize pass. Returns the
-// abs-bits max of next[0, n). kStream as for QuantizeSpanSym.
-template <bool kStream = false>
-HWY_INLINE uint32_t QuantizeSpanSymNextAbsmax(const float* HWY_RESTRICT x, const float* HWY_RESTRICT next, int64_t n,
-                                              float inv, int bits, int8_t* HWY_RESTRICT codes) {
-  const DF df;
-  const hn::RebindToSigned<DF> di;
-  const hn::Rebind<int8_t, DF> d8;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  const float qmin = math::qmin_sym(bits), qmax = math::qmax_sym(bits);
-  const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, qmin), vhi = hn::Set(df, qmax);
-  const auto mask = hn::Set(di, 0x7fffffff);
-  auto m = hn::Zero(di);
-  auto code = [&](int64_t at) {
-    m = hn::Max(m, hn::And(hn::BitCast(di, hn::LoadU(df, next + at)), mask));
-    return RoundClampedToInt(hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + at), vinv), vlo), vhi));
-  };
-  int64_t i = 0;
-  for (; i + 4 * N <= n; i += 4 * N) {
-    const auto c0 = code(i), c1 = code(i + N), c2 = code(i + 2 * N), c3 = code(i + 3 * N);
-    StoreCodes4<false, kStream>(c0, c1, c2, c3, codes + i);
-  }
-  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d8, code(i)), d8, codes + i);
-  uint32_t next_max = static_cast<uint32_t>(hn::GetLane(hn::MaxOfLanes(di, m)));
+  for (; i + N <= n; i += N) StoreCodes1(t(i), range, codes + i);
+  const float z = static_cast<float>(range.z), lo = static_cast<float>(range.lo), hi = static_cast<float>(range.hi);
   for (; i < n; ++i) {
-    codes[i] = static_cast<int8_t>(math::code_sym(x[i], inv, qmin, qmax));
-    next_max = next_max > math::abs_bits(next[i]) ? next_max : math::abs_bits(next[i]);
+    codes[i] = static_cast<T>(kAsym ? math::code_asym(x[i], inv, z, hi) : math::code_sym(x[i], inv, lo, hi));
   }
-  return next_max;
-}
-
-// codes = clamp(rne(x * inv) + z, 0, 2^b - 1) as uint8.
-HWY_INLINE void QuantizeSpanAsym(const float* HWY_RESTRICT x, int64_t n, float inv, int32_t zero_point, int bits,
-                                 uint8_t* HWY_RESTRICT codes) {
-  const DF df;
-  const hn::RebindToSigned<DF> di;
-  const hn::Rebind<uint8_t, DF> d8;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  const float z = static_cast<float>(zero_point), levels = math::levels_asym(bits);
-  // clamp(rne(t) + z, 0, L) == rne(clamp(t, -z, L - z)) + z (integer bounds).
-  const auto vinv = hn::Set(df, inv), vlo = hn::Set(df, -z), vhi = hn::Set(df, levels - z);
-  const auto vz = hn::Set(di, zero_point);
-  auto code = [&](int64_t at) {
-    return hn::Add(RoundClampedToInt(hn::Min(hn::Max(hn::Mul(hn::LoadU(df, x + at), vinv), vlo), vhi)), vz);
-  };
-  int64_t i = 0;
-  for (; i + 4 * N <= n; i += 4 * N) StoreCodes4<true>(code(i), code(i + N), code(i + 2 * N), code(i + 3 * N), codes + i);
-  for (; i + N <= n; i += N) hn::StoreU(hn::DemoteTo(d8, code(i)), d8, codes + i);
-  for (; i < n; ++i) codes[i] = static_cast<uint8_t>(math::code_asym(x[i], inv, z, levels));
 }
 
 // The dequantized value of every x: scale * code (symmetric) or scale * (code - z) (asymmetric).
@@ -216,9 +243,14 @@ HWY_INLINE float FakeQuantScalar(float x, float inv, float scale, float z, int b
   return scale * (math::code_asym(x, inv, z, math::levels_asym(bits)) - z);
 }
 
-// out = dequant(quant(x)) with one scale / zero point; out may alias x (same index read before written).
-template <bool kSymmetric>
-HWY_INLINE void FakeQuantSpanT(const float* x, int64_t n, float scale, int32_t zero_point, int bits, float* out) {
+// out = dequant(quant(x)) with one scale / zero point; out may alias x (each vector is read before it is
+// written). kClamp = false only for a symmetric scale from the span's own absmax with clip 1: then
+// |x * inv| <= qmax * (1 + 2^-21) (see ProductsBounded), so rne(t) is already within [-qmax, qmax] and the
+// clamp is the identity. next: prefetched (or null). kStream: out is aligned to the vector size, stored
+// non-temporally (the caller flushes).
+template <bool kSymmetric, bool kClamp = true, bool kStream = false>
+HWY_INLINE void FakeQuantSpanT(const float* x, int64_t n, float scale, int32_t zero_point, int bits, const float* next,
+                               float* out) {
   const DF df;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const float inv = 1.0f / scale, z = static_cast<float>(zero_point);
@@ -228,49 +260,24 @@ HWY_INLINE void FakeQuantSpanT(const float* x, int64_t n, float scale, int32_t z
   const auto vlo = hn::Set(df, lo), vhi = hn::Set(df, hi);
   int64_t i = 0;
   for (; i + N <= n; i += N) {
-    hn::StoreU(FakeQuantVec(hn::LoadU(df, x + i), vinv, vscale, vlo, vhi), df, out + i);
-  }
-  for (; i < n; ++i) out[i] = FakeQuantScalar(x[i], inv, scale, z, bits, kSymmetric);
-}
-
-// Symmetric fake-quant of x fused with the abs-bits max of `next` (the following row), as
-// QuantizeSpanSymNextAbsmax; next may be null (last row). out may alias x. kStream: out is aligned to the
-// vector size and the f32 results are stored non-temporally (the caller flushes).
-template <bool kStream>
-HWY_INLINE uint32_t FakeQuantSpanSymNextAbsmax(const float* x, const float* next, int64_t n, float scale, int bits,
-                                               float* out) {
-  const DF df;
-  const DI di;
-  const int64_t N = static_cast<int64_t>(hn::Lanes(df));
-  const float inv = 1.0f / scale;
-  const auto vinv = hn::Set(df, inv), vscale = hn::Set(df, scale);
-  const auto vlo = hn::Set(df, math::qmin_sym(bits)), vhi = hn::Set(df, math::qmax_sym(bits));
-  const auto mask = hn::Set(di, 0x7fffffff);
-  auto m = hn::Zero(di);
-  int64_t i = 0;
-  for (; i + N <= n; i += N) {
-    if (next) m = hn::Max(m, hn::And(hn::BitCast(di, hn::LoadU(df, next + i)), mask));
-    const auto v = FakeQuantVec(hn::LoadU(df, x + i), vinv, vscale, vlo, vhi);
+    if (next && i % 16 == 0) PrefetchFloats(next + i, 16);
+    const auto v = hn::LoadU(df, x + i);
+    const auto q = kClamp ? FakeQuantVec(v, vinv, vscale, vlo, vhi) : hn::Mul(vscale, RoundClamped(hn::Mul(v, vinv)));
     if (kStream) {
-      hn::Stream(v, df, out + i);
+      hn::Stream(q, df, out + i);
     } else {
-      hn::StoreU(v, df, out + i);
+      hn::StoreU(q, df, out + i);
     }
   }
-  uint32_t next_max = static_cast<uint32_t>(hn::GetLane(hn::MaxOfLanes(di, m)));
-  for (; i < n; ++i) {
-    if (next) next_max = next_max > math::abs_bits(next[i]) ? next_max : math::abs_bits(next[i]);
-    out[i] = FakeQuantScalar(x[i], inv, scale, 0.0f, bits, true);
-  }
-  return next_max;
+  for (; i < n; ++i) out[i] = FakeQuantScalar(x[i], inv, scale, z, bits, kSymmetric);
 }
 
 HWY_INLINE void FakeQuantSpan(const float* x, int64_t n, float scale, int32_t zero_point, int bits, bool symmetric,
                               float* out) {
   if (symmetric) {
-    FakeQuantSpanT<true>(x, n, scale, 0, bits, out);
+    FakeQuantSpanT<true>(x, n, scale, 0, bits, nullptr, out);
   } else {
-    FakeQuantSpanT<false>(x, n, scale, zero_point, bits, out);
+    FakeQuantSpanT<false>(x, n, scale, zero_point, bits, nullptr, out);
   }
 }
 

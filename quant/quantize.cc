@@ -6,6 +6,7 @@
 #define HWY_TARGET_INCLUDE "quant/quantize.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <type_traits>
 #include <vector>
 
 #include "hwy/cache_control.h"
@@ -19,92 +20,98 @@ namespace quant {
 namespace HWY_NAMESPACE {
 
 // Each block kernel handles rows [r0, r1) of the full arrays and returns the first row containing NaN / Inf
-// (checked before any of its codes are written), or -1.
+// (checked before any of its codes are written), or -1. Every row is read twice: a range pass from memory,
+// then the quantize pass from L1 (a row of 4096 f32 is 16 KiB) while the next row is prefetched.
 
-template <bool kStream>
-int64_t PerTokenSymRows(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, float clip,
-                        int8_t* codes, int64_t code_stride, float* scales) {
-  // Software pipelining over rows: row r is quantized from L1 while row r + 1's absmax streams in.
-  uint32_t absmax = AbsBitsMax(x + r0 * stride, cols);
-  for (int64_t r = r0; r < r1; ++r) {
-    if (absmax >= math::kInfBits) return r;
-    scales[r] = math::scale_sym(math::from_bits(absmax), bits, clip);
-    const float* row = x + r * stride;
-    if (r + 1 < r1) {
-      absmax = QuantizeSpanSymNextAbsmax<kStream>(row, row + stride, cols, 1.0f / scales[r], bits,
-                                                  codes + r * code_stride);
-    } else {
-      QuantizeSpanSym<kStream>(row, cols, 1.0f / scales[r], bits, codes + r * code_stride);
-    }
+// Runs fn(stream, clamp_first) with both flags as compile-time constants (std::integral_constant), so each
+// of the four combinations gets its own loop.
+template <class Fn>
+HWY_INLINE int64_t WithFlags(bool stream, bool clamp_first, Fn fn) {
+  using F = std::false_type;
+  using T = std::true_type;
+  if (stream) {
+    const int64_t bad = clamp_first ? fn(T(), T()) : fn(T(), F());
+    hwy::FlushStream();  // order the non-temporal stores before the caller (or another thread) reads codes
+    return bad;
   }
-  return -1;
+  return clamp_first ? fn(F(), T()) : fn(F(), F());
+}
+
+// The row after r in this block, to prefetch during row r's quantize pass (null for the block's last row).
+HWY_INLINE const float* NextRow(const float* row, int64_t r, int64_t r1, int64_t stride) {
+  return r + 1 < r1 ? row + stride : nullptr;
 }
 
 int64_t PerTokenSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits, float clip,
                          int8_t* codes, int64_t code_stride, float* scales, bool stream) {
-  if (r0 >= r1) return -1;
-  if (!stream) return PerTokenSymRows<false>(x, r0, r1, cols, stride, bits, clip, codes, code_stride, scales);
-  const int64_t bad = PerTokenSymRows<true>(x, r0, r1, cols, stride, bits, clip, codes, code_stride, scales);
-  hwy::FlushStream();  // order the non-temporal stores before the caller (or another thread) reads codes
-  return bad;
+  const CodeRange range = SymRange(bits);
+  return WithFlags(stream, !ProductsBounded(math::qmax_sym(bits), clip), [&](auto kStream, auto kClampFirst) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = x + r * stride;
+      const uint32_t absmax = AbsBitsMax(row, cols);
+      if (absmax >= math::kInfBits) return r;
+      scales[r] = math::scale_sym(math::from_bits(absmax), bits, clip);
+      QuantizeSpan<false, kStream(), kClampFirst()>(row, cols, 1.0f / scales[r], range, NextRow(row, r, r1, stride),
+                                                    codes + r * code_stride);
+    }
+    return int64_t{-1};
+  });
 }
 
 int64_t PerTokenAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits,
-                          float clip, uint8_t* codes, int64_t code_stride, float* scales, int32_t* zero_points) {
-  for (int64_t r = r0; r < r1; ++r) {
-    const float* row = x + r * stride;
-    float lo, hi;
-    uint32_t absmax;
-    MinMaxSpan(row, cols, &lo, &hi, &absmax);
-    if (absmax >= math::kInfBits) return r;
-    math::scale_asym(lo, hi, bits, clip, &scales[r], &zero_points[r]);
-    QuantizeSpanAsym(row, cols, 1.0f / scales[r], zero_points[r], bits, codes + r * code_stride);
-  }
-  return -1;
-}
-
-template <bool kStream>
-int64_t PerGroupSymRows(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
-                        int bits, float clip, int8_t* codes, int64_t code_stride, float* scales) {
-  const int64_t groups = cols / group;
-  if (r0 >= r1 || groups == 0) return -1;
-  // As PerTokenSymBlock: group g of row r is quantized while group g of row r + 1 streams in.
-  std::vector<uint32_t> absmax(static_cast<size_t>(groups)), next(static_cast<size_t>(groups));
-  for (int64_t g = 0; g < groups; ++g) absmax[g] = AbsBitsMax(x + r0 * stride + g * group, group);
-  for (int64_t r = r0; r < r1; ++r) {
-    for (int64_t g = 0; g < groups; ++g) {
-      if (absmax[g] >= math::kInfBits) return r;
+                          float clip, uint8_t* codes, int64_t code_stride, float* scales, int32_t* zero_points,
+                          bool stream) {
+  return WithFlags(stream, !ProductsBounded(math::levels_asym(bits), clip), [&](auto kStream, auto kClampFirst) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = x + r * stride;
+      float lo, hi;
+      uint32_t absmax;
+      MinMaxSpan(row, cols, &lo, &hi, &absmax);  // one pass: min, max and the non-finite check
+      if (absmax >= math::kInfBits) return r;
+      math::scale_asym(lo, hi, bits, clip, &scales[r], &zero_points[r]);
+      QuantizeSpan<true, kStream(), kClampFirst()>(row, cols, 1.0f / scales[r], AsymRange(bits, zero_points[r]),
+                                                   NextRow(row, r, r1, stride), codes + r * code_stride);
     }
-    const float* row = x + r * stride;
-    for (int64_t g = 0; g < groups; ++g) {
-      const float scale = math::scale_sym(math::from_bits(absmax[g]), bits, clip);
-      scales[r * groups + g] = scale;
-      int8_t* out = codes + r * code_stride + g * group;
-      if (r + 1 < r1) {
-        next[g] = QuantizeSpanSymNextAbsmax<kStream>(row + g * group, row + stride + g * group, group, 1.0f / scale, bits, out);
-      } else {
-        QuantizeSpanSym<kStream>(row + g * group, group, 1.0f / scale, bits, out);
-      }
-    }
-    absmax.swap(next);
-  }
-  return -1;
+    return int64_t{-1};
+  });
 }
 
 int64_t PerGroupSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int64_t group,
                          int bits, float clip, int8_t* codes, int64_t code_stride, float* scales, bool stream) {
-  if (!stream) return PerGroupSymRows<false>(x, r0, r1, cols, stride, group, bits, clip, codes, code_stride, scales);
-  const int64_t bad = PerGroupSymRows<true>(x, r0, r1, cols, stride, group, bits, clip, codes, code_stride, scales);
-  hwy::FlushStream();
-  return bad;
+  const int64_t groups = cols / group;
+  const CodeRange range = SymRange(bits);
+  std::vector<float> inv(static_cast<size_t>(groups));
+  return WithFlags(stream, !ProductsBounded(math::qmax_sym(bits), clip), [&](auto kStream, auto kClampFirst) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = x + r * stride;
+      float* row_scales = scales + r * groups;
+      uint32_t row_max = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        const uint32_t absmax = AbsBitsMax(row + g * group, group);
+        row_max = row_max > absmax ? row_max : absmax;
+        row_scales[g] = math::scale_sym(math::from_bits(absmax), bits, clip);
+        inv[g] = 1.0f / row_scales[g];
+      }
+      if (row_max >= math::kInfBits) return r;
+      const float* next = NextRow(row, r, r1, stride);
+      for (int64_t g = 0; g < groups; ++g) {
+        QuantizeSpan<false, kStream(), kClampFirst()>(row + g * group, group, inv[g], range,
+                                                      next ? next + g * group : nullptr,
+                                                      codes + r * code_stride + g * group);
+      }
+    }
+    return int64_t{-1};
+  });
 }
 
+// Given scales: the products are not bounded by the data, so they are clamped first.
 int64_t RowsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, const float* scales,
                      int bits, int8_t* codes, int64_t code_stride) {
   for (int64_t r = r0; r < r1; ++r) {
     const float* row = x + r * stride;
     if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
-    QuantizeSpanSym(row, cols, 1.0f / scales[r], bits, codes + r * code_stride);
+    QuantizeSpan<false, false, true>(row, cols, 1.0f / scales[r], SymRange(bits), NextRow(row, r, r1, stride),
+                                     codes + r * code_stride);
   }
   return -1;
 }
@@ -114,7 +121,8 @@ int64_t RowsAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int6
   for (int64_t r = r0; r < r1; ++r) {
     const float* row = x + r * stride;
     if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
-    QuantizeSpanAsym(row, cols, 1.0f / scales[r], zero_points[r], bits, codes + r * code_stride);
+    QuantizeSpan<true, false, true>(row, cols, 1.0f / scales[r], AsymRange(bits, zero_points[r]),
+                                    NextRow(row, r, r1, stride), codes + r * code_stride);
   }
   return -1;
 }
@@ -125,8 +133,10 @@ int64_t GroupsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int
   for (int64_t r = r0; r < r1; ++r) {
     const float* row = x + r * stride;
     if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
+    const float* next = NextRow(row, r, r1, stride);
     for (int64_t g = 0; g < groups; ++g) {
-      QuantizeSpanSym(row + g * group, group, 1.0f / scales[r * groups + g], bits, codes + r * code_stride + g * group);
+      QuantizeSpan<false, false, true>(row + g * group, group, 1.0f / scales[r * groups + g], SymRange(bits),
+                                       next ? next + g * group : nullptr, codes + r * code_stride + g * group);
     }
   }
   return -1;
@@ -162,29 +172,22 @@ int64_t FakeQuantGroupsBlock(const float* x, int64_t r0, int64_t r1, int64_t col
   return -1;
 }
 
-template <bool kStream>
-int64_t FakeQuantRowsSymRows(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits,
-                             float clip, float* out, int64_t out_stride) {
-  // Pipelined like PerTokenSymRows. The next row's max is read before this row's output is written, so
-  // in-place use (out == x) is safe.
-  uint32_t absmax = AbsBitsMax(x + r0 * stride, cols);
-  for (int64_t r = r0; r < r1; ++r) {
-    if (absmax >= math::kInfBits) return r;
-    const float scale = math::scale_sym(math::from_bits(absmax), bits, clip);
-    const float* row = x + r * stride;
-    absmax = FakeQuantSpanSymNextAbsmax<kStream>(row, r + 1 < r1 ? row + stride : nullptr, cols, scale, bits,
-                                                 out + r * out_stride);
-  }
-  return -1;
-}
-
+// Symmetric per-row fake quant: range pass, then the fake-quant pass from L1 while the next row is
+// prefetched. In place (out == x) is safe: a row is read before it is written, and the next row is only
+// prefetched. With clip 1 the clamp is the identity (see FakeQuantSpanT) and is skipped.
 int64_t FakeQuantRowsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, int bits,
                               float clip, float* out, int64_t out_stride, bool stream) {
-  if (r0 >= r1) return -1;
-  if (!stream) return FakeQuantRowsSymRows<false>(x, r0, r1, cols, stride, bits, clip, out, out_stride);
-  const int64_t bad = FakeQuantRowsSymRows<true>(x, r0, r1, cols, stride, bits, clip, out, out_stride);
-  hwy::FlushStream();
-  return bad;
+  return WithFlags(stream, clip != 1.0f, [&](auto kStream, auto kClamp) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = x + r * stride;
+      const uint32_t absmax = AbsBitsMax(row, cols);
+      if (absmax >= math::kInfBits) return r;
+      const float scale = math::scale_sym(math::from_bits(absmax), bits, clip);
+      FakeQuantSpanT<true, kClamp(), kStream()>(row, cols, scale, 0, bits, NextRow(row, r, r1, stride),
+                                                out + r * out_stride);
+    }
+    return int64_t{-1};
+  });
 }
 
 int64_t FakeQuantFixedBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64_t stride, float scale,
@@ -306,9 +309,10 @@ void quantize_per_token_sym(const float* x, int64_t rows, int64_t cols, int64_t 
 void quantize_per_token_asym(const float* x, int64_t rows, int64_t cols, int64_t stride, const RowParams& p,
                              uint8_t* codes, int64_t code_stride, float* scales, int32_t* zero_points) {
   check_params(p.bits, p.clip);
+  const bool stream = use_streaming(codes, rows, cols, code_stride, 0);
   throw_if_bad("quantize_per_token_asym", for_row_blocks(rows, cols, [&](int64_t r0, int64_t r1) {
                  return HWY_DYNAMIC_DISPATCH(PerTokenAsymBlock)(x, r0, r1, cols, stride, p.bits, p.clip, codes,
-                                                                code_stride, scales, zero_points);
+                                                                code_stride, scales, zero_points, stream);
                }));
 }
 

@@ -10,7 +10,7 @@
 // so its codes are all 0 and it dequantizes exactly. A non-zero range whose scale would be subnormal gets
 // scale FLT_MIN. Strides and code strides are in elements. Rows may be processed by several OpenMP threads
 // (omp_get_max_threads()) when the input is large; results never depend on the thread count. Outputs of
-// 8 MB or more whose start and row stride are 64-byte aligned (quantize_per_token_sym,
+// 8 MB or more whose start and row stride are 64-byte aligned (quantize_per_token_sym / _asym,
 // quantize_per_group_sym, out-of-place symmetric fake_quant_rows) are written with non-temporal stores: far
 // larger than the caches, they would only evict the input; smaller outputs stay in cache for the GEMM.
 //

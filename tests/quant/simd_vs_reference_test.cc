@@ -59,9 +59,14 @@ void for_each_shape(Fn fn) {
   }
 }
 
+// Clips below 1 make the clamp matter; 2.4e-7 keeps the products |x / s| just under the bound where the AVX2 /
+// AVX-512 kernels convert without clamping first (up to ~5e8: the saturating packs clamp), and 1e-9 goes past
+// it (the kernels clamp in f32 first).
+const float kClips[] = {1.0f, 0.9f, 2.4e-7f, 1.0e-9f};
+
 TEST_P(PerTarget, PerTokenSymmetric) {
   for (int bits : {8, 4, 2}) {
-    for (float clip : {1.0f, 0.9f}) {
+    for (float clip : kClips) {
       for_each_shape([&](const Shape& s, uint32_t seed) {
         const auto buf = make_rows(s.pattern, s.rows + 1, s.cols, s.stride, seed);
         const float* x = buf.data() + s.offset;
@@ -83,8 +88,8 @@ TEST_P(PerTarget, PerTokenSymmetric) {
 }
 
 TEST_P(PerTarget, PerTokenAsymmetric) {
-  for (int bits : {8, 4}) {
-    for (float clip : {1.0f, 0.9f}) {
+  for (int bits : {8, 4, 2}) {
+    for (float clip : kClips) {
       for_each_shape([&](const Shape& s, uint32_t seed) {
         const auto buf = make_rows(s.pattern, s.rows + 1, s.cols, s.stride, seed);
         const float* x = buf.data() + s.offset;
@@ -96,7 +101,7 @@ TEST_P(PerTarget, PerTokenAsymmetric) {
                                 z_simd.data());
         ref::quantize_per_token_asym(x, s.rows, s.cols, s.stride, p, c_ref.data() + 1, s.cols, s_ref.data(),
                                      z_ref.data());
-        const std::string what = s.label() + " bits=" + std::to_string(bits);
+        const std::string what = s.label() + " bits=" + std::to_string(bits) + " clip=" + std::to_string(clip);
         ASSERT_TRUE(bits_equal(s_simd.data(), s_ref.data(), s.rows, what + " scales"));
         ASSERT_TRUE(bits_equal(z_simd.data(), z_ref.data(), s.rows, what + " zero points"));
         ASSERT_TRUE(bits_equal(c_simd.data(), c_ref.data(), s.rows * s.cols + 1, what + " codes"));
@@ -151,13 +156,21 @@ TEST_P(PerTarget, Groups) {
         const float* x = buf.data() + 1;
         const std::string what = std::string(pattern_name(pattern)) + " group=" + std::to_string(group) +
                                  " cols=" + std::to_string(cols);
-        const RowParams p{4, true, 1.0f};
         std::vector<int8_t> c_simd(rows * cols), c_ref(rows * cols);
         std::vector<float> s_simd(rows * groups), s_ref(rows * groups);
+        for (int bits : {8, 4}) {
+          for (float clip : kClips) {
+            const RowParams p{bits, true, clip};
+            const std::string params = " bits=" + std::to_string(bits) + " clip=" + std::to_string(clip);
+            quantize_per_group_sym(x, rows, cols, stride, group, p, c_simd.data(), cols, s_simd.data());
+            ref::quantize_per_group_sym(x, rows, cols, stride, group, p, c_ref.data(), cols, s_ref.data());
+            ASSERT_TRUE(bits_equal(s_simd.data(), s_ref.data(), rows * groups, what + params + " scales"));
+            ASSERT_TRUE(bits_equal(c_simd.data(), c_ref.data(), rows * cols, what + params + " codes"));
+          }
+        }
+        const RowParams p{4, true, 1.0f};
         quantize_per_group_sym(x, rows, cols, stride, group, p, c_simd.data(), cols, s_simd.data());
         ref::quantize_per_group_sym(x, rows, cols, stride, group, p, c_ref.data(), cols, s_ref.data());
-        ASSERT_TRUE(bits_equal(s_simd.data(), s_ref.data(), rows * groups, what + " scales"));
-        ASSERT_TRUE(bits_equal(c_simd.data(), c_ref.data(), rows * cols, what + " codes"));
         std::vector<float> a_simd(rows * groups), a_ref(rows * groups);
         group_absmax(x, rows, cols, stride, group, a_simd.data());
         ref::group_absmax(x, rows, cols, stride, group, a_ref.data());
@@ -177,30 +190,35 @@ TEST_P(PerTarget, Groups) {
   }
 }
 
+// Clip 1 takes the symmetric per-row path without a clamp (the clamp is the identity there).
 TEST_P(PerTarget, FakeQuant) {
   for (bool symmetric : {true, false}) {
     for (int bits : {8, 4}) {
-      for_each_shape([&](const Shape& s, uint32_t seed) {
-        const auto buf = make_rows(s.pattern, s.rows + 1, s.cols, s.stride, seed);
-        const float* x = buf.data() + s.offset;
-        const RowParams p{bits, symmetric, 0.9f};
-        const std::string what = s.label() + " bits=" + std::to_string(bits) + (symmetric ? " sym" : " asym");
-        std::vector<float> f_simd(s.rows * s.cols), f_ref(s.rows * s.cols);
-        fake_quant_rows(x, s.rows, s.cols, s.stride, p, f_simd.data(), s.cols);
-        ref::fake_quant_rows(x, s.rows, s.cols, s.stride, p, f_ref.data(), s.cols);
-        ASSERT_TRUE(bits_equal(f_simd.data(), f_ref.data(), s.rows * s.cols, what + " rows"));
-        const std::vector<float> per_row = f_ref;
-        fake_quant_fixed(x, s.rows, s.cols, s.stride, 0.02f, 100, p, f_simd.data(), s.cols);
-        ref::fake_quant_fixed(x, s.rows, s.cols, s.stride, 0.02f, 100, p, f_ref.data(), s.cols);
-        ASSERT_TRUE(bits_equal(f_simd.data(), f_ref.data(), s.rows * s.cols, what + " fixed"));
-        // In place (out aliases x).
-        std::vector<float> in_place(buf.begin() + s.offset, buf.end());
-        fake_quant_rows(in_place.data(), s.rows, s.cols, s.stride, p, in_place.data(), s.stride);
-        for (int64_t r = 0; r < s.rows; ++r) {
-          ASSERT_TRUE(bits_equal(in_place.data() + r * s.stride, per_row.data() + r * s.cols, s.cols, what + " in place"))
-              << "row " << r;
-        }
-      });
+      for (float clip : {0.9f, 1.0f}) {
+        for_each_shape([&](const Shape& s, uint32_t seed) {
+          const auto buf = make_rows(s.pattern, s.rows + 1, s.cols, s.stride, seed);
+          const float* x = buf.data() + s.offset;
+          const RowParams p{bits, symmetric, clip};
+          const std::string what = s.label() + " bits=" + std::to_string(bits) + (symmetric ? " sym" : " asym") +
+                                   " clip=" + std::to_string(clip);
+          std::vector<float> f_simd(s.rows * s.cols), f_ref(s.rows * s.cols);
+          fake_quant_rows(x, s.rows, s.cols, s.stride, p, f_simd.data(), s.cols);
+          ref::fake_quant_rows(x, s.rows, s.cols, s.stride, p, f_ref.data(), s.cols);
+          ASSERT_TRUE(bits_equal(f_simd.data(), f_ref.data(), s.rows * s.cols, what + " rows"));
+          const std::vector<float> per_row = f_ref;
+          fake_quant_fixed(x, s.rows, s.cols, s.stride, 0.02f, 100, p, f_simd.data(), s.cols);
+          ref::fake_quant_fixed(x, s.rows, s.cols, s.stride, 0.02f, 100, p, f_ref.data(), s.cols);
+          ASSERT_TRUE(bits_equal(f_simd.data(), f_ref.data(), s.rows * s.cols, what + " fixed"));
+          // In place (out aliases x).
+          std::vector<float> in_place(buf.begin() + s.offset, buf.end());
+          fake_quant_rows(in_place.data(), s.rows, s.cols, s.stride, p, in_place.data(), s.stride);
+          for (int64_t r = 0; r < s.rows; ++r) {
+            ASSERT_TRUE(bits_equal(in_place.data() + r * s.stride, per_row.data() + r * s.cols, s.cols,
+                                   what + " in place"))
+                << "row " << r;
+          }
+        });
+      }
     }
   }
 }
@@ -347,14 +365,21 @@ struct LargeCase {
   static constexpr int64_t kRows = 2048, kCols = 4096 + 64;  // 8.5 MB of codes; not a multiple of 4 AVX-512 vectors
   std::vector<float> x = make_rows(Pattern::kRandom, kRows, kCols, kCols, 9);
   std::vector<int8_t> token_codes, group_codes;
-  std::vector<float> token_scales, group_scales, fake;
-  LargeCase() : token_codes(kRows * kCols), group_codes(kRows * kCols), token_scales(kRows),
-                group_scales(kRows * kCols / 64), fake(kRows * kCols) {
+  std::vector<uint8_t> asym_codes;
+  std::vector<int32_t> asym_zero_points;
+  std::vector<float> token_scales, group_scales, asym_scales, fake, fake_clipped;
+  LargeCase()
+      : token_codes(kRows * kCols), group_codes(kRows * kCols), asym_codes(kRows * kCols), asym_zero_points(kRows),
+        token_scales(kRows), group_scales(kRows * kCols / 64), asym_scales(kRows), fake(kRows * kCols),
+        fake_clipped(kRows * kCols) {
     ref::quantize_per_token_sym(x.data(), kRows, kCols, kCols, RowParams{8, true, 1.0f}, token_codes.data(), kCols,
                                 token_scales.data());
     ref::quantize_per_group_sym(x.data(), kRows, kCols, kCols, 64, RowParams{4, true, 1.0f}, group_codes.data(),
                                 kCols, group_scales.data());
     ref::fake_quant_rows(x.data(), kRows, kCols, kCols, RowParams{8, true, 1.0f}, fake.data(), kCols);
+    ref::quantize_per_token_asym(x.data(), kRows, kCols, kCols, RowParams{8, false, 0.9f}, asym_codes.data(), kCols,
+                                 asym_scales.data(), asym_zero_points.data());
+    ref::fake_quant_rows(x.data(), kRows, kCols, kCols, RowParams{4, true, 0.9f}, fake_clipped.data(), kCols);
   }
   static const LargeCase& get() {
     static const LargeCase instance;
@@ -378,6 +403,15 @@ TEST_P(PerTarget, LargeAlignedOutputsUseStreamingStoresWithSameResults) {
   auto fq = hwy::AllocateAligned<float>(rows * cols);
   fake_quant_rows(c.x.data(), rows, cols, cols, RowParams{8, true, 1.0f}, fq.get(), cols);
   ASSERT_TRUE(bits_equal(fq.get(), c.fake.data(), rows * cols, "fake quant"));
+  fake_quant_rows(c.x.data(), rows, cols, cols, RowParams{4, true, 0.9f}, fq.get(), cols);
+  ASSERT_TRUE(bits_equal(fq.get(), c.fake_clipped.data(), rows * cols, "fake quant clip 0.9"));
+  auto asym = hwy::AllocateAligned<uint8_t>(rows * cols);
+  std::vector<int32_t> zero_points(rows);
+  quantize_per_token_asym(c.x.data(), rows, cols, cols, RowParams{8, false, 0.9f}, asym.get(), cols, scales.data(),
+                          zero_points.data());
+  ASSERT_TRUE(bits_equal(asym.get(), c.asym_codes.data(), rows * cols, "asym codes"));
+  ASSERT_TRUE(bits_equal(scales.data(), c.asym_scales.data(), rows, "asym scales"));
+  ASSERT_TRUE(bits_equal(zero_points.data(), c.asym_zero_points.data(), rows, "asym zero points"));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllTargets, PerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
