@@ -1,14 +1,27 @@
 // qharness run SUITE.yaml [--out DIR] [--baseline FILE] [--jobs N] [--shard I/N] [--threads N] [--quiet]
 // Runs a suite and writes results.json, report.md, report.html, junit.xml and cases.csv into DIR.
-// Exit code 0 when every check passes, 1 when one fails (each printed with its numbers), 2 on bad input.
+// Exit code 0 when every check passes, 1 when one fails (each printed with its numbers) or a worker process
+// failed, 2 on bad input. With --jobs N > 1 the evaluation runs in N worker processes of this binary
+// (src/suite/parallel.h); the hidden --worker flag marks such a process.
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <thread>
+
+#include <omp.h>
 
 #include "quant/error.h"
 #include "reports/writers.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
+#include "src/suite/parallel.h"
 #include "src/suite/plan.h"
 #include "src/suite/runner.h"
 #include "src/suite/suite.h"
@@ -20,8 +33,14 @@ namespace {
 struct RunArgs {
   std::string suite, out = "qharness-out", baseline, shard, cache;
   int jobs = 0, threads = 0;
-  bool quiet = false;
+  bool quiet = false, worker = false;
 };
+
+// The number of worker processes for --jobs (0: the number of cores).
+int resolve_jobs(int jobs) {
+  if (jobs > 0) return jobs;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 }  // namespace
 
@@ -45,12 +64,20 @@ void add_run(CLI::App& app, int* exit_code) {
   cmd->add_option("suite", args->suite, "suite YAML file (see suites/SCHEMA.md)")->required();
   cmd->add_option("--out", args->out, "output directory")->capture_default_str();
   cmd->add_option("--baseline", args->baseline, "results.json of an earlier run to check against");
-  cmd->add_option("--jobs", args->jobs, "zoo models trained at once (default: the number of cores)");
+  cmd->add_option("--jobs", args->jobs,
+                  "zoo models trained at once and evaluation worker processes (default: the number of cores)");
   cmd->add_option("--shard", args->shard, "run only shard I of N (I/N); join the parts with `qharness merge`");
   cmd->add_option("--threads", args->threads, "OpenMP threads for evaluation (default: all)");
   cmd->add_option("--cache", args->cache, "zoo checkpoint cache (default: $QH_CACHE or .cache/qharness)");
   cmd->add_flag("--quiet", args->quiet, "no progress, no summary unless a check fails");
+  cmd->add_flag("--worker", args->worker)->group("");  // internal: a worker process of --jobs N
   cmd->callback([args, exit_code] {
+    if (args->worker) {
+      // Die with the parent (a killed run must not leave workers behind); the cache keeps what they finished.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() == 1) std::_Exit(kExitCheckFailed);
+      if (args->shard.empty()) throw InputError("--worker needs --shard I/N");
+    }
     const suite::SuiteSpec spec = suite::load_suite(args->suite);
     suite::RunOptions o;
     o.out_dir = args->out;
@@ -60,10 +87,36 @@ void add_run(CLI::App& app, int* exit_code) {
     o.quiet = args->quiet;
     o.zoo_cache_dir = args->cache;
     if (!args->shard.empty()) o.shard = suite::parse_shard(args->shard);
+    o.worker = args->worker;
+    if (o.worker) {
+      o.quiet = true;
+      (void)suite::run_suite(spec, o);  // its cases are in OUT/.cache; the parent writes the reports
+      *exit_code = kExitOk;
+      return;
+    }
     const auto total = static_cast<int64_t>(suite::shard_cases(suite::plan_cases(spec), o.shard).size());
     Progress progress("run " + spec.name, total, args->quiet);
     o.progress = [&progress](int64_t done, int64_t, const std::string& note) { progress.set(done, note); };
-    const suite::RunOutcome outcome = suite::run_suite(spec, o);
+    const int jobs = resolve_jobs(args->jobs);
+    suite::RunOutcome outcome;
+    if (jobs > 1 && o.shard.all()) {
+      suite::ParallelOptions po;
+      po.binary = std::filesystem::read_symlink("/proc/self/exe").string();
+      po.workers = jobs;
+      po.threads_total = args->threads > 0 ? args->threads : omp_get_max_threads();
+      try {
+        outcome = suite::run_suite_parallel(spec, o, po);
+      } catch (const InputError&) {
+        throw;
+      } catch (const std::runtime_error& e) {
+        progress.finish();
+        std::fprintf(stderr, "error: %s\n", e.what());
+        *exit_code = kExitCheckFailed;
+        return;
+      }
+    } else {
+      outcome = suite::run_suite(spec, o);
+    }
     progress.finish();
     reports::write_report_dir(args->out, outcome.results, outcome.baseline ? &*outcome.baseline : nullptr);
     *exit_code = report_verdicts(outcome.results, args->out, args->quiet);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <hwy/highway.h>
@@ -112,6 +113,102 @@ std::optional<reports::Results> finalize_results(const SuiteSpec& suite, const s
   return baseline;
 }
 
+namespace {
+
+// What run_suite and the parallel parent share: the planned cases of the shard, where each model's checkpoint
+// is, and the cache keys.
+struct RunContext {
+  RunContext(const SuiteSpec& s, const RunOptions& o)
+      : suite(s), options(o), planned(shard_cases(plan_cases(s), o.shard)), cache(o.out_dir + "/.cache") {
+    zoo_options.cache_dir = o.zoo_cache_dir;
+    zoo_options.jobs = o.jobs;
+    zoo_options.quiet = o.quiet;
+    bool need_zoo = false;
+    for (const auto& m : s.models) need_zoo = need_zoo || !m.zoo.empty();
+    if (need_zoo) zoo = train::load_zoo(s.zoo);
+    slots.resize(s.models.size());
+    for (size_t i = 0; i < s.models.size(); ++i) {
+      ModelSlot& slot = slots[i];
+      slot.ref = &s.models[i];
+      if (!slot.ref->zoo.empty()) {
+        slot.zoo = &train::find_zoo_entry(zoo, slot.ref->zoo, s.zoo);
+        slot.checkpoint = train::zoo_checkpoint_dir(*slot.zoo, zoo_options);
+        slot.identity = "zoo:" + slot.checkpoint;  // the directory name carries the recipe hash
+      } else {
+        slot.checkpoint = slot.ref->path;
+        slot.identity = "path:" + checkpoint_identity(slot.checkpoint);
+      }
+    }
+    settings = eval_settings_text(s.eval);
+  }
+  RunContext(const RunContext&) = delete;
+  RunContext& operator=(const RunContext&) = delete;
+
+  std::string case_key(const PlannedCase& p) const {
+    return stable_hash(slots[p.model].identity + "\n" + suite.data[p.data] + "\n" +
+                       to_fields_string(suite.schemes[p.scheme].scheme) + "\n" + p.protection + "\n" + settings);
+  }
+  std::string audit_key(int model, int data) const {
+    return stable_hash(slots[model].identity + "\n" + suite.data[data] + "\naudit\n" + settings);
+  }
+
+  // Trains the zoo models of uncached cases and of missing audits that `owns_audit(model, data)` accepts.
+  template <typename OwnsAudit>
+  void train_missing(OwnsAudit owns_audit) const {
+    std::vector<const train::ZooEntry*> to_train;
+    auto want = [&](int model) {
+      const train::ZooEntry* e = slots[model].zoo;
+      if (e && std::find(to_train.begin(), to_train.end(), e) == to_train.end()) to_train.push_back(e);
+    };
+    for (const auto& p : planned) {
+      if (!cache.load(case_key(p))) want(p.model);  // load, not exists: a damaged entry is recomputed
+      if (suite.audit && owns_audit(p.model, p.data) && !cache.load(audit_key(p.model, p.data))) {
+        want(p.model);
+      }
+    }
+    if (to_train.empty()) return;
+    std::vector<train::ZooEntry> entries;
+    for (const auto* e : to_train) entries.push_back(*e);
+    if (!options.quiet) std::fprintf(stderr, "run: preparing %zu zoo model(s)\n", entries.size());
+    train::ensure_zoo_models(entries, zoo_options);
+  }
+
+  const SuiteSpec& suite;
+  const RunOptions& options;
+  const std::vector<PlannedCase> planned;
+  const CaseCache cache;
+  train::ZooOptions zoo_options;
+  std::vector<train::ZooEntry> zoo;
+  std::vector<ModelSlot> slots;
+  std::string settings;
+};
+
+}  // namespace
+
+int audit_owner(const SuiteSpec& suite, int model, int data, int count) {
+  const int pair = model * static_cast<int>(suite.data.size()) + data;
+  return count > 0 ? pair % count : 0;
+}
+
+void train_missing_models(const SuiteSpec& suite, const RunOptions& options) {
+  const RunContext ctx(suite, options);
+  ctx.train_missing([](int, int) { return true; });
+}
+
+std::vector<std::string> planned_case_keys(const SuiteSpec& suite, const RunOptions& options) {
+  const RunContext ctx(suite, options);
+  std::vector<std::string> keys;
+  for (const auto& p : ctx.planned) keys.push_back(ctx.case_key(p));
+  return keys;
+}
+
+int64_t count_cached(const std::vector<std::string>& keys, const std::string& out_dir) {
+  const CaseCache cache(out_dir + "/.cache");
+  int64_t n = 0;
+  for (const auto& k : keys) n += std::filesystem::exists(cache.path_of(k)) ? 1 : 0;
+  return n;
+}
+
 RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
   if (options.threads < 0) throw InputError("--threads must be >= 0");
   if (options.jobs < 0) throw InputError("--jobs must be >= 0");
@@ -122,67 +219,22 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
   if (!baseline_file.empty() && options.shard.all()) (void)reports::read_results(baseline_file);
 
   const auto started = std::chrono::steady_clock::now();
-  const std::vector<PlannedCase> planned = shard_cases(plan_cases(suite), options.shard);
-
-  // Models: zoo entries resolve to their recipe-keyed cache directory (trained below only when needed).
-  train::ZooOptions zoo_options;
-  zoo_options.cache_dir = options.zoo_cache_dir;
-  zoo_options.jobs = options.jobs;
-  zoo_options.quiet = options.quiet;
-  std::vector<train::ZooEntry> zoo;
-  bool need_zoo = false;
-  for (const auto& m : suite.models) need_zoo = need_zoo || !m.zoo.empty();
-  if (need_zoo) zoo = train::load_zoo(suite.zoo);
-  std::vector<ModelSlot> slots(suite.models.size());
-  for (size_t i = 0; i < suite.models.size(); ++i) {
-    ModelSlot& s = slots[i];
-    s.ref = &suite.models[i];
-    if (!s.ref->zoo.empty()) {
-      s.zoo = &train::find_zoo_entry(zoo, s.ref->zoo, suite.zoo);
-      s.checkpoint = train::zoo_checkpoint_dir(*s.zoo, zoo_options);
-      s.identity = "zoo:" + s.checkpoint;  // the directory name carries the recipe hash
-    } else {
-      s.checkpoint = s.ref->path;
-      s.identity = "path:" + checkpoint_identity(s.checkpoint);
-    }
-  }
-
-  const CaseCache cache(options.out_dir + "/.cache");
-  const std::string settings = eval_settings_text(suite.eval);
-  auto case_key = [&](const PlannedCase& p) {
-    return stable_hash(slots[p.model].identity + "\n" + suite.data[p.data] + "\n" +
-                       to_fields_string(suite.schemes[p.scheme].scheme) + "\n" + p.protection + "\n" + settings);
-  };
-  auto audit_key = [&](int model, int data) {
-    return stable_hash(slots[model].identity + "\n" + suite.data[data] + "\naudit\n" + settings);
+  const RunContext ctx(suite, options);
+  const std::vector<PlannedCase>& planned = ctx.planned;
+  const CaseCache& cache = ctx.cache;
+  const std::vector<ModelSlot>& slots = ctx.slots;
+  auto case_key = [&](const PlannedCase& p) { return ctx.case_key(p); };
+  auto audit_key = [&](int model, int data) { return ctx.audit_key(model, data); };
+  auto owns_audit = [&](int model, int data) {
+    return !options.worker || audit_owner(suite, model, data, options.shard.count) == options.shard.index;
   };
 
   // What is already done; which zoo models must exist for the rest.
   std::map<size_t, reports::CaseResult> done;  // index in `planned`
-  std::vector<const train::ZooEntry*> to_train;
   for (size_t i = 0; i < planned.size(); ++i) {
-    if (auto c = cache.load(case_key(planned[i]))) {
-      done.emplace(i, *c);
-      continue;
-    }
-    const ModelSlot& s = slots[planned[i].model];
-    if (s.zoo && std::find(to_train.begin(), to_train.end(), s.zoo) == to_train.end()) to_train.push_back(s.zoo);
+    if (auto c = cache.load(case_key(planned[i]))) done.emplace(i, *c);
   }
-  if (suite.audit) {
-    for (const auto& p : planned) {
-      const ModelSlot& s = slots[p.model];
-      if (s.zoo && !cache.load(audit_key(p.model, p.data)) &&
-          std::find(to_train.begin(), to_train.end(), s.zoo) == to_train.end()) {
-        to_train.push_back(s.zoo);
-      }
-    }
-  }
-  if (!to_train.empty()) {
-    std::vector<train::ZooEntry> entries;
-    for (const auto* e : to_train) entries.push_back(*e);
-    if (!options.quiet) std::fprintf(stderr, "run: preparing %zu zoo model(s)\n", entries.size());
-    train::ensure_zoo_models(entries, zoo_options);
-  }
+  ctx.train_missing(owns_audit);
 
   const size_t from_cache = done.size();
   auto progress = [&](size_t n, const std::string& note) {
@@ -201,64 +253,66 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
       }
       const std::string akey = audit_key(static_cast<int>(m), static_cast<int>(d));
       std::optional<reports::CaseResult> audit_entry = suite.audit && any_here ? cache.load(akey) : std::nullopt;
-      const bool need_audit = suite.audit && any_here && !audit_entry;
-      if (todo.empty() && !need_audit) continue;
-      const ModelSlot& slot = slots[m];
-      const Model model = load_checkpoint(slot.checkpoint);
-      const data::Dataset data = data::load_data(suite.data[d], model.spec.vocab_size);
-      const std::string note = slot.ref->name + " " + suite.data[d];
-      if (need_audit) {
-        progress(done.size(), "audit " + note);
-        audit::AuditOptions ao;
-        ao.window = suite.eval.window;
-        ao.max_sequences = suite.eval.max_sequences;
-        ao.tau_tokens = suite.eval.tau_tokens;
-        ao.calib_sequences = suite.eval.calib_sequences;
-        ao.attribution = ao.layer_sensitivity = ao.site_sensitivity = false;
-        const audit::AuditResult ar = audit::run_audit(model, data, {}, ao);
-        reports::CaseResult holder;
-        holder.model = slot.ref->name;
-        holder.data = suite.data[d];
-        holder.scheme = "fp";
-        holder.protection = "audit";
-        holder.audit = audit_summary(ar);
-        cache.store(akey, holder);
-        audit_entry = holder;
-      }
-      if (!todo.empty()) {
-        std::vector<eval::EvalCase> cases;
-        for (size_t i : todo) {
-          const PlannedCase& p = planned[i];
-          cases.push_back({suite.schemes[p.scheme].label + "+" + p.protection, suite.schemes[p.scheme].scheme,
-                           make_protection(p.protection, suite.eval)});
+      const bool need_audit =
+          suite.audit && any_here && !audit_entry && owns_audit(static_cast<int>(m), static_cast<int>(d));
+      const std::string note = slots[m].ref->name + " " + suite.data[d];
+      if (!todo.empty() || need_audit) {  // else everything is cached: only the audit is attached below
+        const ModelSlot& slot = slots[m];
+        const Model model = load_checkpoint(slot.checkpoint);
+        const data::Dataset data = data::load_data(suite.data[d], model.spec.vocab_size);
+        if (need_audit) {
+          progress(done.size(), "audit " + note);
+          audit::AuditOptions ao;
+          ao.window = suite.eval.window;
+          ao.max_sequences = suite.eval.max_sequences;
+          ao.tau_tokens = suite.eval.tau_tokens;
+          ao.calib_sequences = suite.eval.calib_sequences;
+          ao.attribution = ao.layer_sensitivity = ao.site_sensitivity = false;
+          const audit::AuditResult ar = audit::run_audit(model, data, {}, ao);
+          reports::CaseResult holder;
+          holder.model = slot.ref->name;
+          holder.data = suite.data[d];
+          holder.scheme = "fp";
+          holder.protection = "audit";
+          holder.audit = audit_summary(ar);
+          cache.store(akey, holder);
+          audit_entry = holder;
         }
-        eval::EvalOptions eo;
-        eo.window = suite.eval.window;
-        eo.stride = suite.eval.stride;
-        eo.calib_sequences = suite.eval.calib_sequences;
-        eo.tau_tokens = suite.eval.tau_tokens;
-        eo.max_sequences = suite.eval.max_sequences;
-        const size_t before = done.size();
-        eo.progress = [&](int64_t w, int64_t total) {
-          progress(before, fmt::format("{} window {}/{}", note, w, total));
-        };
-        const eval::EvalReport rep = eval::evaluate_report(model, data, cases, eo);
-        QH_CHECK(rep.cases.size() == todo.size());
-        for (size_t k = 0; k < todo.size(); ++k) {
-          const PlannedCase& p = planned[todo[k]];
-          const eval::CaseResult& er = rep.cases[k];
-          reports::CaseResult c;
-          c.model = slot.ref->name;
-          c.data = suite.data[p.data];
-          c.scheme = suite.schemes[p.scheme].label;
-          c.protection = p.protection;
-          c.checkpoint = slot.checkpoint;
-          c.metrics = metrics_from_eval(er);
-          c.site_sqnr_db = site_sqnr_from_eval(er);
-          c.seconds = er.seconds + rep.fp_seconds / static_cast<double>(todo.size());
-          c.engine_impl = er.int8_impl.empty() ? rep.f32_impl : er.int8_impl;
-          cache.store(case_key(p), c);
-          done.emplace(todo[k], c);
+        if (!todo.empty()) {
+          std::vector<eval::EvalCase> cases;
+          for (size_t i : todo) {
+            const PlannedCase& p = planned[i];
+            cases.push_back({suite.schemes[p.scheme].label + "+" + p.protection, suite.schemes[p.scheme].scheme,
+                             make_protection(p.protection, suite.eval)});
+          }
+          eval::EvalOptions eo;
+          eo.window = suite.eval.window;
+          eo.stride = suite.eval.stride;
+          eo.calib_sequences = suite.eval.calib_sequences;
+          eo.tau_tokens = suite.eval.tau_tokens;
+          eo.max_sequences = suite.eval.max_sequences;
+          const size_t before = done.size();
+          eo.progress = [&](int64_t w, int64_t total) {
+            progress(before, fmt::format("{} window {}/{}", note, w, total));
+          };
+          const eval::EvalReport rep = eval::evaluate_report(model, data, cases, eo);
+          QH_CHECK(rep.cases.size() == todo.size());
+          for (size_t k = 0; k < todo.size(); ++k) {
+            const PlannedCase& p = planned[todo[k]];
+            const eval::CaseResult& er = rep.cases[k];
+            reports::CaseResult c;
+            c.model = slot.ref->name;
+            c.data = suite.data[p.data];
+            c.scheme = suite.schemes[p.scheme].label;
+            c.protection = p.protection;
+            c.checkpoint = slot.checkpoint;
+            c.metrics = metrics_from_eval(er);
+            c.site_sqnr_db = site_sqnr_from_eval(er);
+            c.seconds = er.seconds + rep.fp_seconds / static_cast<double>(todo.size());
+            c.engine_impl = er.int8_impl.empty() ? rep.f32_impl : er.int8_impl;
+            cache.store(case_key(p), c);
+            done.emplace(todo[k], c);
+          }
         }
       }
       // The audit summary belongs to every case of this model and data.

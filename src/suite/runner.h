@@ -22,6 +22,9 @@ struct RunOptions {
   int threads = 0;            // OpenMP threads for evaluation (0: all)
   Shard shard;
   bool quiet = false;
+  // A worker of a parallel run (run_suite_parallel): fills OUT/.cache with its shard's cases and audits only
+  // the (model, data) pairs it owns, so that no audit is computed twice. Its returned results are not used.
+  bool worker = false;
   std::string zoo_cache_dir;  // empty: the zoo's default ($QH_CACHE or .cache/qharness)
   // Cases done of total, with a note on what runs now (the CLI draws a progress line with ETA from it).
   std::function<void(int64_t done, int64_t total, const std::string& note)> progress;
@@ -35,6 +38,17 @@ struct RunOutcome {
 // Runs the suite (or one shard of it). A shard's part carries no verdicts: `qharness merge` computes them
 // over all parts. Throws InputError on bad input.
 RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options);
+
+// Trains the zoo models that cases not yet in OUT/.cache need (o.jobs at a time).
+void train_missing_models(const SuiteSpec& suite, const RunOptions& options);
+
+// The cache keys of every planned case of the options' shard, and how many of them are in OUT/.cache now
+// (the progress of a parallel run is read from the cache its workers fill).
+std::vector<std::string> planned_case_keys(const SuiteSpec& suite, const RunOptions& options);
+int64_t count_cached(const std::vector<std::string>& keys, const std::string& out_dir);
+
+// The worker that audits (model m, data d) when `count` workers share a run: pair m*D+d modulo count.
+int audit_owner(const SuiteSpec& suite, int model, int data, int count);
 
 // Attribution and verdicts over complete results (after a full run or a merge). Reads the baseline file
 // given in `baseline_file` (or the suite's) and returns it for the report's delta tables.

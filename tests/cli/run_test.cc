@@ -129,6 +129,40 @@ TEST_F(RunTest, ShardsMergeIntoTheFullRun) {
   EXPECT_TRUE(merged.shard.empty());
 }
 
+// --jobs 2 evaluates in two worker processes (shards filling one cache) and must give the numbers of --jobs 1
+// bit for bit: compare the JSON of every case (wall times aside) and the verdicts.
+TEST_F(RunTest, ParallelWorkersGiveIdenticalResults) {
+  // Two threads in one process against two processes of one thread each: the engine's results must not
+  // depend on the thread count.
+  auto args = [](const std::string& out) {
+    return "run " + (dir_ / "suite.yaml").string() + " --out " + (dir_ / out).string() + " --cache " +
+           (dir_ / "cache").string() + " --quiet --threads 2";
+  };
+  ASSERT_EQ(run(args("serial") + " --jobs 1").exit_code, 0);
+  const Command c = run(args("parallel") + " --jobs 2");
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  const auto serial = qh::reports::read_results((dir_ / "serial" / "results.json").string());
+  const auto parallel = qh::reports::read_results((dir_ / "parallel" / "results.json").string());
+  ASSERT_EQ(parallel.cases.size(), serial.cases.size());
+  for (size_t i = 0; i < serial.cases.size(); ++i) {
+    auto a = qh::reports::to_json(serial.cases[i]), b = qh::reports::to_json(parallel.cases[i]);
+    a.erase("seconds");
+    b.erase("seconds");
+    EXPECT_EQ(a.dump(), b.dump()) << serial.cases[i].key();
+  }
+  EXPECT_EQ(parallel.verdicts, serial.verdicts);
+  EXPECT_TRUE(parallel.shard.empty());
+  // The audits (worker 1 owns the first model's, worker 2 the second's) reach every case.
+  EXPECT_FALSE(parallel.cases.front().audit.empty());
+  EXPECT_FALSE(parallel.cases.back().audit.empty());
+}
+
+TEST_F(RunTest, WorkerFlagNeedsAShard) {
+  const Command c = run(run_args("worker") + " --worker");
+  EXPECT_EQ(c.exit_code, 2) << c.output;
+  EXPECT_NE(c.output.find("--worker needs --shard"), std::string::npos) << c.output;
+}
+
 TEST_F(RunTest, TightenedBaselineFailsWithExitCodeOne) {
   ASSERT_EQ(run(run_args("full")).exit_code, 0);
   const std::string full = (dir_ / "full" / "results.json").string();
