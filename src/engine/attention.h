@@ -1,7 +1,7 @@
 // Causal self-attention core for every variant of DESIGN 1.3, on one window: scores through oneDNN batched
-// matmul (GQA folds the query heads of a key/value head into the rows of one batch entry), the variant's
-// row transform in plain loops, optional KV-cache and attention-probability quantization (fake-quant: the
-// attention runs in f32), then P V through oneDNN.
+// matmuls over blocks of query rows (batch = key/value head; under GQA one call per query head of a group),
+// the variant's row transform (Highway softmax), optional KV-cache and attention-probability quantization
+// (fake-quant: the attention runs in f32), then P V through oneDNN straight into the output rows.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +24,9 @@ struct AttentionInputs {
 
 class Attention {
  public:
+  // Query rows per causal block of the score and P V matmuls (see run()).
+  static constexpr int64_t kQueryBlock = 64;
+
   Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs);
   // out [T, H*hd] (row stride H*hd). protected_rows [T] or nullptr: those tokens' K/V entries and
   // probability rows are not quantized.
@@ -38,7 +41,7 @@ class Attention {
   QuantSpec kv_, probs_;
   BatchedMatmul mm_;
   RopeTable rope_;
-  std::vector<float> qh_, kh_, vh_, scores_, oh_, sink_mass_, kv_keep_;
+  std::vector<float> qh_, kh_, vh_, scores_, sink_mass_, kv_keep_;
 };
 
 }  // namespace qh::engine

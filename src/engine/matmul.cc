@@ -106,14 +106,14 @@ void Int8Matmul::run(const void* x_codes, const float* act_scales, int64_t M, fl
   cpu_stream().wait();
 }
 
-void BatchedMatmul::run(int64_t batch, int64_t M, int64_t K, int64_t N, const float* A, int64_t lda,
-                        const float* B, int64_t ldb, bool b_transposed, float* C, int64_t ldc, float alpha) {
+void BatchedMatmul::run(int64_t batch, int64_t M, int64_t K, int64_t N, const StridedOperand& A,
+                        const StridedOperand& B, bool b_transposed, float* C, int64_t sc, int64_t ldc, float alpha) {
   if (batch == 0 || M == 0 || N == 0) return;
-  const int64_t sa = M * lda, sb = (b_transposed ? N : K) * ldb, sc = M * ldc;
-  auto amd = md3s(batch, M, K, dt::f32, sa, lda, 1);
-  auto bmd = b_transposed ? md3s(batch, K, N, dt::f32, sb, 1, ldb) : md3s(batch, K, N, dt::f32, sb, ldb, 1);
+  auto amd = md3s(batch, M, K, dt::f32, A.batch_stride, A.ld, 1);
+  auto bmd = b_transposed ? md3s(batch, K, N, dt::f32, B.batch_stride, 1, B.ld)
+                          : md3s(batch, K, N, dt::f32, B.batch_stride, B.ld, 1);
   auto cmd = md3s(batch, M, N, dt::f32, sc, ldc, 1);
-  std::vector<int64_t> key{batch, M, K, N, lda, ldb, b_transposed ? 1 : 0, ldc};
+  std::vector<int64_t> key{batch, M, K, N, A.batch_stride, A.ld, B.batch_stride, B.ld, b_transposed ? 1 : 0, sc, ldc};
   int32_t ab;
   std::memcpy(&ab, &alpha, sizeof ab);
   key.push_back(ab);
@@ -124,7 +124,7 @@ void BatchedMatmul::run(int64_t batch, int64_t M, int64_t K, int64_t N, const fl
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(amd, bmd, cmd), attr, cpu_engine());
     it = cache_.emplace(key, dnnl::matmul(pd)).first;
   }
-  it->second.execute(cpu_stream(), {{DNNL_ARG_SRC, wrap(amd, A)}, {DNNL_ARG_WEIGHTS, wrap(bmd, B)},
+  it->second.execute(cpu_stream(), {{DNNL_ARG_SRC, wrap(amd, A.data)}, {DNNL_ARG_WEIGHTS, wrap(bmd, B.data)},
                                     {DNNL_ARG_DST, wrap(cmd, C)}});
   cpu_stream().wait();
 }

@@ -67,12 +67,18 @@ class Int8Matmul {
   std::string impl_;
 };
 
-// Batched f32 matmul C[b] = alpha * A[b] B[b] for the attention: A {B,M,K}, B {B,K,N} (optionally given
-// transposed as {B,N,K} rows), C {B,M,N}; all plain row-major with the given leading dimensions.
+// Batched f32 matmul C[b] = alpha * A[b] B[b] for the attention: A {batch,M,K}, B {batch,K,N} (optionally
+// given transposed as {batch,N,K} rows), C {batch,M,N}; row-major rows with leading dimensions lda / ldb /
+// ldc and explicit batch strides sa / sb / sc (elements), so that blocks of a larger matrix and interleaved
+// head layouts are used in place. One primitive per distinct shape and stride set, cached.
+struct StridedOperand {
+  const float* data;
+  int64_t batch_stride, ld;
+};
 class BatchedMatmul {
  public:
-  void run(int64_t batch, int64_t M, int64_t K, int64_t N, const float* A, int64_t lda, const float* B,
-           int64_t ldb, bool b_transposed, float* C, int64_t ldc, float alpha);
+  void run(int64_t batch, int64_t M, int64_t K, int64_t N, const StridedOperand& A, const StridedOperand& B,
+           bool b_transposed, float* C, int64_t sc, int64_t ldc, float alpha);
 
  private:
   std::map<std::vector<int64_t>, dnnl::matmul> cache_;
