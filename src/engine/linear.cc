@@ -27,10 +27,11 @@ quant::RowParams act_params(const QuantSpec& s) {
   return p;
 }
 
-bool integer_capable(const LinearConfig& c) {
+// Whether the site's quantization is one the int8 GEMM computes (force_fake aside).
+bool integer_shaped(const LinearConfig& c) {
   const QuantSpec& w = c.weights;
   const QuantSpec& a = c.activations;
-  if (c.force_fake || !w.enabled() || !a.enabled()) return false;
+  if (!w.enabled() || !a.enabled()) return false;
   if (!w.symmetric || w.granularity == Granularity::kGroup || w.bits > 8) return false;
   return (a.granularity == Granularity::kPerToken || a.granularity == Granularity::kPerTensor) && a.bits <= 8;
 }
@@ -55,11 +56,8 @@ Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const Li
   }
   QuantizedWeights qw;
   if (cfg_.weights.enabled()) qw = quantize_weights(w, N, K, cfg_.weights, cfg_.segments);
-  if (integer_capable(cfg_) && qw.has_codes) {
-    path_ = LinearPath::kInteger;
+  if (integer_shaped(cfg_) && qw.has_codes) {
     const bool per_tensor = a.granularity == Granularity::kPerTensor;
-    int8_ = std::make_unique<Int8Matmul>(qw.codes.data(), qw.scales.data(), N, K, bias, !a.symmetric,
-                                         per_tensor ? static_scale_ : 0.0f);
     if (!a.symmetric) {
       colsum_scaled_.assign(N, 0.0f);
       for (int64_t n = 0; n < N; ++n) {
@@ -68,6 +66,18 @@ Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const Li
         colsum_scaled_[n] = qw.scales[n] * static_cast<float>(s);
       }
     }
+    if (!cfg_.force_fake) {
+      path_ = LinearPath::kInteger;
+      int8_ = std::make_unique<Int8Matmul>(qw.codes.data(), qw.scales.data(), N, K, bias, !a.symmetric,
+                                           per_tensor ? static_scale_ : 0.0f);
+      return;
+    }
+    path_ = LinearPath::kFake;
+    const std::vector<float> codes(qw.codes.begin(), qw.codes.end());
+    code_gemm_ = std::make_unique<F32Matmul>(codes.data(), N, K, nullptr);
+    out_scales_ = qw.scales;
+    if (per_tensor)  // folded exactly as Int8Matmul folds it into its output scales
+      for (float& s : out_scales_) s *= static_scale_;
   } else {
     path_ = LinearPath::kFake;
     deq_ = std::make_unique<F32Matmul>(cfg_.weights.enabled() ? qw.dequant.data() : w, N, K, bias);
@@ -76,6 +86,7 @@ Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const Li
 
 std::string Linear::impl() const {
   if (path_ == LinearPath::kInteger) return int8_->impl();
+  if (code_gemm_) return code_gemm_->impl();
   if (path_ == LinearPath::kFake) return deq_->impl();
   return fp_.impl();
 }
@@ -98,7 +109,7 @@ void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* prot
   const quant::RowParams p = act_params(a);
   const bool per_tensor = a.granularity == Granularity::kPerTensor;
   xq_.resize(M * K);
-  if (path_ == LinearPath::kInteger) {
+  if (path_ == LinearPath::kInteger || code_gemm_) {
     scales_.resize(M);
     if (a.symmetric) {
       codes_s8_.resize(M * K);
@@ -121,6 +132,11 @@ void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* prot
       }
       if (act_error)
         quant::dequantize_rows_asym(codes_u8_.data(), M, K, K, scales_.data(), zps_.data(), xq_.data(), K);
+    }
+    if (code_gemm_) {
+      xcodes_.resize(M * K);
+      if (a.symmetric) std::copy(codes_s8_.begin(), codes_s8_.begin() + M * K, xcodes_.begin());
+      else std::copy(codes_u8_.begin(), codes_u8_.begin() + M * K, xcodes_.begin());
     }
   } else if (a.granularity == Granularity::kGroup) {
     quant::fake_quant_groups(xs, M, K, K, a.group_size, p, xq_.data(), K);
@@ -146,6 +162,23 @@ void Linear::asym_compensation(int64_t M, float* y) const {
     if (sz == 0.0f) continue;
     float* row = y + m * N;
     for (int64_t n = 0; n < N; ++n) row[n] -= sz * colsum_scaled_[n];
+  }
+}
+
+void Linear::scale_code_products(int64_t M, float* y) const {
+  // The integer path's epilogue, operation for operation: output scale per column, then the per-token
+  // activation scale (absent when folded into a static per-tensor scale), then the bias.
+  const int64_t N = N_;
+  const bool per_token = cfg_.activations.granularity != Granularity::kPerTensor;
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < M; ++m) {
+    float* row = y + m * N;
+    for (int64_t n = 0; n < N; ++n) {
+      float v = row[n] * out_scales_[n];
+      if (per_token) v *= scales_[m];
+      if (!bias_.empty()) v += bias_[n];
+      row[n] = v;
+    }
   }
 }
 
@@ -188,6 +221,10 @@ void Linear::forward(const float* x, int64_t M, float* y, const uint8_t* protect
     const void* codes = cfg_.activations.symmetric ? static_cast<const void*>(codes_s8_.data())
                                                    : static_cast<const void*>(codes_u8_.data());
     int8_->run(codes, scales_.data(), M, y);
+    if (!cfg_.activations.symmetric) asym_compensation(M, y);
+  } else if (code_gemm_) {
+    code_gemm_->run(xcodes_.data(), M, y);
+    scale_code_products(M, y);
     if (!cfg_.activations.symmetric) asym_compensation(M, y);
   } else {
     deq_->run(cfg_.activations.enabled() ? xq_.data() : xsrc_, M, y);

@@ -46,6 +46,7 @@ class Linear {
   void add_channel_correction(const float* x, int64_t M, float* y, const uint8_t* protected_rows) const;
   void asym_compensation(int64_t M, float* y) const;
   void fp_rows(const float* x, int64_t M, float* y, const uint8_t* protected_rows);
+  void scale_code_products(int64_t M, float* y) const;
 
   int64_t N_, K_;
   LinearConfig cfg_;
@@ -55,12 +56,17 @@ class Linear {
   F32Matmul fp_;                    // full-precision weights
   std::unique_ptr<F32Matmul> deq_;  // fake path: dequantized weights
   std::unique_ptr<Int8Matmul> int8_;
+  // Fake path of a site the integer path could run (cross-checking): an f32 GEMM on the integer-valued codes
+  // (exact while partial sums stay below 2^24), scaled afterwards in the integer path's order:
+  // (acc * s_w[n]) * s_x[m] + b[n]. Empty otherwise (deq_ on quantize-dequantized values).
+  std::unique_ptr<F32Matmul> code_gemm_;
+  std::vector<float> out_scales_;   // s_w[n] (times the static activation scale for per-tensor activations)
   std::vector<float> colsum_scaled_;  // asymmetric integer path: s_w[n] * sum_k q_w[n,k]
   float static_scale_ = 0.0f;
   int32_t static_zp_ = 0;
   // scratch
   const float* xsrc_ = nullptr;  // the input of the quantized part (x, or xin_ with channels zeroed)
-  std::vector<float> xin_, xq_, scales_, gather_x_, gather_y_;
+  std::vector<float> xin_, xq_, xcodes_, scales_, gather_x_, gather_y_;
   std::vector<int32_t> zps_;
   std::vector<int8_t> codes_s8_;
   std::vector<uint8_t> codes_u8_;
