@@ -149,9 +149,11 @@ HWY_INLINE void StoreCodes4(hn::Vec<DF> t0, hn::Vec<DF> t1, hn::Vec<DF> t2, hn::
 #endif
 }
 
-// Prefetches the cache lines of next[0, n_floats) (next may be null). The quantize pass runs from L1 while
+// Prefetches the cache lines of next[0, n_floats) (next may be null). The fake-quant pass runs from L1 while
 // memory would otherwise idle; fetching the following row meanwhile keeps it busy, so that row's range pass
-// finds its data in cache.
+// finds its data in cache. (Measured with the same-run ratios of `qharness bench quant`: this helps the
+// fake-quant rows, whose f32 output stream is as large as the input, but slows the int8-code kernels, whose
+// passes it competes with; they do not prefetch.)
 HWY_INLINE void PrefetchFloats(const float* next, int64_t n_floats) {
   if (next == nullptr) return;
   for (int64_t k = 0; k < n_floats; k += 16) hwy::Prefetch(next + k);
@@ -177,7 +179,7 @@ HWY_INLINE uint32_t AbsBitsMax(const float* HWY_RESTRICT x, int64_t n) {
   return m;
 }
 
-// min and max of a span (0 and 0 when empty), plus the abs-bits max for the non-finite check.
+// min and max of a span (0 and 0 when empty), plus the abs-bits max for the non-finite check. One pass.
 HWY_INLINE void MinMaxSpan(const float* HWY_RESTRICT x, int64_t n, float* lo, float* hi, uint32_t* abs_bits_max) {
   const DF df;
   const hn::RebindToSigned<DF> di;
@@ -207,20 +209,30 @@ HWY_INLINE void MinMaxSpan(const float* HWY_RESTRICT x, int64_t n, float* lo, fl
   *abs_bits_max = b;
 }
 
+// The abs-bits max of a span (the same value as AbsBitsMax) for the range pass of the symmetric code kernels,
+// taken from MinMaxSpan's one-pass loop. Measured with the same-run ratios of `qharness bench quant` on the
+// 2-core test machine: with this loop the range pass kept the memory pipeline busier than with AbsBitsMax's
+// two-accumulator loop (per-token int8 0.93-0.98x vs 0.80-0.87x the read, three runs each); why is not
+// established, and the extra min / max cost nothing in a memory-bound pass.
+HWY_INLINE uint32_t RangeAbsBits(const float* HWY_RESTRICT x, int64_t n) {
+  float lo, hi;
+  uint32_t abs_bits_max;
+  MinMaxSpan(x, n, &lo, &hi, &abs_bits_max);
+  return abs_bits_max;
+}
+
 // codes[i] = clamp(rne(x[i] * inv) + z, lo, hi) for i < n: int8 (symmetric) or uint8 (kAsym). The caller
-// guarantees |x * inv| < kMaxUnclampedProduct unless kClampFirst (see ProductsBounded). next: the row after
-// this one (or null), prefetched while this one is quantized. kStream: codes is 64-byte aligned (StoreCodes4).
-// The tail uses the scalar formulas of the reference.
+// guarantees |x * inv| < kMaxUnclampedProduct unless kClampFirst (see ProductsBounded). kStream: codes is
+// 64-byte aligned (StoreCodes4). The tail uses the scalar formulas of the reference.
 template <bool kAsym, bool kStream, bool kClampFirst, typename T>
 HWY_INLINE void QuantizeSpan(const float* HWY_RESTRICT x, int64_t n, float inv, const CodeRange& range,
-                             const float* next, T* HWY_RESTRICT codes) {
+                             T* HWY_RESTRICT codes) {
   const DF df;
   const int64_t N = static_cast<int64_t>(hn::Lanes(df));
   const auto vinv = hn::Set(df, inv);
   auto t = [&](int64_t at) { return hn::Mul(hn::LoadU(df, x + at), vinv); };
   int64_t i = 0;
   for (; i + 4 * N <= n; i += 4 * N) {
-    if (next) PrefetchFloats(next + i, 4 * N);
     StoreCodes4<kAsym, kStream, kClampFirst>(t(i), t(i + N), t(i + 2 * N), t(i + 3 * N), range, codes + i);
   }
   for (; i + N <= n; i += N) StoreCodes1(t(i), range, codes + i);

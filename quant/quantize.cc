@@ -21,7 +21,7 @@ namespace HWY_NAMESPACE {
 
 // Each block kernel handles rows [r0, r1) of the full arrays and returns the first row containing NaN / Inf
 // (checked before any of its codes are written), or -1. Every row is read twice: a range pass from memory,
-// then the quantize pass from L1 (a row of 4096 f32 is 16 KiB) while the next row is prefetched.
+// then the quantize pass from L1 (a row of 4096 f32 is 16 KiB).
 
 // Runs fn(stream, clamp_first) with both flags as compile-time constants (std::integral_constant), so each
 // of the four combinations gets its own loop.
@@ -37,7 +37,7 @@ HWY_INLINE int64_t WithFlags(bool stream, bool clamp_first, Fn fn) {
   return clamp_first ? fn(F(), T()) : fn(F(), F());
 }
 
-// The row after r in this block, to prefetch during row r's quantize pass (null for the block's last row).
+// The row after r in this block, to prefetch during row r's fake-quant pass (null for the block's last row).
 HWY_INLINE const float* NextRow(const float* row, int64_t r, int64_t r1, int64_t stride) {
   return r + 1 < r1 ? row + stride : nullptr;
 }
@@ -48,11 +48,10 @@ int64_t PerTokenSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, i
   return WithFlags(stream, !ProductsBounded(math::qmax_sym(bits), clip), [&](auto kStream, auto kClampFirst) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* row = x + r * stride;
-      const uint32_t absmax = AbsBitsMax(row, cols);
+      const uint32_t absmax = RangeAbsBits(row, cols);
       if (absmax >= math::kInfBits) return r;
       scales[r] = math::scale_sym(math::from_bits(absmax), bits, clip);
-      QuantizeSpan<false, kStream(), kClampFirst()>(row, cols, 1.0f / scales[r], range, NextRow(row, r, r1, stride),
-                                                    codes + r * code_stride);
+      QuantizeSpan<false, kStream(), kClampFirst()>(row, cols, 1.0f / scales[r], range, codes + r * code_stride);
     }
     return int64_t{-1};
   });
@@ -70,7 +69,7 @@ int64_t PerTokenAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, 
       if (absmax >= math::kInfBits) return r;
       math::scale_asym(lo, hi, bits, clip, &scales[r], &zero_points[r]);
       QuantizeSpan<true, kStream(), kClampFirst()>(row, cols, 1.0f / scales[r], AsymRange(bits, zero_points[r]),
-                                                   NextRow(row, r, r1, stride), codes + r * code_stride);
+                                                   codes + r * code_stride);
     }
     return int64_t{-1};
   });
@@ -87,16 +86,14 @@ int64_t PerGroupSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, i
       float* row_scales = scales + r * groups;
       uint32_t row_max = 0;
       for (int64_t g = 0; g < groups; ++g) {
-        const uint32_t absmax = AbsBitsMax(row + g * group, group);
+        const uint32_t absmax = RangeAbsBits(row + g * group, group);
         row_max = row_max > absmax ? row_max : absmax;
         row_scales[g] = math::scale_sym(math::from_bits(absmax), bits, clip);
         inv[g] = 1.0f / row_scales[g];
       }
       if (row_max >= math::kInfBits) return r;
-      const float* next = NextRow(row, r, r1, stride);
       for (int64_t g = 0; g < groups; ++g) {
         QuantizeSpan<false, kStream(), kClampFirst()>(row + g * group, group, inv[g], range,
-                                                      next ? next + g * group : nullptr,
                                                       codes + r * code_stride + g * group);
       }
     }
@@ -110,8 +107,7 @@ int64_t RowsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int64
   for (int64_t r = r0; r < r1; ++r) {
     const float* row = x + r * stride;
     if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
-    QuantizeSpan<false, false, true>(row, cols, 1.0f / scales[r], SymRange(bits), NextRow(row, r, r1, stride),
-                                     codes + r * code_stride);
+    QuantizeSpan<false, false, true>(row, cols, 1.0f / scales[r], SymRange(bits), codes + r * code_stride);
   }
   return -1;
 }
@@ -122,7 +118,7 @@ int64_t RowsAsymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int6
     const float* row = x + r * stride;
     if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
     QuantizeSpan<true, false, true>(row, cols, 1.0f / scales[r], AsymRange(bits, zero_points[r]),
-                                    NextRow(row, r, r1, stride), codes + r * code_stride);
+                                    codes + r * code_stride);
   }
   return -1;
 }
@@ -133,10 +129,9 @@ int64_t GroupsSymBlock(const float* x, int64_t r0, int64_t r1, int64_t cols, int
   for (int64_t r = r0; r < r1; ++r) {
     const float* row = x + r * stride;
     if (AbsBitsMax(row, cols) >= math::kInfBits) return r;
-    const float* next = NextRow(row, r, r1, stride);
     for (int64_t g = 0; g < groups; ++g) {
       QuantizeSpan<false, false, true>(row + g * group, group, 1.0f / scales[r * groups + g], SymRange(bits),
-                                       next ? next + g * group : nullptr, codes + r * code_stride + g * group);
+                                       codes + r * code_stride + g * group);
     }
   }
   return -1;
