@@ -56,6 +56,7 @@ class QuantizedModel {
 
  private:
   LinearConfig config_for(int layer, Site site) const;
+  Attention::StaticKv static_kv_scales(const KvCalibration& c) const;
   std::vector<FusedLinear> build_group(int layer, const std::vector<std::pair<Site, const Tensor*>>& w,
                                        const std::vector<const Tensor*>& b);
   void run_group(int layer, std::vector<FusedLinear>& group, const float* x, int64_t T, float* y, int64_t ldy,
@@ -91,6 +92,28 @@ LinearConfig QuantizedModel::config_for(int layer, Site site) const {
   c.static_lo = lo;
   c.static_hi = hi;
   return c;
+}
+
+// One scale (and zero point) per key/value head from its calibrated range, as for static activations.
+Attention::StaticKv QuantizedModel::static_kv_scales(const KvCalibration& c) const {
+  quant::RowParams p;
+  p.bits = scheme.kv.bits;
+  p.symmetric = scheme.kv.symmetric;
+  p.clip = scheme.kv.clip;
+  Attention::StaticKv out;
+  const size_t heads = c.k_min.size();
+  for (auto* v : {&out.k_scale, &out.v_scale}) v->assign(heads, 0.0f);
+  for (auto* v : {&out.k_zp, &out.v_zp}) v->assign(heads, 0);
+  for (size_t h = 0; h < heads; ++h) {
+    const float lo[2] = {c.k_min[h], c.v_min[h]}, hi[2] = {c.k_max[h], c.v_max[h]};
+    float* scale[2] = {&out.k_scale[h], &out.v_scale[h]};
+    int32_t* zp[2] = {&out.k_zp[h], &out.v_zp[h]};
+    for (int i = 0; i < 2; ++i) {
+      if (p.symmetric) quant::scale_from_absmax(std::max(std::fabs(lo[i]), std::fabs(hi[i])), p, scale[i]);
+      else quant::scale_from_minmax(lo[i], hi[i], p, scale[i], zp[i]);
+    }
+  }
+  return out;
 }
 
 // Sites with identical configs (same quantization on or off) are fused into one matrix [sum N, K].
@@ -136,9 +159,13 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
                                const EngineOptions& o)
     : model(m), scheme(s), protection(p), calib(c), options(o) {
   const ArchSpec& a = m.spec;
-  if (scheme.kv.enabled() && scheme.kv.granularity != Granularity::kPerToken &&
-      scheme.kv.granularity != Granularity::kGroup)
-    throw InputError("scheme " + scheme.name + ": kv quantization must be per_token or group:G");
+  if (scheme.kv.enabled() && scheme.kv.granularity == Granularity::kPerChannel)
+    throw InputError("scheme " + scheme.name +
+                     ": kv quantization must be per_token, group:G or per_tensor (static, calibrated per head)");
+  const bool static_kv = scheme.kv.enabled() && scheme.kv.granularity == Granularity::kPerTensor;
+  if (static_kv && (calib.empty() || calib.kv.size() != static_cast<size_t>(a.num_layers) ||
+                    calib.kv[0].k_min.size() != static_cast<size_t>(a.num_kv_heads)))
+    throw InputError("scheme " + scheme.name + " quantizes the KV cache with static scales: it needs calibration data");
   if (scheme.kv.enabled() && scheme.kv.granularity == Granularity::kGroup && a.head_dim % scheme.kv.group_size)
     throw InputError("scheme " + scheme.name + ": kv group size must divide head_dim " +
                      std::to_string(a.head_dim));
@@ -164,7 +191,8 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
     st.down = std::make_unique<Linear>(w.w_down.ptr(), w.w_down.dim(0), w.w_down.dim(1), opt(w.b_down),
                                        config_for(l, Site::kDown));
     path[static_cast<int>(Site::kDown)] = st.down->path();
-    st.attention = std::make_unique<Attention>(a, scheme.kv, scheme.attn_probs);
+    st.attention = std::make_unique<Attention>(a, scheme.kv, scheme.attn_probs,
+                                               static_kv ? static_kv_scales(calib.kv[l]) : Attention::StaticKv{});
     layers.push_back(std::move(st));
   }
   LinearConfig head;
@@ -203,7 +231,8 @@ void QuantizedModel::run_group(int layer, std::vector<FusedLinear>& group, const
     Linear& lin = *f.linear;
     bool first[kNumSites] = {};
     for (const SiteSlice& s : f.slices) {
-      first[static_cast<int>(s.site)] = !seen[static_cast<int>(s.site)];
+      // g_proj's slice (site q) follows q's in the same fused linear: it must not clear q's "first".
+      if (!seen[static_cast<int>(s.site)]) first[static_cast<int>(s.site)] = true;
       seen[static_cast<int>(s.site)] = true;
     }
     if (obs && obs->wants_site_inputs())
