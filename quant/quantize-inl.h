@@ -33,7 +33,8 @@ using DI = hn::RebindToSigned<DF>;
 // 1.5 * 2^23 leaves exactly the rounded integer in the low mantissa bits (the f32 add rounds half to even,
 // and 1.5 * 2^23 is even). Clamping first is exact because the bounds are integers and rounding is
 // monotone: clamp(rne(t), lo, hi) == rne(clamp(t, lo, hi)). This saves the round instruction and the
-// overflow fix-ups of a float -> int conversion, which dominate the quantize pass otherwise.
+// overflow fix-ups of a portable float -> int conversion. Used where a f32 clamp is needed anyway (fake quant,
+// and codes on targets other than AVX2 / AVX-512, whose StoreCodes4 converts directly).
 HWY_INLINE hn::Vec<DI> RoundClampedToInt(hn::Vec<DF> v) {
   const DF df;
   const DI di;
