@@ -10,8 +10,8 @@
 
 namespace qh::engine {
 
-Attention::Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs)
-    : spec_(spec), kv_(kv), probs_(probs) {}
+Attention::Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv)
+    : spec_(spec), kv_(kv), probs_(probs), static_kv_(std::move(static_kv)) {}
 
 namespace {
 
@@ -33,12 +33,17 @@ quant::RowParams params_of(const QuantSpec& s) {
 
 }  // namespace
 
-void Attention::quantize_kv(float* x, int64_t T, const uint8_t* protected_rows) {
-  // x: [KV][T][hd]; one scale per token per head (or per group of the head dimension).
+void Attention::quantize_kv(float* x, int64_t T, const uint8_t* protected_rows,
+                            const std::vector<float>& static_scale, const std::vector<int32_t>& static_zp) {
+  // x: [KV][T][hd]; one scale per token per head (or per group of the head dimension), or a calibrated
+  // scale per head (static).
   const int64_t hd = spec_.head_dim, rows = spec_.num_kv_heads * T;
   if (protected_rows) kv_keep_.assign(x, x + rows * hd);
   const quant::RowParams p = params_of(kv_);
-  if (kv_.granularity == Granularity::kGroup)
+  if (!static_scale.empty())
+    for (int64_t h = 0; h < spec_.num_kv_heads; ++h)
+      quant::fake_quant_fixed(x + h * T * hd, T, hd, hd, static_scale[h], static_zp[h], p, x + h * T * hd, hd);
+  else if (kv_.granularity == Granularity::kGroup)
     quant::fake_quant_groups(x, rows, hd, hd, kv_.group_size, p, x, hd);
   else
     quant::fake_quant_rows(x, rows, hd, hd, p, x, hd);
@@ -88,9 +93,10 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
     rope_heads(qh_.data(), H, T, hd, rope_);
     rope_heads(kh_.data(), KV, T, hd, rope_);
   }
+  if (obs && obs->wants_kv()) obs->on_kv(layer, kh_.data(), vh_.data(), KV, T, hd);
   if (kv_.enabled()) {
-    quantize_kv(kh_.data(), T, protected_rows);
-    quantize_kv(vh_.data(), T, protected_rows);
+    quantize_kv(kh_.data(), T, protected_rows, static_kv_.k_scale, static_kv_.k_zp);
+    quantize_kv(vh_.data(), T, protected_rows, static_kv_.v_scale, static_kv_.v_zp);
   }
   // Causal attention in blocks of query rows: block [r0, r1) only needs keys 0..r1-1, so the scores and
   // P V matmuls skip the upper triangle beyond each block (about 45% of their flops at T = 512). Per block

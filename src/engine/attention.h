@@ -27,7 +27,13 @@ class Attention {
   // Query rows per causal block of the score and P V matmuls (see run()).
   static constexpr int64_t kQueryBlock = 64;
 
-  Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs);
+  // Static (calibrated) KV-cache quantization, kv granularity per_tensor: one scale / zero point per key/value
+  // head for K and for V ([kv_heads] each). Empty for dynamic (per-token / group) KV quantization.
+  struct StaticKv {
+    std::vector<float> k_scale, v_scale;
+    std::vector<int32_t> k_zp, v_zp;
+  };
+  Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv = {});
   // out [T, H*hd] (row stride H*hd). protected_rows [T] or nullptr: those tokens' K/V entries and
   // probability rows are not quantized.
   void run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,
@@ -35,10 +41,12 @@ class Attention {
 
  private:
   void row_transform(int64_t T, const float* sink, const uint8_t* protected_rows);
-  void quantize_kv(float* x, int64_t T, const uint8_t* protected_rows);
+  void quantize_kv(float* x, int64_t T, const uint8_t* protected_rows, const std::vector<float>& static_scale,
+                   const std::vector<int32_t>& static_zp);
 
   ArchSpec spec_;
   QuantSpec kv_, probs_;
+  StaticKv static_kv_;
   BatchedMatmul mm_;
   RopeTable rope_;
   std::vector<float> qh_, kh_, vh_, scores_, sink_mass_, kv_keep_;

@@ -31,6 +31,33 @@ Protection parse_protection(const std::string& text) {
 
 CalibrationObserver::CalibrationObserver(int num_layers) {
   calib_.sites.assign(num_layers, std::vector<SiteCalibration>(kNumSites));
+  calib_.kv.assign(num_layers, KvCalibration{});
+}
+
+void CalibrationObserver::on_kv(int layer, const float* k, const float* v, int64_t kv_heads, int64_t T,
+                                int64_t hd) {
+  KvCalibration& c = calib_.kv.at(layer);
+  if (c.k_min.empty()) {
+    for (auto* r : {&c.k_min, &c.k_max, &c.v_min, &c.v_max}) r->assign(kv_heads, 0.0f);
+  }
+  QH_CHECK(static_cast<int64_t>(c.k_min.size()) == kv_heads);
+  for (int64_t h = 0; h < kv_heads; ++h)
+    for (int64_t t = 0; t < T; ++t) {
+      if (mask_ && mask_[t]) continue;  // protected tokens keep their K/V in full precision
+      for (int64_t i = 0; i < hd; ++i) {
+        const float kv_k = k[(h * T + t) * hd + i], kv_v = v[(h * T + t) * hd + i];
+        c.k_min[h] = std::min(c.k_min[h], kv_k);
+        c.k_max[h] = std::max(c.k_max[h], kv_k);
+        c.v_min[h] = std::min(c.v_min[h], kv_v);
+        c.v_max[h] = std::max(c.v_max[h], kv_v);
+      }
+    }
+}
+
+bool needs_calibration(const Scheme& scheme, const Protection& protection) {
+  const bool static_acts = scheme.activations.enabled() && scheme.activations.granularity == Granularity::kPerTensor;
+  const bool static_kv = scheme.kv.enabled() && scheme.kv.granularity == Granularity::kPerTensor;
+  return protection.channels || static_acts || static_kv;
 }
 
 void CalibrationObserver::on_site_input(int layer, Site site, const float* x, int64_t T, int64_t K) {

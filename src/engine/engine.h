@@ -53,9 +53,14 @@ struct SiteCalibration {
   std::vector<float> col_min;     // [K] over unprotected rows
   std::vector<float> col_max;     // [K] over unprotected rows
 };
+// Range of each key/value head's K and V (K after RoPE) over the unprotected rows: static KV-cache scales.
+struct KvCalibration {
+  std::vector<float> k_min, k_max, v_min, v_max;  // [kv_heads]
+};
 struct Calibration {
   // [layer][site]; q/k/v (and gate/up) hold identical statistics since they share an input.
   std::vector<std::vector<SiteCalibration>> sites;
+  std::vector<KvCalibration> kv;  // [layer]
   int64_t rows = 0;  // calibration rows seen
   bool empty() const { return rows == 0; }
 };
@@ -66,7 +71,9 @@ class CalibrationObserver : public Observer {
   explicit CalibrationObserver(int num_layers);
   void set_protected_rows(const uint8_t* mask) { mask_ = mask; }  // [T] or nullptr
   void on_site_input(int layer, Site site, const float* x, int64_t T, int64_t K) override;
+  void on_kv(int layer, const float* k, const float* v, int64_t kv_heads, int64_t T, int64_t hd) override;
   bool wants_site_inputs() const override { return true; }
+  bool wants_kv() const override { return true; }
   const Calibration& result() const { return calib_; }
 
  private:
@@ -86,6 +93,10 @@ class ResidualNormObserver : public Observer {
  private:
   std::vector<std::vector<float>> norms_;  // per observed layer: ||h_i|| [T]
 };
+
+// Whether an engine for this scheme + protection needs calibration data: static (per-tensor) activation or
+// KV-cache scales, or outlier channels.
+bool needs_calibration(const Scheme& scheme, const Protection& protection);
 
 // Chooses the protected input channels from a calibration's col_absmax (DESIGN 1.2 / 1.6).
 std::vector<int> outlier_channels(const std::vector<float>& col_absmax, const Protection& p);

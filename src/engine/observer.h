@@ -33,11 +33,15 @@ class Observer {
   // were quantized); called only for sites whose activations are quantized.
   virtual void on_site_error(int layer, Site site, const quant::ErrorStats& error) {}
 
+  // Keys (after RoPE) and values of every key/value head before KV-cache quantization: k, v [kv_heads][T][hd].
+  virtual void on_kv(int layer, const float* k, const float* v, int64_t kv_heads, int64_t T, int64_t hd) {}
+
   // Hooks that need extra work are only fed when the observer asks for them.
   virtual bool wants_attention() const { return false; }    // on_attention, on_virtual_sink
   virtual bool wants_values() const { return false; }       // on_values
   virtual bool wants_site_inputs() const { return false; }  // on_site_input
   virtual bool wants_site_errors() const { return false; }  // on_site_error
+  virtual bool wants_kv() const { return false; }           // on_kv
 };
 
 // Forwards every hook to several observers.
@@ -72,6 +76,11 @@ class ObserverList : public Observer {
     for (int i = 0; i < n_; ++i)
       if (list_[i]->wants_site_errors()) list_[i]->on_site_error(l, s, e);
   }
+  void on_kv(int l, const float* k, const float* v, int64_t kv_heads, int64_t T, int64_t hd) override {
+    for (int i = 0; i < n_; ++i)
+      if (list_[i]->wants_kv()) list_[i]->on_kv(l, k, v, kv_heads, T, hd);
+  }
+  bool wants_kv() const override { return any(&Observer::wants_kv); }
   bool wants_attention() const override { return any(&Observer::wants_attention); }
   bool wants_values() const override { return any(&Observer::wants_values); }
   bool wants_site_inputs() const override { return any(&Observer::wants_site_inputs); }

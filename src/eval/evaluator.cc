@@ -37,10 +37,7 @@ double sqnr_db(double signal, double noise) {
 
 nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
-bool needs_calibration(const EvalCase& c) {
-  const QuantSpec& a = c.scheme.activations;
-  return c.protection.channels || (a.enabled() && a.granularity == Granularity::kPerTensor);
-}
+bool needs_calibration(const EvalCase& c) { return engine::needs_calibration(c.scheme, c.protection); }
 
 struct Window {
   size_t seq;

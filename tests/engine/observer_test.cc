@@ -126,7 +126,9 @@ TEST(Engine, WholeModelIntegerPathMatchesFakeQuant) {
   const auto calib_tok = random_tokens(T, a.vocab_size, 10);
   std::vector<float> scratch(T * a.vocab_size);
   Engine(m, parse_scheme("FP32")).forward(calib_tok.data(), T, scratch.data(), &calib_obs);
-  for (const char* name : {"W8A8", "W4A8", "W4A4", "W8A8-asym", "W4A4-asym", "W8A8-static", "W8A8-static-asym"}) {
+  for (const char* name : {"W8A8", "W4A8", "W4A4", "W8A8-asym", "W4A4-asym", "W8A8-static", "W8A8-static-asym",
+                           "W4A4-kv4", "base=W8A8-static,kv_bits=8,kv_granularity=per_tensor",
+                           "base=W4A4,kv_bits=4,kv_granularity=per_tensor,kv_symmetric=false"}) {
     const Scheme s = parse_scheme(name);
     Engine integer(m, s, {}, calib_obs.result());
     EngineOptions fake_opt;
@@ -144,6 +146,52 @@ TEST(Engine, WholeModelIntegerPathMatchesFakeQuant) {
     EXPECT_LE(paths, 1e-5) << name;
     EXPECT_GT(quant_effect, 1e-3) << name << ": the scheme must change the logits for the check to mean anything";
     EXPECT_FALSE(integer.int8_impl().empty());
+  }
+}
+
+// Values of layer 0 (whose inputs no quantization has touched yet) as each query head sees them.
+struct ValueRecorder : Observer {
+  void on_values(int layer, int head, const float* v, int64_t T, int64_t hd) override {
+    if (layer == 0) values[head].assign(v, v + T * hd);
+  }
+  bool wants_values() const override { return true; }
+  std::map<int, std::vector<float>> values;
+};
+
+TEST(Engine, StaticKvScalesComeFromTheCalibratedRangePerHead) {
+  ArchSpec a = tiny_spec();
+  a.num_kv_heads = 2;
+  const Model m = random_model(a, 12);
+  const int64_t T = 16;
+  const auto calib_tok = random_tokens(T, a.vocab_size, 13), tok = random_tokens(T, a.vocab_size, 14);
+  std::vector<float> logits(T * a.vocab_size);
+  Engine fp(m, parse_scheme("FP32"));
+  CalibrationObserver cal(a.num_layers);
+  fp.forward(calib_tok.data(), T, logits.data(), &cal);
+  const Scheme s = parse_scheme("base=FP32,kv_bits=8,kv_granularity=per_tensor");
+  EXPECT_THROW(Engine(m, s), InputError);  // static KV scales need calibration data
+  Engine q(m, s, {}, cal.result());
+  ValueRecorder vfp, vq;
+  fp.forward(tok.data(), T, logits.data(), &vfp);
+  q.forward(tok.data(), T, logits.data(), &vq);
+  const int64_t G = a.num_heads / a.num_kv_heads;
+  for (int64_t kvh = 0; kvh < a.num_kv_heads; ++kvh) {
+    // By hand: s = max(|min|, |max|) of this head's calibrated V range / 127; v -> clamp(round(v / s)) * s.
+    const KvCalibration& c = cal.result().kv[0];
+    const float scale = std::max(std::fabs(c.v_min[kvh]), std::fabs(c.v_max[kvh])) / 127.0f;
+    ASSERT_GT(scale, 0.0f);
+    const std::vector<float>& want_in = vfp.values.at(static_cast<int>(kvh * G));
+    const std::vector<float>& got = vq.values.at(static_cast<int>(kvh * G));
+    ASSERT_EQ(got.size(), want_in.size());
+    int clamped = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const float code = std::min(127.0f, std::max(-128.0f, std::nearbyint(want_in[i] / scale)));
+      clamped += code != std::nearbyint(want_in[i] / scale);
+      EXPECT_NEAR(got[i], code * scale, 1e-6f * scale) << "head " << kvh << " i=" << i;
+    }
+    // Other tokens than the calibration ones: some values may exceed the calibrated range and clamp, but
+    // most must not (else the scale would not be the calibrated one).
+    EXPECT_LT(clamped, static_cast<int>(got.size()) / 10);
   }
 }
 
