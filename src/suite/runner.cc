@@ -78,6 +78,10 @@ reports::Environment current_environment(int threads) {
   const dnnl_version_t* v = dnnl_version();
   env.versions["onednn"] = fmt::format("{}.{}.{}", v->major, v->minor, v->patch);
   env.versions["highway"] = fmt::format("{}.{}", HWY_MAJOR, HWY_MINOR);
+  env.versions["fmt"] = fmt::format("{}.{}.{}", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+  env.versions["nlohmann_json"] = fmt::format("{}.{}.{}", NLOHMANN_JSON_VERSION_MAJOR, NLOHMANN_JSON_VERSION_MINOR,
+                                              NLOHMANN_JSON_VERSION_PATCH);
+  env.versions["openmp"] = std::to_string(_OPENMP);  // the spec date, e.g. 201511 for OpenMP 4.5
   env.versions["compiler"] = __VERSION__;
   return env;
 }

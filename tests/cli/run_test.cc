@@ -91,6 +91,15 @@ TEST_F(RunTest, FullRunWritesEveryReportAndPasses) {
   EXPECT_NEAR(a->total, *c0->metric("kld_mean"), 1e-12);
   EXPECT_FALSE(c0->audit.empty());
   EXPECT_EQ(c0->audit.sink_mass.size(), 1u);
+  // The environment says where the numbers come from.
+  const auto& env = r.environment;
+  EXPECT_FALSE(env.git_revision.empty());
+  EXPECT_FALSE(env.cpu.empty());
+  EXPECT_FALSE(env.onednn_isa.empty());
+  EXPECT_EQ(env.threads, 1);  // --threads 1
+  for (const char* lib : {"onednn", "highway", "fmt", "nlohmann_json", "openmp", "compiler"}) {
+    EXPECT_TRUE(env.versions.count(lib)) << lib;
+  }
 }
 
 TEST_F(RunTest, ResumeAfterAKilledRunGivesTheSameResults) {
