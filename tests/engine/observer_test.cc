@@ -195,6 +195,48 @@ TEST(Engine, StaticKvScalesComeFromTheCalibratedRangePerHead) {
   }
 }
 
+// Attention probabilities of layer 0 (inputs untouched by quantization) per head.
+struct ProbRecorder : Observer {
+  void on_attention(int layer, int head, const float* p, int64_t T) override {
+    if (layer == 0) probs[head].assign(p, p + T * T);
+  }
+  bool wants_attention() const override { return true; }
+  std::map<int, std::vector<float>> probs;
+};
+
+TEST(Engine, AttentionProbabilitiesAreQuantizedPerQueryRow) {
+  const Model m = random_model(tiny_spec(), 15);
+  const int64_t T = 12, V = m.spec.vocab_size;
+  const auto tok = random_tokens(T, V, 16);
+  std::vector<float> logits(T * V);
+  ProbRecorder pfp, pq, pprot;
+  Engine(m, parse_scheme("FP32")).forward(tok.data(), T, logits.data(), &pfp);
+  const Scheme s = parse_scheme("base=FP32,p_bits=4");
+  Engine q(m, s);
+  q.forward(tok.data(), T, logits.data(), &pq);
+  Protection prot;
+  prot.tokens = true;
+  Engine qp(m, s, prot);
+  std::vector<uint8_t> rows(T, 0);
+  rows[5] = 1;
+  qp.forward(tok.data(), T, logits.data(), &pprot, rows.data());
+  for (const auto& [head, fp] : pfp.probs) {
+    for (int64_t i = 0; i < T; ++i) {
+      // By hand: probabilities are quantized asymmetrically by default, per query row over the range
+      // [0, max_j p_ij] in 15 steps: s = max / 15, zero point 0, p -> round(p / s) * s.
+      float pmax = 0;
+      for (int64_t j = 0; j <= i; ++j) pmax = std::max(pmax, fp[i * T + j]);
+      const float scale = pmax / 15.0f, inv = 1.0f / scale;
+      for (int64_t j = 0; j < T; ++j) {
+        const float want = j <= i ? std::nearbyint(fp[i * T + j] * inv) * scale : 0.0f;
+        EXPECT_NEAR(pq.probs.at(head)[i * T + j], want, 1e-6f) << "head " << head << " row " << i << " key " << j;
+      }
+    }
+    // A protected token's row keeps full-precision probabilities.
+    for (int64_t j = 0; j <= 5; ++j) EXPECT_NEAR(pprot.probs.at(head)[5 * T + j], fp[5 * T + j], 1e-6f);
+  }
+}
+
 TEST(Engine, TokenProtectionLeavesProtectedTokensClose) {
   // With every row protected, the quantized model equals the fp model exactly except for the lm_head
   // rounding: all sites run in full precision.
