@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 
 #include "models/stats/activations.h"
+#include "models/stats/fused.h"
 #include "src/audit/fidelity.h"
+#include "src/audit/query_split.h"
 #include "src/audit/stats_observer.h"
 #include "src/engine/engine.h"
 
@@ -95,6 +97,13 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
   res.d_model = a.d_model;
   res.window = W;
   res.windows = static_cast<int64_t>(windows.size());
+  for (int32_t id : options.query_class)
+    if (id < 0 || id >= a.vocab_size)
+      throw InputError(fmt::format("audit: query class token id {} is outside the model's vocabulary of {}", id,
+                                   a.vocab_size));
+  const QuerySplit split = choose_query_split(options.query_class, data.bb.get(), options.early_positions);
+  res.dormant_split = split.name();
+  res.dormant_labels = split.labels();
   res.weights = weight_stats(model, options.tau_channels);
 
   engine::check_finite_weights(model);
@@ -155,7 +164,7 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
   }
 
   StatsObserver stats(model, options);
-  AttentionCapture capture(L, H, options.attention_rows);
+  AttentionCapture capture(L, H, options.attention_rows);  // fp attention rows for the schemes' attention KL
   std::vector<FidelityObserver> fidelity(schemes.size(), FidelityObserver(L, H));
   for (auto& f : fidelity) f.set_reference(&capture);
   eval::MetricsAccumulator fp_acc;
@@ -171,21 +180,18 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     const int64_t T = win.T;
     logits.resize(T * V);
     qlogits.resize(T * V);
-    domain.assign(T, 0);
-    if (bb)
-      for (int64_t t = 0; t < T; ++t) domain[t] = data.bb->is_trigger(tok[t]) ? 1 : 0;
+    domain.resize(T);
+    split.fill(tok, T, domain.data());
 
-    auto t0 = Clock::now();
-    fp.forward(tok, T, logits.data());
-    res.fp_seconds += seconds_since(t0);
-
+    // One fp pass per window feeds the statistics, the attention rows and the sink tokens, and its logits are
+    // the reference of every quantized case.
     engine::ResidualNormObserver rn;
     engine::ObserverList list;
     list.add(&stats);
-    list.add(&capture);
+    if (!schemes.empty()) list.add(&capture);
     list.add(&rn);
-    stats.begin_window(win.sequence, win.start, bb ? domain.data() : nullptr);
-    t0 = Clock::now();
+    stats.begin_window(win.sequence, win.start, domain.data());
+    const auto t0 = Clock::now();
     fp.forward(tok, T, logits.data(), &list);
     res.stats_seconds += seconds_since(t0);
     const std::vector<uint8_t> sinks = rn.sink_tokens(options.tau_tokens);
@@ -267,6 +273,7 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
 
 std::vector<WeightStats> weight_stats(const qh::Model& model, double tau_channels) {
   std::vector<WeightStats> out;
+  stats::FusedScratch scratch;
   for (size_t l = 0; l < model.layers.size(); ++l) {
     const LayerWeights& w = model.layers[l];
     const std::pair<Site, const Tensor*> mats[] = {{Site::kQ, &w.wq},       {Site::kK, &w.wk},   {Site::kV, &w.wv},
@@ -278,13 +285,14 @@ std::vector<WeightStats> weight_stats(const qh::Model& model, double tau_channel
       s.layer = static_cast<int>(l);
       s.site = site;
       const int64_t rows = t->rows(), cols = t->cols();
-      s.max_abs = stats::max_abs(t->ptr(), rows, cols);
-      s.kurtosis = stats::kurtosis(t->ptr(), rows, cols);
-      std::vector<double> abs_all(t->size());
-      for (size_t i = 0; i < t->size(); ++i) abs_all[i] = std::fabs(t->data[i]);
-      const double med = stats::median(std::move(abs_all));
+      const std::vector<float> col_max = stats::channel_max(t->ptr(), rows, cols);
+      s.max_abs = col_max.empty() ? 0.0 : *std::max_element(col_max.begin(), col_max.end());
+      double kurtosis_sum = 0;
+      for (int64_t r = 0; r < rows; ++r) kurtosis_sum += stats::row_kurtosis_fast(t->ptr() + r * cols, cols);
+      s.kurtosis = rows ? kurtosis_sum / rows : 0.0;
+      const double med = stats::median_abs(t->ptr(), rows * cols, &scratch);
       s.max_to_median = med > 0.0 ? s.max_abs / med : 0.0;
-      s.outlier_in_channels = stats::outlier_channels(stats::channel_max(t->ptr(), rows, cols), tau_channels);
+      s.outlier_in_channels = stats::outlier_channels(col_max, tau_channels);
       out.push_back(std::move(s));
     }
   }

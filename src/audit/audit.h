@@ -24,6 +24,10 @@ struct AuditOptions {
   int64_t window = 0;              // 0: min(model context, longest sequence); windows do not overlap
   int64_t max_sequences = 0;       // 0: all
   double dormant_threshold = 0.89; // a query is dormant when >= this much attention goes to key 0
+  // The dormant profile's split of the queries (query_split.h): token ids of class 1 (any data), else BB
+  // trigger vs non-trigger, else window positions 1..early_positions vs the rest.
+  std::vector<int32_t> query_class;
+  int64_t early_positions = 16;
   double tau_channels = 20.0;      // outlier channel: chan_max >= tau_channels x median chan_max
   double tau_persistence = 5.0;    // persistence: |x[i][c]| >= tau_persistence x median_j |x[i][j]|
   float tau_tokens = 10.0f;        // sink token: residual norm > tau_tokens x median at any layer
@@ -57,7 +61,7 @@ struct HeadStats {
   int64_t sink_key = 0;          // key with the largest mean attention (window positions)
   double sink_key_mass = 0;      // its mean attention
   double dormant_frac = 0;       // share of queries i >= 1 with A[i][0] >= threshold
-  double dormant_frac_domain[2] = {0, 0};  // BB: [0] non-trigger queries, [1] trigger queries
+  double dormant_frac_domain[2] = {0, 0};  // by query domain (AuditResult::dormant_labels; BB: non-trigger, trigger)
   int64_t domain_queries[2] = {0, 0};
   double value_drain = 0;        // mean over windows
   double virtual_sink_mass = -1; // sink variant: mean mass on the learnable sink; -1 otherwise
@@ -111,8 +115,13 @@ struct AuditResult {
   std::vector<SiteStats> sites;
   std::vector<WeightStats> weights;
   std::vector<SchemeAudit> schemes;
+  // The split of the dormant profile: "bb_trigger" | "token_class" | "position", and the names of domain 0 / 1.
+  std::string dormant_split = "position";
+  std::array<std::string, 2> dormant_labels = {"late_positions", "early_positions"};
   AuditOptions options;
-  double fp_seconds = 0, stats_seconds = 0, total_seconds = 0;  // fp pass alone, fp pass with the observer
+  // Wall time of the observed fp pass (statistics, attention rows, sink tokens) and of the whole audit. The
+  // overhead against a plain fp pass is measured by `qharness bench audit`: the audit runs no extra pass.
+  double stats_seconds = 0, total_seconds = 0;
   nlohmann::json to_json() const;
 };
 

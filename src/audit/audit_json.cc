@@ -1,5 +1,6 @@
 // AuditResult -> JSON with the DESIGN 2.7 names (sink_mass, sink_key, dormant_frac, value_drain,
-// residual_peak, kurtosis, max_abs, outlier_channels; phi_tokens, ...). Non-finite numbers (an SQNR of a site
+// residual_peak, kurtosis, max_abs, outlier_channels; phi_tokens, ...). Each head's dormant_frac_split /
+// queries_split are keyed by the split's labels (dormant_split: e.g. {"trigger": .., "non_trigger": ..}). Non-finite numbers (an SQNR of a site
 // that was not quantized) become null, since JSON has no infinity.
 #include <cmath>
 
@@ -37,8 +38,11 @@ nlohmann::json AuditResult::to_json() const {
   j["options"] = {{"dormant_threshold", options.dormant_threshold}, {"tau_channels", options.tau_channels},
                   {"tau_persistence", options.tau_persistence},     {"tau_tokens", options.tau_tokens},
                   {"attention_rows", options.attention_rows},       {"calib_sequences", options.calib_sequences}};
-  j["timing"] = {{"fp_seconds", fp_seconds}, {"stats_seconds", stats_seconds}, {"total_seconds", total_seconds},
-                 {"stats_over_fp", fp_seconds > 0 ? stats_seconds / fp_seconds : 0.0}};
+  j["timing"] = {{"stats_seconds", stats_seconds}, {"total_seconds", total_seconds}};
+  // How dormant_frac splits the queries, and the names its per-head breakdown uses.
+  j["dormant_split"] = {{"by", dormant_split}, {"labels", dormant_labels}};
+  if (dormant_split == "position") j["dormant_split"]["early_positions"] = options.early_positions;
+  if (dormant_split == "token_class") j["dormant_split"]["query_class"] = options.query_class;
   j["fp"] = fp.to_json();
   nlohmann::json layers_j = nlohmann::json::array();
   for (const LayerStats& l : layers) {
@@ -60,8 +64,10 @@ nlohmann::json AuditResult::to_json() const {
                         {"sink_key", h.sink_key},
                         {"sink_key_mass", h.sink_key_mass},
                         {"dormant_frac", h.dormant_frac},
-                        {"dormant_frac_domain", {h.dormant_frac_domain[0], h.dormant_frac_domain[1]}},
-                        {"domain_queries", {h.domain_queries[0], h.domain_queries[1]}},
+                        {"dormant_frac_split", {{dormant_labels[0], h.dormant_frac_domain[0]},
+                                                {dormant_labels[1], h.dormant_frac_domain[1]}}},
+                        {"queries_split", {{dormant_labels[0], h.domain_queries[0]},
+                                           {dormant_labels[1], h.domain_queries[1]}}},
                         {"value_drain", num(h.value_drain)}};
     if (h.virtual_sink_mass >= 0) o["virtual_sink_mass"] = h.virtual_sink_mass;
     heads_j.push_back(o);

@@ -28,6 +28,14 @@ std::vector<int> present_sites(const AuditResult& r) {
 
 std::string layer_label(int l) { return l < 0 ? "emb" : std::to_string(l); }
 
+// How the dormant profile splits the queries, for the Markdown text.
+std::string split_note(const AuditResult& r) {
+  if (r.dormant_split == "bb_trigger") return "the BB task's trigger tokens";
+  if (r.dormant_split == "token_class")
+    return fmt::format("a token class of {} ids (--query-class)", r.options.query_class.size());
+  return fmt::format("position (early = window positions 1..{})", r.options.early_positions);
+}
+
 }  // namespace
 
 std::string render_audit_markdown(const AuditResult& r) {
@@ -42,7 +50,8 @@ std::string render_audit_markdown(const AuditResult& r) {
   if (r.fp.has_oracle)
     md += fmt::format(", backcopy risk {}, bigram risk {}, backcopy acc {}", f4(r.fp.backcopy_risk_fp),
                       f4(r.fp.bigram_risk_fp), f4(r.fp.backcopy_acc_fp));
-  md += fmt::format(".  \nStatistics pass: {:.3f} s (plain fp pass {:.3f} s).\n\n", r.stats_seconds, r.fp_seconds);
+  md += fmt::format(".  \nStatistics pass (fp forward with the observers): {:.3f} s; whole audit {:.3f} s.\n\n",
+                    r.stats_seconds, r.total_seconds);
 
   md += "## Residual stream per layer\n\n| layer | residual_peak | sink norm | median norm | kurtosis | max_abs | "
         "top massive activation (seq, pos, channel, value, x median) |\n|---|---|---|---|---|---|---|\n";
@@ -55,12 +64,15 @@ std::string render_audit_markdown(const AuditResult& r) {
     md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", layer_label(l.layer), f4(l.residual_peak),
                       f4(l.sink_norm), f4(l.median_norm), f4(l.kurtosis), f4(l.max_abs), top);
   }
-  md += "\n## Attention heads\n\n| layer | head | sink_mass | sink_key | dormant_frac | dormant (non-trigger / "
-        "trigger) | value_drain |\n|---|---|---|---|---|---|---|\n";
+  md += fmt::format("\n## Attention heads\n\nDormant queries (>= {} of the attention on key 0) split by {}.\n\n",
+                    f4(r.options.dormant_threshold), split_note(r));
+  md += fmt::format("| layer | head | sink_mass | sink_key | dormant_frac | dormant {} / {} (queries) | value_drain |\n"
+                    "|---|---|---|---|---|---|---|\n",
+                    r.dormant_labels[0], r.dormant_labels[1]);
   for (const HeadStats& h : r.heads)
-    md += fmt::format("| {} | {} | {} | {} ({}) | {} | {} / {} | {} |\n", h.layer, h.head, f4(h.sink_mass), h.sink_key,
-                      f4(h.sink_key_mass), f4(h.dormant_frac), f4(h.dormant_frac_domain[0]),
-                      f4(h.dormant_frac_domain[1]), f4(h.value_drain));
+    md += fmt::format("| {} | {} | {} | {} ({}) | {} | {} / {} ({} / {}) | {} |\n", h.layer, h.head, f4(h.sink_mass),
+                      h.sink_key, f4(h.sink_key_mass), f4(h.dormant_frac), f4(h.dormant_frac_domain[0]),
+                      f4(h.dormant_frac_domain[1]), h.domain_queries[0], h.domain_queries[1], f4(h.value_drain));
   md += "\n## Linear inputs\n\n| layer | site | kurtosis | max_abs | outlier_channels (chan_max, persistence) |\n"
         "|---|---|---|---|---|\n";
   for (const SiteStats& s : r.sites) {
@@ -201,7 +213,7 @@ std::string render_audit_html(const AuditResult& r) {
     }
   }
   // The tables of the Markdown file, as preformatted text, so the HTML holds everything.
-  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>qharness audit</title>\n"
+  std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>qharness audit</title>\n"
                      "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}"
                      "pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}svg{display:block;margin:1em 0}"
                      "</style></head><body>\n<h1>qharness audit</h1>\n";

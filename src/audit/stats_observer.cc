@@ -4,36 +4,41 @@
 #include <cmath>
 
 #include "models/stats/activations.h"
+#include "src/engine/matmul.h"
 
 namespace qh::audit {
 
-std::vector<float> head_gram(const float* wo, int64_t d_model, int64_t wo_cols, int64_t head, int64_t hd) {
-  std::vector<double> g(static_cast<size_t>(hd * hd), 0.0);
-  for (int64_t r = 0; r < d_model; ++r) {
-    const float* w = wo + r * wo_cols + head * hd;
-    for (int64_t a = 0; a < hd; ++a)
-      for (int64_t b = 0; b < hd; ++b) g[a * hd + b] += double(w[a]) * w[b];
-  }
-  return std::vector<float>(g.begin(), g.end());
-}
-
-double value_drain_gram(const float* values, int64_t T, int64_t hd, const float* gram) {
-  if (T < 2) return 0.0;
-  std::vector<double> norms(static_cast<size_t>(T));
-  for (int64_t i = 0; i < T; ++i) {
-    const float* v = values + i * hd;
-    double s = 0.0;
-    for (int64_t a = 0; a < hd; ++a) {
-      float row = 0.0f;  // float inner loop vectorizes; the outer sum is double
-      for (int64_t b = 0; b < hd; ++b) row += gram[a * hd + b] * v[b];
-      s += double(v[a]) * row;
+std::vector<float> head_factor(const float* wo, int64_t d_model, int64_t wo_cols, int64_t head, int64_t hd,
+                               int64_t* rank) {
+  const int64_t m = d_model, n = hd, r = std::min(m, n);
+  std::vector<double> a(static_cast<size_t>(m * n));  // the slice, row-major [m, n]
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) a[i * n + j] = wo[i * wo_cols + head * hd + j];
+  std::vector<double> v(static_cast<size_t>(m));
+  for (int64_t j = 0; j < r; ++j) {
+    // Householder reflection H = I - 2 u u^T / (u^T u) mapping column j below the diagonal to alpha e_j.
+    double norm2 = 0;
+    for (int64_t i = j; i < m; ++i) norm2 += a[i * n + j] * a[i * n + j];
+    const double norm = std::sqrt(norm2);
+    if (norm == 0.0) continue;  // the column is already zero below the diagonal
+    const double alpha = a[j * n + j] > 0 ? -norm : norm;
+    for (int64_t i = j; i < m; ++i) v[i] = a[i * n + j];
+    v[j] -= alpha;
+    double vv = 0;
+    for (int64_t i = j; i < m; ++i) vv += v[i] * v[i];
+    if (vv == 0.0) continue;
+    for (int64_t k = j; k < n; ++k) {
+      double dot = 0;
+      for (int64_t i = j; i < m; ++i) dot += v[i] * a[i * n + k];
+      const double f = 2.0 * dot / vv;
+      for (int64_t i = j; i < m; ++i) a[i * n + k] -= f * v[i];
     }
-    norms[i] = std::sqrt(std::max(s, 0.0));
   }
-  const double sink = norms[0];
-  norms.erase(norms.begin());
-  const double med = stats::median(std::move(norms));
-  return med > 0.0 ? sink / med : 0.0;
+  std::vector<float> out(static_cast<size_t>(r * n), 0.0f);
+  for (int64_t i = 0; i < r; ++i)
+    for (int64_t j = i; j < n; ++j) out[i * n + j] = static_cast<float>(a[i * n + j]);
+  *rank = r;
+  return out;
 }
 
 StatsObserver::StatsObserver(const qh::Model& model, const AuditOptions& options)
@@ -41,14 +46,20 @@ StatsObserver::StatsObserver(const qh::Model& model, const AuditOptions& options
   const ArchSpec& a = model.spec;
   layers_.resize(a.num_layers + 1);
   heads_.assign(a.num_layers, std::vector<HeadAcc>(a.num_heads));
-  sites_.assign(a.num_layers, std::vector<SiteAcc>(kNumSites));
-  gram_.resize(a.num_layers);
+  sites_.assign(a.num_layers, std::vector<stats::ChannelStats>(kNumSites));
+  drain_.resize(a.num_layers);
   for (int l = 0; l < a.num_layers; ++l) {
     const Tensor& wo = model.layers[l].wo;
-    for (int h = 0; h < a.num_heads; ++h)
-      gram_[l].push_back(head_gram(wo.ptr(), wo.rows(), wo.cols(), h, a.head_dim));
+    drain_[l].resize(a.num_heads);
+    for (int h = 0; h < a.num_heads; ++h) {
+      DrainFactor& f = drain_[l][h];
+      f.r = head_factor(wo.ptr(), wo.rows(), wo.cols(), h, a.head_dim, &f.rank);
+      f.matmul = std::make_unique<engine::F32Matmul>(f.r.data(), f.rank, a.head_dim, nullptr);
+    }
   }
 }
+
+StatsObserver::~StatsObserver() = default;
 
 void StatsObserver::begin_window(int64_t sequence, int64_t start, const uint8_t* domain) {
   sequence_ = sequence;
@@ -56,37 +67,61 @@ void StatsObserver::begin_window(int64_t sequence, int64_t start, const uint8_t*
   domain_ = domain;
 }
 
+void StatsObserver::merge_massive(LayerAcc* acc, const float* h, int64_t T, int64_t d) {
+  // Insert this window's candidates (already in massive order) after every kept entry with |value| >= theirs,
+  // so ties keep the earlier window: the same as appending and stable-sorting. The window's median |x|, the
+  // ratio's denominator, is computed only when one of its entries is kept.
+  std::vector<MassiveEntry>& kept = acc->massive;
+  bool entered = false;
+  for (const stats::MassiveActivation& m : residual_.massive) {
+    size_t pos = 0;
+    while (pos < kept.size() && std::fabs(kept[pos].value) >= std::fabs(m.value)) ++pos;
+    if (pos >= 3) break;  // the later candidates are no larger
+    kept.insert(kept.begin() + pos, MassiveEntry{sequence_, start_ + m.token, m.channel, m.value, -1.0});
+    if (kept.size() > 3) kept.pop_back();
+    entered = true;
+  }
+  if (!entered) return;
+  const double med = stats::median_abs(h, T * d, &scratch_);
+  for (MassiveEntry& e : kept)
+    if (e.ratio < 0) e.ratio = med > 0.0 ? std::fabs(e.value) / med : 0.0;
+}
+
 void StatsObserver::on_residual(int layer, const float* h, int64_t T, int64_t d) {
   LayerAcc& acc = layers_.at(layer + 1);
+  stats::summarize_residual(h, T, d, 3, &residual_, &scratch_);
   if (T >= 2) {
-    std::vector<double> norms = stats::row_norms(h, T, d);
-    const double sink = norms[0];
-    norms.erase(norms.begin());
-    const double med = stats::median(std::move(norms));
+    const double sink = residual_.norms[0];
+    norms_.assign(residual_.norms.begin() + 1, residual_.norms.end());
+    const double med = stats::median_in_place(norms_.data(), T - 1);
     acc.peak += med > 0.0 ? sink / med : 0.0;
     acc.sink_norm += sink;
     acc.median_norm += med;
     ++acc.windows;
   }
-  acc.kurtosis_sum += stats::kurtosis(h, T, d) * T;
+  acc.kurtosis_sum += residual_.kurtosis_sum;
   acc.tokens += T;
-  acc.max_abs = std::max(acc.max_abs, stats::max_abs(h, T, d));
-  for (const stats::MassiveActivation& m : stats::massive_activations(h, T, d, 3))
-    acc.massive.push_back({sequence_, start_ + m.token, m.channel, m.value, m.ratio});
-  std::stable_sort(acc.massive.begin(), acc.massive.end(),
-                   [](const MassiveEntry& a, const MassiveEntry& b) { return std::fabs(a.value) > std::fabs(b.value); });
-  if (acc.massive.size() > 3) acc.massive.resize(3);
+  acc.max_abs = std::max(acc.max_abs, residual_.max_abs);
+  merge_massive(&acc, h, T, d);
 }
 
 void StatsObserver::on_attention(int layer, int head, const float* probs, int64_t T) {
   HeadAcc& acc = heads_.at(layer).at(head);
   if (T < 2) return;
-  acc.sink_sum += stats::sink_mass(probs, T, T) * double(T - 1);
-  acc.queries += T - 1;
   if (static_cast<int64_t>(acc.column_sum.size()) < T) acc.column_sum.resize(T, 0.0);
-  for (int64_t i = 1; i < T; ++i)
-    for (int64_t j = 0; j <= i; ++j) acc.column_sum[j] += probs[i * T + j];
-  acc.dormant.merge(stats::dormant_counts(probs, T, T, domain_, options_.dormant_threshold));
+  double* cs = acc.column_sum.data();
+  double sink = 0.0;
+  const double threshold = options_.dormant_threshold;
+  for (int64_t i = 1; i < T; ++i) {
+    const float* row = probs + i * T;
+    for (int64_t j = 0; j <= i; ++j) cs[j] += row[j];  // causal: keys j > i carry nothing
+    sink += row[0];
+    const int dom = domain_ && domain_[i] ? 1 : 0;
+    ++acc.dormant.total[dom];
+    acc.dormant.dormant[dom] += row[0] >= threshold;
+  }
+  acc.sink_sum += sink;
+  acc.queries += T - 1;
 }
 
 void StatsObserver::on_virtual_sink(int layer, int head, const float* mass, int64_t T) {
@@ -98,17 +133,20 @@ void StatsObserver::on_virtual_sink(int layer, int head, const float* mass, int6
 void StatsObserver::on_values(int layer, int head, const float* v, int64_t T, int64_t hd) {
   if (T < 2) return;
   HeadAcc& acc = heads_.at(layer).at(head);
-  acc.drain_sum += value_drain_gram(v, T, hd, gram_.at(layer).at(head).data());
+  DrainFactor& f = drain_.at(layer).at(head);
+  projected_.resize(static_cast<size_t>(T * f.rank));
+  f.matmul->run(v, T, projected_.data());
+  norms_.resize(static_cast<size_t>(T));
+  for (int64_t i = 0; i < T; ++i) norms_[i] = std::sqrt(stats::row_sumsq(projected_.data() + i * f.rank, f.rank));
+  const double sink = norms_[0];
+  const double med = stats::median_in_place(norms_.data() + 1, T - 1);
+  acc.drain_sum += med > 0.0 ? sink / med : 0.0;
   ++acc.drain_windows;
 }
 
 void StatsObserver::on_site_input(int layer, Site site, const float* x, int64_t T, int64_t K) {
   if (!tracked(site)) return;
-  SiteAcc& acc = sites_.at(layer).at(static_cast<int>(site));
-  stats::accumulate_channel_max(x, T, K, &acc.chan_max);
-  stats::accumulate_persistence(x, T, K, options_.tau_persistence, &acc.hits, &acc.tokens);
-  acc.kurtosis_sum += stats::kurtosis(x, T, K) * T;
-  acc.max_abs = std::max(acc.max_abs, stats::max_abs(x, T, K));
+  sites_.at(layer).at(static_cast<int>(site)).add(x, T, K, options_.tau_persistence, &scratch_);
 }
 
 void StatsObserver::finish(AuditResult* out) const {
@@ -153,7 +191,7 @@ void StatsObserver::finish(AuditResult* out) const {
   out->sites.clear();
   for (int l = 0; l < a.num_layers; ++l)
     for (int si = 0; si < kNumSites; ++si) {
-      const SiteAcc& acc = sites_[l][si];
+      const stats::ChannelStats& acc = sites_[l][si];
       if (acc.tokens == 0) continue;
       SiteStats s;
       s.layer = l;

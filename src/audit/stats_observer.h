@@ -1,24 +1,33 @@
 // StatsObserver: collects the audit statistics (DESIGN 1.1-1.2) during full-precision forward passes, one
 // window at a time, keeping only aggregates (never all attention matrices), so the audit of a model costs
-// about one fp evaluation pass.
+// about one fp evaluation pass (`qharness bench audit` measures the ratio). The hot paths use the fused,
+// allocation-free kernels of models/stats/fused.h; value norms go through a small f32 GEMM with a triangular
+// factor of each head's W_O slice.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "models/model.h"
+#include "models/stats/fused.h"
 #include "models/stats/sinks.h"
 #include "src/audit/audit.h"
 #include "src/engine/observer.h"
+
+namespace qh::engine {
+class F32Matmul;
+}
 
 namespace qh::audit {
 
 class StatsObserver : public engine::Observer {
  public:
   StatsObserver(const qh::Model& model, const AuditOptions& options);
+  ~StatsObserver() override;
 
-  // Call before each window's forward: the sequence index (for massive activations) and the per-query
-  // domain mask [T] (BB: 1 = the query token is a trigger) or nullptr.
+  // Call before each window's forward: the sequence index and start (for massive activations) and the
+  // per-query domain mask [T] (see query_split.h; 1 = domain 1) or nullptr (every query in domain 0).
   void begin_window(int64_t sequence, int64_t start, const uint8_t* domain);
 
   void on_residual(int layer, const float* h, int64_t T, int64_t d) override;
@@ -37,7 +46,7 @@ class StatsObserver : public engine::Observer {
   struct LayerAcc {
     double peak = 0, sink_norm = 0, median_norm = 0, kurtosis_sum = 0, max_abs = 0;
     int64_t windows = 0, tokens = 0;
-    std::vector<MassiveEntry> massive;
+    std::vector<MassiveEntry> massive;  // the best 3 so far, by descending |value| (earlier windows first on ties)
   };
   struct HeadAcc {
     double sink_sum = 0;
@@ -49,27 +58,34 @@ class StatsObserver : public engine::Observer {
     double virtual_sum = 0;
     int64_t virtual_queries = 0;
   };
-  struct SiteAcc {
-    std::vector<float> chan_max;
-    std::vector<int64_t> hits;
-    int64_t tokens = 0;
-    double kurtosis_sum = 0, max_abs = 0;
+  // ||W_O,h v|| = ||R v|| for the triangular factor R [rank, hd] of the head's W_O slice (W = Q R).
+  struct DrainFactor {
+    std::vector<float> r;
+    int64_t rank = 0;
+    std::unique_ptr<engine::F32Matmul> matmul;  // y = v R^T
   };
   static bool tracked(Site s) { return s == Site::kQ || s == Site::kO || s == Site::kUp || s == Site::kDown; }
+  void merge_massive(LayerAcc* acc, const float* h, int64_t T, int64_t d);
 
   const qh::Model& model_;
   AuditOptions options_;
   int64_t sequence_ = 0, start_ = 0;
   const uint8_t* domain_ = nullptr;
-  std::vector<LayerAcc> layers_;                 // index layer + 1
-  std::vector<std::vector<HeadAcc>> heads_;      // [layer][head]
-  std::vector<std::vector<SiteAcc>> sites_;      // [layer][site]
-  std::vector<std::vector<std::vector<float>>> gram_;  // [layer][head]: W_O,h^T W_O,h [hd, hd] for value_drain
+  std::vector<LayerAcc> layers_;                       // index layer + 1
+  std::vector<std::vector<HeadAcc>> heads_;            // [layer][head]
+  std::vector<std::vector<stats::ChannelStats>> sites_;  // [layer][site]
+  std::vector<std::vector<DrainFactor>> drain_;        // [layer][head]
+  // Scratch reused across calls.
+  stats::FusedScratch scratch_;
+  stats::ResidualWindow residual_;
+  std::vector<double> norms_;
+  std::vector<float> projected_;
 };
 
-// ||W v|| for every row v of values [T, hd] through a precomputed Gram matrix G = W^T W [hd, hd]:
-// ||W v||^2 = v^T G v. Equals stats::value_drain's norms (tested); hd^2 work per token instead of d_model*hd.
-double value_drain_gram(const float* values, int64_t T, int64_t hd, const float* gram);
-std::vector<float> head_gram(const float* wo, int64_t d_model, int64_t wo_cols, int64_t head, int64_t hd);
+// The triangular factor R [rank, hd] (rank = min(d_model, hd)) of a Householder QR of the head's slice of W_O
+// (columns [head*hd, (head+1)*hd) of wo [d_model, wo_cols]), computed in double: ||W_O,h v|| = ||R v|| for every
+// v, with rank*hd instead of d_model*hd multiply-adds per value vector.
+std::vector<float> head_factor(const float* wo, int64_t d_model, int64_t wo_cols, int64_t head, int64_t hd,
+                               int64_t* rank);
 
 }  // namespace qh::audit

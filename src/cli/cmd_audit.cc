@@ -13,6 +13,7 @@
 #include "quant/error.h"
 #include "src/audit/audit.h"
 #include "src/audit/audit_report.h"
+#include "src/audit/query_split.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
 
@@ -20,10 +21,10 @@ namespace qh::cli {
 namespace {
 
 struct AuditArgs {
-  std::string checkpoint, data, out = "audit";
+  std::string checkpoint, data, out = "audit", query_class;
   std::vector<std::string> schemes;
   int threads = 0;
-  int64_t window = 0, max_sequences = 0;
+  int64_t window = 0, max_sequences = 0, early_positions = 16;
   double dormant_threshold = 0.89, tau_channels = 20.0;
   float tau_tokens = 10.0f;
   bool no_attribution = false, no_sensitivity = false, quiet = false;
@@ -47,6 +48,8 @@ void run(const AuditArgs& a) {
   o.window = a.window;
   o.max_sequences = a.max_sequences;
   o.dormant_threshold = a.dormant_threshold;
+  if (!a.query_class.empty()) o.query_class = audit::parse_query_class(a.query_class, model.spec.vocab_size);
+  o.early_positions = a.early_positions;
   o.tau_channels = a.tau_channels;
   o.tau_tokens = a.tau_tokens;
   o.attribution = !a.no_attribution;
@@ -90,6 +93,12 @@ void add_audit(CLI::App& app, int* exit_code) {
   cmd->add_option("--window", args->window, "window length (default: context or the longest sequence)");
   cmd->add_option("--max-seqs", args->max_sequences, "audit at most this many sequences");
   cmd->add_option("--dormant-threshold", args->dormant_threshold, "attention on key 0 that makes a query dormant");
+  cmd->add_option("--query-class", args->query_class,
+                  "token ids of the query class the dormant profile is split by: a file of ids (comma / whitespace "
+                  "separated, # comments) or a list like 3,17,42 (default: BB triggers, else --early-positions)");
+  cmd->add_option("--early-positions", args->early_positions,
+                  "without a class on non-BB data: split the dormant profile into window positions 1..P vs the "
+                  "rest (default 16)");
   cmd->add_option("--tau-channels", args->tau_channels, "outlier channel rule: chan_max >= tau x median");
   cmd->add_option("--tau-tokens", args->tau_tokens, "sink token rule: residual norm > tau x median");
   cmd->add_flag("--no-attribution", args->no_attribution, "skip the 2x2 protection design");

@@ -1,4 +1,4 @@
-// `qharness bench [quant|gemm|eval|all] [--json OUT] [--threads 1,2] [--quick]`: measured against the machine's
+// `qharness bench [quant|gemm|eval|audit|all] [--json OUT] [--threads 1,2] [--quick]`: measured against the machine's
 // own limits in the same run (DESIGN 2.2, 2.7). Prints a table; --json writes the rows for machines.
 #include <cstdio>
 #include <functional>
@@ -9,6 +9,7 @@
 
 #include "quant/error.h"
 #include "src/bench/bench.h"
+#include "src/bench/bench_audit.h"
 #include "src/bench/bench_eval.h"
 #include "src/cli/command.h"
 
@@ -26,7 +27,8 @@ struct BenchArgs {
 const std::vector<std::pair<std::string, std::function<std::vector<bench::BenchRow>(const bench::BenchOptions&)>>>&
 groups() {
   static const std::vector<std::pair<std::string, std::function<std::vector<bench::BenchRow>(const bench::BenchOptions&)>>>
-      kGroups = {{"quant", bench::bench_quant}, {"gemm", bench::bench_gemm}, {"eval", bench::bench_eval}};
+      kGroups = {{"quant", bench::bench_quant}, {"gemm", bench::bench_gemm}, {"eval", bench::bench_eval},
+                 {"audit", bench::bench_audit}};
   return kGroups;
 }
 
@@ -78,7 +80,7 @@ void add_bench(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure the quantizer and the GEMMs against the machine's own limits "
                                               "(same-run read bandwidth, f32 GEMM)");
-  cmd->add_option("what", args->what, "quant | gemm | eval | all")->capture_default_str();
+  cmd->add_option("what", args->what, "quant | gemm | eval | audit | all")->capture_default_str();
   cmd->add_option("--json", args->json, "write the rows as JSON to this file");
   cmd->add_option("--threads", args->threads, "comma-separated thread counts")->capture_default_str();
   cmd->add_flag("--quick", args->quick, "smaller shapes, shorter timing (smoke test)");

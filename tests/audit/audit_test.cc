@@ -80,19 +80,6 @@ struct FullAttention : engine::Observer {
   bool wants_attention() const override { return true; }
 };
 
-TEST(AuditHelpers, GramValueDrainEqualsReference) {
-  data::Rng rng(3);
-  const int T = 9, hd = 4, d = 6, heads = 3;
-  std::vector<float> v(T * hd), wo(d * heads * hd);
-  for (float& x : v) x = static_cast<float>(rng.normal());
-  for (float& x : wo) x = static_cast<float>(rng.normal());
-  for (int h = 0; h < heads; ++h) {
-    const std::vector<float> g = head_gram(wo.data(), d, heads * hd, h, hd);
-    EXPECT_NEAR(value_drain_gram(v.data(), T, hd, g.data()),
-                stats::value_drain(v.data(), T, hd, wo.data(), d, heads * hd, h), 1e-5);
-  }
-}
-
 TEST(AuditHelpers, KeptRowsAndAttentionKl) {
   EXPECT_EQ(kept_rows(5, 64), (std::vector<int64_t>{1, 2, 3, 4}));
   EXPECT_EQ(kept_rows(9, 2), (std::vector<int64_t>{1, 5}));

@@ -1,0 +1,214 @@
+#include "models/stats/fused.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace qh::stats {
+namespace {
+
+// Below this many values one thread is faster than waking the team.
+constexpr int64_t kParallelMinValues = 1 << 15;
+
+int64_t blocks_for(int64_t T, int64_t width) {
+  if (omp_in_parallel() || T < 2 || T * width < kParallelMinValues) return 1;
+  return std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), T));
+}
+
+// Updates cm[c] = max(cm[c], |x[c]|) and returns max_c |x[c]|.
+float row_abs_into(const float* x, int64_t n, float* cm) {
+  float m = 0.0f;
+  for (int64_t c = 0; c < n; ++c) {
+    const float a = std::fabs(x[c]);
+    cm[c] = cm[c] < a ? a : cm[c];
+    m = m < a ? a : m;
+  }
+  return m;
+}
+
+// Persistence hits of one row (DESIGN 1.2): channels with |x[c]| >= tau_p * median_j |x[j]|, counted into hits.
+// rmax = max_c |x[c]|; buf has room for n floats.
+void row_persistence(const float* x, int64_t n, float rmax, double tau_p, float* buf, int64_t* hits) {
+  if (!(rmax > 0.0f) || !(tau_p > 0.0)) return;  // median 0 or tau_p <= 0: the threshold is not > 0, no hits
+  // Exclusion without the median: if more than half the row exceeds rmax / tau_p, then the median (which is
+  // at least the lower middle value) times tau_p exceeds rmax and no entry can reach it. The bound is rounded
+  // up, so the test only ever errs towards computing the median.
+  const size_t k = static_cast<size_t>(n - 1) / 2;  // index of the lower middle value
+  const float bound = std::nextafter(static_cast<float>(double(rmax) / tau_p * (1.0 + 1e-6)), INFINITY);
+  int64_t at_most = 0;
+  for (int64_t c = 0; c < n; ++c) at_most += std::fabs(x[c]) <= bound;
+  if (static_cast<size_t>(at_most) <= k) return;
+  for (int64_t c = 0; c < n; ++c) buf[c] = std::fabs(x[c]);
+  const size_t mid = static_cast<size_t>(n) / 2;
+  std::nth_element(buf, buf + mid, buf + n);
+  double med = buf[mid];
+  if (n % 2 == 0) med = 0.5 * (med + *std::max_element(buf, buf + mid));
+  const double thr = tau_p * med;
+  if (!(thr > 0.0)) return;
+  for (int64_t c = 0; c < n; ++c) hits[c] += std::fabs(x[c]) >= thr;
+}
+
+using TopEntry = TopAbs;
+
+// Massive-activation order: larger |value| first, then the lower flat index.
+bool before(const TopEntry& a, const TopEntry& b) { return a.abs != b.abs ? a.abs > b.abs : a.index < b.index; }
+
+// Keeps the n best of a scan in index order: an entry equal to the n-th best never displaces it (lower index).
+void push_top(TopEntry* top, int* size, int n, float a, int64_t index) {
+  if (std::isnan(a)) return;
+  if (*size == n && !(a > top[n - 1].abs)) return;
+  int i = *size < n ? (*size)++ : n - 1;
+  while (i > 0 && a > top[i - 1].abs) {
+    top[i] = top[i - 1];
+    --i;
+  }
+  top[i] = {a, index};
+}
+
+}  // namespace
+
+// Four independent accumulators: no loop-carried dependence on one add, and the compiler pairs them into
+// vector lanes.
+double row_sumsq(const float* x, int64_t n) {
+  double s[4] = {0, 0, 0, 0};
+  int64_t c = 0;
+  for (; c + 4 <= n; c += 4)
+    for (int k = 0; k < 4; ++k) s[k] += double(x[c + k]) * x[c + k];
+  for (; c < n; ++c) s[0] += double(x[c]) * x[c];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+double row_kurtosis_fast(const float* row, int64_t d) {
+  if (d < 1) return 0.0;
+  double s[4] = {0, 0, 0, 0};
+  int64_t c = 0;
+  for (; c + 4 <= d; c += 4)
+    for (int k = 0; k < 4; ++k) s[k] += row[c + k];
+  for (; c < d; ++c) s[0] += row[c];
+  const double mu = ((s[0] + s[1]) + (s[2] + s[3])) / d;
+  double m2[4] = {0, 0, 0, 0}, m4[4] = {0, 0, 0, 0};
+  for (c = 0; c + 4 <= d; c += 4)
+    for (int k = 0; k < 4; ++k) {
+      const double e = row[c + k] - mu, e2 = e * e;
+      m2[k] += e2;
+      m4[k] += e2 * e2;
+    }
+  for (; c < d; ++c) {
+    const double e = row[c] - mu, e2 = e * e;
+    m2[0] += e2;
+    m4[0] += e2 * e2;
+  }
+  const double v2 = ((m2[0] + m2[1]) + (m2[2] + m2[3])) / d, v4 = ((m4[0] + m4[1]) + (m4[2] + m4[3])) / d;
+  return v2 > 0.0 ? v4 / (v2 * v2) : 0.0;
+}
+
+double median_in_place(double* v, int64_t n) {
+  if (n <= 0) return 0.0;
+  const int64_t mid = n / 2;
+  std::nth_element(v, v + mid, v + n);
+  const double hi = v[mid];
+  if (n % 2) return hi;
+  return 0.5 * (*std::max_element(v, v + mid) + hi);
+}
+
+void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, FusedScratch* s) {
+  if (chan_max.empty()) {
+    chan_max.assign(static_cast<size_t>(K), 0.0f);
+    hits.assign(static_cast<size_t>(K), 0);
+  }
+  tokens += T;
+  if (T <= 0 || K <= 0) return;
+  const int64_t nb = blocks_for(T, K);
+  s->abs.resize(static_cast<size_t>(nb * K));
+  s->chan_max.assign(static_cast<size_t>(nb * K), 0.0f);
+  s->hits.assign(static_cast<size_t>(nb * K), 0);
+  s->row_values.resize(static_cast<size_t>(T));
+  float* abs = s->abs.data();
+  float* cm = s->chan_max.data();
+  int64_t* hit = s->hits.data();
+  double* kurt = s->row_values.data();
+#pragma omp parallel for schedule(static) num_threads(nb) if (nb > 1)
+  for (int64_t b = 0; b < nb; ++b) {
+    for (int64_t i = T * b / nb; i < T * (b + 1) / nb; ++i) {
+      const float* row = x + i * K;
+      const float rmax = row_abs_into(row, K, cm + b * K);
+      kurt[i] = row_kurtosis_fast(row, K);
+      row_persistence(row, K, rmax, tau_p, abs + b * K, hit + b * K);
+    }
+  }
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t c = 0; c < K; ++c) {
+      chan_max[c] = std::max(chan_max[c], cm[b * K + c]);
+      hits[c] += hit[b * K + c];
+    }
+  for (int64_t c = 0; c < K; ++c) max_abs = std::max(max_abs, double(chan_max[c]));
+  for (int64_t i = 0; i < T; ++i) kurtosis_sum += kurt[i];
+}
+
+void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, ResidualWindow* out,
+                        FusedScratch* s) {
+  out->norms.resize(static_cast<size_t>(std::max<int64_t>(T, 0)));
+  out->kurtosis_sum = 0.0;
+  out->max_abs = 0.0;
+  out->massive.clear();
+  if (T <= 0 || d <= 0) return;
+  const int n = std::max(0, n_massive);
+  const int64_t nb = blocks_for(T, d);
+  s->row_values.resize(static_cast<size_t>(T));
+  const int64_t width = std::max(n, 1);
+  s->block_max.assign(static_cast<size_t>(nb), 0.0f);
+  s->top.resize(static_cast<size_t>(nb * width));
+  s->top_sizes.assign(static_cast<size_t>(nb), 0);
+  TopEntry* tops = s->top.data();
+  double* kurt = s->row_values.data();
+  double* norms = out->norms.data();
+#pragma omp parallel for schedule(static) num_threads(nb) if (nb > 1)
+  for (int64_t b = 0; b < nb; ++b) {
+    TopEntry* top = tops + b * width;
+    int size = 0;
+    float bmax = 0.0f;
+    for (int64_t i = T * b / nb; i < T * (b + 1) / nb; ++i) {
+      const float* row = h + i * d;
+      norms[i] = std::sqrt(row_sumsq(row, d));
+      kurt[i] = row_kurtosis_fast(row, d);
+      for (int64_t c = 0; c < d; ++c) {
+        const float a = std::fabs(row[c]);
+        bmax = bmax < a ? a : bmax;
+        if (n > 0 && (size < n || a > top[n - 1].abs)) push_top(top, &size, n, a, i * d + c);
+      }
+    }
+    s->block_max[b] = bmax;
+    s->top_sizes[b] = size;
+  }
+  // Compact the blocks' candidates to the front of the scratch and take the n best of them.
+  int64_t count = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    out->max_abs = std::max(out->max_abs, double(s->block_max[b]));
+    for (int k = 0; k < s->top_sizes[b]; ++k) tops[count++] = tops[b * width + k];
+  }
+  for (int64_t i = 0; i < T; ++i) out->kurtosis_sum += kurt[i];
+  std::sort(tops, tops + count, before);
+  for (int64_t r = 0; r < count && r < n; ++r) {
+    MassiveActivation m;
+    m.token = tops[r].index / d;
+    m.channel = tops[r].index % d;
+    m.value = h[tops[r].index];
+    out->massive.push_back(m);
+  }
+}
+
+double median_abs(const float* x, int64_t n, FusedScratch* s) {
+  if (n <= 0) return 0.0;
+  s->abs.resize(static_cast<size_t>(n));
+  float* a = s->abs.data();
+#pragma omp parallel for schedule(static) if (n >= 4 * kParallelMinValues && !omp_in_parallel())
+  for (int64_t i = 0; i < n; ++i) a[i] = std::fabs(x[i]);
+  const int64_t mid = n / 2;
+  std::nth_element(a, a + mid, a + n);
+  const double hi = a[mid];
+  if (n % 2) return hi;
+  return 0.5 * (double(*std::max_element(a, a + mid)) + hi);
+}
+
+}  // namespace qh::stats

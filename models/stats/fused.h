@@ -1,0 +1,66 @@
+// Fused forms of the activation statistics (activations.h, sinks.h) for the audit's observer, which sees every
+// residual stream, linear input and attention matrix of every window: two passes over each row (the row stays
+// in L1), no allocation once the caller's scratch has grown, parallel over row blocks for large inputs.
+// Each figure uses the formulas and medians of the pure functions; sums of per-row values are added in row order
+// and counts are integers, so results do not depend on the thread count. Tested against the pure functions and
+// against naive loops on random and adversarial data.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "models/stats/activations.h"
+
+namespace qh::stats {
+
+// One candidate of the massive-activation scan: |x| and its flat index in [T, d].
+struct TopAbs {
+  float abs;
+  int64_t index;
+};
+
+// Per-call work buffers, reused between calls (one per caller; not shared between threads of callers).
+struct FusedScratch {
+  std::vector<float> abs;          // [blocks * width] |x| rows for the per-row median; [T*d] for the median |x|
+  std::vector<float> chan_max;     // [blocks * width]
+  std::vector<int64_t> hits;       // [blocks * width]
+  std::vector<double> row_values;  // [T] per-row kurtosis
+  std::vector<float> block_max;    // [blocks]
+  std::vector<TopAbs> top;         // [blocks * n] per-block best |x|
+  std::vector<int> top_sizes;      // [blocks]
+};
+
+// One linear site's input over many windows (DESIGN 1.2): chan_max, persistence counts, kurtosis, max |x|.
+struct ChannelStats {
+  std::vector<float> chan_max;  // [K]: max_i |x[i][c]|
+  std::vector<int64_t> hits;    // [K]: tokens with |x[i][c]| >= tau_p * median_j |x[i][j]|
+  int64_t tokens = 0;
+  double kurtosis_sum = 0;      // sum over tokens of row_kurtosis
+  double max_abs = 0;
+  // Adds the T rows of x [T, K] (K must not change between calls).
+  void add(const float* x, int64_t T, int64_t K, double tau_p, FusedScratch* scratch);
+};
+
+// One window of a residual stream h [T, d] (DESIGN 1.1-1.2).
+struct ResidualWindow {
+  std::vector<double> norms;                // [T] row L2 norms
+  double kurtosis_sum = 0;                  // sum over rows of row_kurtosis
+  double max_abs = 0;
+  std::vector<MassiveActivation> massive;   // top-n |x| as massive_activations orders them; ratio left 0
+};
+void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, ResidualWindow* out,
+                        FusedScratch* scratch);
+
+// Median of |x| over all n entries of x, as massive_activations computes it (the ratio's denominator).
+double median_abs(const float* x, int64_t n, FusedScratch* scratch);
+
+// Median of the n values (mean of the two middle ones for even n; 0 when empty), reordering them in place.
+double median_in_place(double* v, int64_t n);
+
+// Sum of squares of a row in double, four independent accumulators.
+double row_sumsq(const float* x, int64_t n);
+
+// Row kurtosis with four independent double accumulators (the same population moments as row_kurtosis).
+double row_kurtosis_fast(const float* row, int64_t d);
+
+}  // namespace qh::stats
