@@ -8,8 +8,12 @@
 //             scales fixed at primitive creation, per-token activation scales as a binary-mul post-op
 //             ({1,M,1}), asymmetric activations compensated with the weight column sums
 //             y = s_x s_w (acc - z colsum); W4A4 is the s8 GEMM on values in the 4-bit range;
-//   fake      quantize-dequantize then f32 matmul: group granularity, asymmetric weights, weight-only schemes,
-//             and every scheme on request (EngineOptions::force_fake_quant) to cross-check the integer path.
+//   fake      quantize-dequantize then f32 matmul: group granularity, asymmetric weights, weight-only schemes;
+//             and on request (EngineOptions::force_fake_quant) for every scheme, to cross-check the integer
+//             path: sites the integer path could run then do its math in its order on the f32 GEMM (codes as
+//             floats, exact below 2^24, then (acc * s_w) * s_x + b), so the two paths agree to f32 rounding.
+// KV-cache quantization (scheme.kv) is dynamic per token (or group) per head, or static with kv granularity
+// per_tensor: one calibrated scale per key/value head for K (after RoPE) and for V.
 // Protections (DESIGN 1.6): protected token rows run the site in full precision (and their K/V entries stay
 // unquantized); protected input channels C of each linear run as y = X[:,~C] Wq[~C,:]^T + X[:,C] W[C,:]^T.
 // Weight scales always come from the full weight row; activation scales from the entries actually quantized.
