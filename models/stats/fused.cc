@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant/quantize.h"
+
 namespace qh::stats {
 namespace {
 
@@ -16,16 +18,6 @@ int64_t blocks_for(int64_t T, int64_t width) {
   return std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), T));
 }
 
-// Updates cm[c] = max(cm[c], |x[c]|) and returns max_c |x[c]|.
-float row_abs_into(const float* x, int64_t n, float* cm) {
-  float m = 0.0f;
-  for (int64_t c = 0; c < n; ++c) {
-    const float a = std::fabs(x[c]);
-    cm[c] = cm[c] < a ? a : cm[c];
-    m = m < a ? a : m;
-  }
-  return m;
-}
 
 // Persistence hits of one row (DESIGN 1.2): channels with |x[c]| >= tau_p * median_j |x[j]|, counted into hits.
 // rmax = max_c |x[c]|; buf has room for n floats.
@@ -34,11 +26,16 @@ void row_persistence(const float* x, int64_t n, float rmax, double tau_p, float*
   // Exclusion without the median: if more than half the row exceeds rmax / tau_p, then the median (which is
   // at least the lower middle value) times tau_p exceeds rmax and no entry can reach it. The bound is rounded
   // up, so the test only ever errs towards computing the median.
+  // Likewise a row that is zero on more than half its entries (ReLU outputs) has median 0: no hits.
   const size_t k = static_cast<size_t>(n - 1) / 2;  // index of the lower middle value
   const float bound = std::nextafter(static_cast<float>(double(rmax) / tau_p * (1.0 + 1e-6)), INFINITY);
-  int64_t at_most = 0;
-  for (int64_t c = 0; c < n; ++c) at_most += std::fabs(x[c]) <= bound;
-  if (static_cast<size_t>(at_most) <= k) return;
+  int32_t at_most = 0, zeros = 0;
+  for (int64_t c = 0; c < n; ++c) {
+    const float a = std::fabs(x[c]);
+    at_most += a <= bound;
+    zeros += a == 0.0f;
+  }
+  if (static_cast<size_t>(at_most) <= k || static_cast<size_t>(zeros) >= static_cast<size_t>(n) / 2 + 1) return;
   for (int64_t c = 0; c < n; ++c) buf[c] = std::fabs(x[c]);
   const size_t mid = static_cast<size_t>(n) / 2;
   std::nth_element(buf, buf + mid, buf + n);
@@ -79,27 +76,24 @@ double row_sumsq(const float* x, int64_t n) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+// The per-row moments are accumulated in float lanes (omp simd: reorderable, so they vectorise; the order is fixed
+// by the compiled code, so results are reproducible) and combined in double: a relative error of about 1e-6
+// (tested), for a quarter of the instructions of double accumulation. Kurtosis is a descriptive figure reported
+// to 4 digits; the reference row_kurtosis stays in double.
 double row_kurtosis_fast(const float* row, int64_t d) {
   if (d < 1) return 0.0;
-  double s[4] = {0, 0, 0, 0};
-  int64_t c = 0;
-  for (; c + 4 <= d; c += 4)
-    for (int k = 0; k < 4; ++k) s[k] += row[c + k];
-  for (; c < d; ++c) s[0] += row[c];
-  const double mu = ((s[0] + s[1]) + (s[2] + s[3])) / d;
-  double m2[4] = {0, 0, 0, 0}, m4[4] = {0, 0, 0, 0};
-  for (c = 0; c + 4 <= d; c += 4)
-    for (int k = 0; k < 4; ++k) {
-      const double e = row[c + k] - mu, e2 = e * e;
-      m2[k] += e2;
-      m4[k] += e2 * e2;
-    }
-  for (; c < d; ++c) {
-    const double e = row[c] - mu, e2 = e * e;
-    m2[0] += e2;
-    m4[0] += e2 * e2;
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t c = 0; c < d; ++c) sum += row[c];
+  const float mu = static_cast<float>(double(sum) / d);
+  float m2 = 0, m4 = 0;
+#pragma omp simd reduction(+ : m2, m4)
+  for (int64_t c = 0; c < d; ++c) {
+    const float e = row[c] - mu, e2 = e * e;
+    m2 += e2;
+    m4 += e2 * e2;
   }
-  const double v2 = ((m2[0] + m2[1]) + (m2[2] + m2[3])) / d, v4 = ((m4[0] + m4[1]) + (m4[2] + m4[3])) / d;
+  const double v2 = double(m2) / d, v4 = double(m4) / d;
   return v2 > 0.0 ? v4 / (v2 * v2) : 0.0;
 }
 
@@ -121,27 +115,29 @@ void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, Fused
   if (T <= 0 || K <= 0) return;
   const int64_t nb = blocks_for(T, K);
   s->abs.resize(static_cast<size_t>(nb * K));
-  s->chan_max.assign(static_cast<size_t>(nb * K), 0.0f);
+  s->chan_max.assign(static_cast<size_t>(K), 0.0f);
   s->hits.assign(static_cast<size_t>(nb * K), 0);
   s->row_values.resize(static_cast<size_t>(T));
+  s->block_max.resize(static_cast<size_t>(T));
   float* abs = s->abs.data();
   float* cm = s->chan_max.data();
   int64_t* hit = s->hits.data();
   double* kurt = s->row_values.data();
+  float* row_max = s->block_max.data();
+  // Row and column maxima with the quantizer's Highway kernels (dispatched per CPU, parallel over row blocks).
+  quant::row_absmax(x, T, K, K, row_max);
+  quant::col_absmax(x, T, K, K, cm);
 #pragma omp parallel for schedule(static) num_threads(nb) if (nb > 1)
   for (int64_t b = 0; b < nb; ++b) {
     for (int64_t i = T * b / nb; i < T * (b + 1) / nb; ++i) {
       const float* row = x + i * K;
-      const float rmax = row_abs_into(row, K, cm + b * K);
       kurt[i] = row_kurtosis_fast(row, K);
-      row_persistence(row, K, rmax, tau_p, abs + b * K, hit + b * K);
+      row_persistence(row, K, row_max[i], tau_p, abs + b * K, hit + b * K);
     }
   }
+  for (int64_t c = 0; c < K; ++c) chan_max[c] = std::max(chan_max[c], cm[c]);
   for (int64_t b = 0; b < nb; ++b)
-    for (int64_t c = 0; c < K; ++c) {
-      chan_max[c] = std::max(chan_max[c], cm[b * K + c]);
-      hits[c] += hit[b * K + c];
-    }
+    for (int64_t c = 0; c < K; ++c) hits[c] += hit[b * K + c];
   for (int64_t c = 0; c < K; ++c) max_abs = std::max(max_abs, double(chan_max[c]));
   for (int64_t i = 0; i < T; ++i) kurtosis_sum += kurt[i];
 }
