@@ -52,11 +52,12 @@ class RunTest : public ::testing::Test {
           "           batch: 8, seed: 1, steps: 60}\n"
           "models:\n"
           "  - {name: tiny-softmax}\n"
-          "  - {name: tiny-relu, attention: relu}\n");
+          "  - {name: tiny-relu, attention: relu}\n"
+          "  - {name: tiny-gated, attention: gated}\n");
     write(dir_ / "suite.yaml",
           "name: tiny\n"
           "zoo: zoo.yaml\n"
-          "models: [tiny-softmax, tiny-relu]\n"
+          "models: [tiny-softmax, tiny-relu, tiny-gated]\n"
           "data: \"bb:seed=99,seqs=4,len=32,k=2,vocab=16,table_seed=0,alpha=0.5\"\n"
           "schemes: [W8A8, W4A4]\n"
           "attribution: true\n"
@@ -80,8 +81,11 @@ TEST_F(RunTest, FullRunWritesEveryReportAndPasses) {
     EXPECT_TRUE(fs::exists(dir_ / "full" / f)) << f;
   }
   const auto r = qh::reports::read_results((dir_ / "full" / "results.json").string());
-  EXPECT_EQ(r.cases.size(), 2u * 2u * 4u);  // models x schemes x {none, tokens, channels, both}
-  EXPECT_EQ(r.verdicts.size(), 2u);         // the W8A8 threshold on both models
+  // models x schemes x {none, tokens, channels, both}; the gated model's channel protection needs its
+  // calibration (g_proj shares q's input: a regression once left gated models uncalibrated).
+  EXPECT_EQ(r.cases.size(), 3u * 2u * 4u);
+  EXPECT_EQ(r.verdicts.size(), 3u);  // the W8A8 threshold on every model
+  EXPECT_NE(r.find_case("tiny-gated", r.cases[0].data, "W4A4", "channels"), nullptr);
   EXPECT_TRUE(r.all_passed());
   const auto* c0 = r.find_case("tiny-softmax", r.cases[0].data, "W4A4", "none");
   ASSERT_NE(c0, nullptr);
@@ -161,9 +165,8 @@ TEST_F(RunTest, ParallelWorkersGiveIdenticalResults) {
   }
   EXPECT_EQ(parallel.verdicts, serial.verdicts);
   EXPECT_TRUE(parallel.shard.empty());
-  // The audits (worker 1 owns the first model's, worker 2 the second's) reach every case.
-  EXPECT_FALSE(parallel.cases.front().audit.empty());
-  EXPECT_FALSE(parallel.cases.back().audit.empty());
+  // The audits (worker 1 owns the first and third model's, worker 2 the second's) reach every case.
+  for (const auto& c : parallel.cases) EXPECT_FALSE(c.audit.empty()) << c.key();
 }
 
 TEST_F(RunTest, WorkerFlagNeedsAShard) {
