@@ -85,14 +85,15 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
   kh_.resize(KV * T * hd);
   vh_.resize(KV * T * hd);
   scores_.resize(H * T * T);
-  to_heads(in.q, in.ldq, T, H, hd, qh_.data());
-  to_heads(in.k, in.ldk, T, KV, hd, kh_.data());
-  to_heads(in.v, in.ldv, T, KV, hd, vh_.data());
-  if (spec_.positions == PosKind::kRope) {
+  if (spec_.positions == PosKind::kRope) {  // rotated while split into heads: one pass over q and k
     rope_.ensure(T, hd, spec_.rope_theta);
-    rope_heads(qh_.data(), H, T, hd, rope_);
-    rope_heads(kh_.data(), KV, T, hd, rope_);
+    rope_to_heads(in.q, in.ldq, H, T, hd, rope_, qh_.data());
+    rope_to_heads(in.k, in.ldk, KV, T, hd, rope_, kh_.data());
+  } else {
+    to_heads(in.q, in.ldq, T, H, hd, qh_.data());
+    to_heads(in.k, in.ldk, T, KV, hd, kh_.data());
   }
+  to_heads(in.v, in.ldv, T, KV, hd, vh_.data());
   if (obs && obs->wants_kv()) obs->on_kv(layer, kh_.data(), vh_.data(), KV, T, hd);
   if (kv_.enabled()) {
     quantize_kv(kh_.data(), T, protected_rows, static_kv_.k_scale, static_kv_.k_zp);

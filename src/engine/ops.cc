@@ -58,22 +58,24 @@ void RopeTable::ensure(int64_t T, int64_t hd, float th) {
   theta = th;
 }
 
-void rope_heads(float* x, int64_t heads, int64_t T, int64_t hd, const RopeTable& table) {
+void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t hd, const RopeTable& table,
+                   float* out) {
   QH_CHECK(table.positions >= T && table.head_dim == hd);
   const int64_t half = hd / 2;
   const float* cs = table.cos.data();
   const float* sn = table.sin.data();
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < heads * T; ++r) {
-    const int64_t t = r % T;
-    float* v = x + r * hd;
-    for (int64_t i = 0; i < half; ++i) {
-      const float c = cs[t * half + i], s = sn[t * half + i];
-      const float a = v[i], b = v[i + half];
-      v[i] = a * c - b * s;
-      v[i + half] = b * c + a * s;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t h = 0; h < heads; ++h) {
+      const float* v = x + t * ld + h * hd;
+      float* o = out + (h * T + t) * hd;
+      for (int64_t i = 0; i < half; ++i) {
+        const float c = cs[t * half + i], s = sn[t * half + i];
+        const float a = v[i], b = v[i + half];
+        o[i] = a * c - b * s;
+        o[i + half] = b * c + a * s;
+      }
     }
-  }
 }
 
 void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld) {

@@ -23,10 +23,11 @@ struct RopeTable {
   std::vector<float> cos, sin;
 };
 
-// Rotary embedding, rotate-half convention (HF Llama), in place on x laid out [heads][T][hd]:
-// for i < hd/2, angle = pos * theta^(-2i/hd): (x_i, x_{i+hd/2}) -> (x_i c - x_{i+h} s, x_{i+h} c + x_i s).
-// The table must cover T positions of head size hd.
-void rope_heads(float* x, int64_t heads, int64_t T, int64_t hd, const RopeTable& table);
+// Rotary embedding, rotate-half convention (HF Llama), fused with the split into heads: x [T, heads*hd] rows
+// with stride ld -> out [heads][T][hd], for i < hd/2, angle = pos * theta^(-2i/hd):
+// (x_i, x_{i+hd/2}) -> (x_i c - x_{i+h} s, x_{i+h} c + x_i s). The table must cover T positions of size hd.
+void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t hd, const RopeTable& table,
+                   float* out);
 
 // MLP activation in place on x[T, n] (row stride ld): relu, gelu (tanh approximation), gelu_exact (erf).
 void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld);
