@@ -153,7 +153,9 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
   const int64_t nb = blocks_for(T, d);
   s->row_values.resize(static_cast<size_t>(T));
   const int64_t width = std::max(n, 1);
-  s->block_max.assign(static_cast<size_t>(nb), 0.0f);
+  s->block_max.resize(static_cast<size_t>(T));
+  float* row_max = s->block_max.data();
+  quant::row_absmax(h, T, d, d, row_max);  // Highway; rows whose max cannot enter the top are not scanned
   s->top.resize(static_cast<size_t>(nb * width));
   s->top_sizes.assign(static_cast<size_t>(nb), 0);
   TopEntry* tops = s->top.data();
@@ -163,26 +165,23 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
   for (int64_t b = 0; b < nb; ++b) {
     TopEntry* top = tops + b * width;
     int size = 0;
-    float bmax = 0.0f;
     for (int64_t i = T * b / nb; i < T * (b + 1) / nb; ++i) {
       const float* row = h + i * d;
       norms[i] = std::sqrt(row_sumsq(row, d));
       kurt[i] = row_kurtosis_fast(row, d);
+      if (n == 0 || (size == n && !(row_max[i] > top[n - 1].abs))) continue;
       for (int64_t c = 0; c < d; ++c) {
         const float a = std::fabs(row[c]);
-        bmax = bmax < a ? a : bmax;
-        if (n > 0 && (size < n || a > top[n - 1].abs)) push_top(top, &size, n, a, i * d + c);
+        if (size < n || a > top[n - 1].abs) push_top(top, &size, n, a, i * d + c);
       }
     }
-    s->block_max[b] = bmax;
     s->top_sizes[b] = size;
   }
   // Compact the blocks' candidates to the front of the scratch and take the n best of them.
   int64_t count = 0;
-  for (int64_t b = 0; b < nb; ++b) {
-    out->max_abs = std::max(out->max_abs, double(s->block_max[b]));
+  for (int64_t i = 0; i < T; ++i) out->max_abs = std::max(out->max_abs, double(row_max[i]));
+  for (int64_t b = 0; b < nb; ++b)
     for (int k = 0; k < s->top_sizes[b]; ++k) tops[count++] = tops[b * width + k];
-  }
   for (int64_t i = 0; i < T; ++i) out->kurtosis_sum += kurt[i];
   std::sort(tops, tops + count, before);
   for (int64_t r = 0; r < count && r < n; ++r) {
