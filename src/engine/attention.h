@@ -25,7 +25,7 @@ struct AttentionInputs {
 class Attention {
  public:
   // Query rows per causal block of the score and P V matmuls (see run()).
-  static constexpr int64_t kQueryBlock = 64;
+  static constexpr int64_t kQueryBlock = 128;
 
   // Static (calibrated) KV-cache quantization, kv granularity per_tensor: one scale / zero point per key/value
   // head for K and for V ([kv_heads] each). Empty for dynamic (per-token / group) KV quantization.

@@ -42,11 +42,11 @@ class ForwardTest : public ::testing::TestWithParam<Flavour> {};
 TEST_P(ForwardTest, MatchesNaiveForward) {
   ArchSpec a = tiny_spec();
   GetParam().apply(a);
-  // Windows longer than one causal query block of the attention (64 rows), with a partial last block.
-  a.context = 150;
+  // Windows longer than one causal query block of the attention (128 rows), with a partial last block.
+  a.context = 300;
   const Model m = random_model(a, 1234);
   engine::Engine eng(m, parse_scheme("FP32"));
-  for (int64_t T : {1, 7, 32, 64, 65, 150}) {
+  for (int64_t T : {1, 7, 32, 128, 129, 300}) {
     const auto tok = random_tokens(T, a.vocab_size, static_cast<uint32_t>(T));
     std::vector<float> logits(T * a.vocab_size);
     eng.forward(tok.data(), T, logits.data());

@@ -65,9 +65,9 @@ struct Recorder : Observer {
 TEST(Observer, SeesEveryHookWithTheRightShapes) {
   ArchSpec a = tiny_spec();
   a.num_kv_heads = 2;
-  a.context = 80;  // a window of two causal query blocks: the probabilities seen are whole causal rows
+  a.context = 160;  // a window of two causal query blocks: the probabilities seen are whole causal rows
   const Model m = random_model(a, 3);
-  const int64_t T = 70;
+  const int64_t T = 150;
   const auto tok = random_tokens(T, a.vocab_size, 4);
   std::vector<float> logits(T * a.vocab_size);
   Recorder r;
