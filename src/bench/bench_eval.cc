@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -58,6 +61,27 @@ Model bench_model(bool quick) {
   return m;
 }
 
+// Best times of several functions measured in turn (f0, f1, ..., f0, f1, ...), so that every figure samples
+// the same moments of a shared machine and their ratios are not skewed by a burst of load on one of them.
+std::vector<double> best_seconds_interleaved(const std::vector<std::function<void()>>& fns,
+                                             const BenchOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  for (const auto& f : fns) f();  // warm-up: primitives created, pages touched
+  std::vector<double> best(fns.size(), 1e300);
+  const auto start = Clock::now();
+  for (int rep = 0;; ++rep) {
+    for (size_t i = 0; i < fns.size(); ++i) {
+      const auto t0 = Clock::now();
+      fns[i]();
+      best[i] = std::min(best[i], std::chrono::duration<double>(Clock::now() - t0).count());
+    }
+    if (rep + 1 >= options.min_repeats &&
+        std::chrono::duration<double>(Clock::now() - start).count() >= options.min_seconds)
+      break;
+  }
+  return best;
+}
+
 int64_t num_params(const Model& m) {
   int64_t n = static_cast<int64_t>(m.tok_emb.size() + m.lm_head.size() + m.final_norm_w.size());
   for (const LayerWeights& w : m.layers)
@@ -102,10 +126,11 @@ std::vector<BenchRow> bench_eval(const BenchOptions& options) {
   std::vector<BenchRow> rows;
   for (int threads : options.threads) {
     set_threads(threads);
-    const auto [t_fp, t_gemm] =
-        best_seconds_paired([&] { fp.forward(tokens.data(), T, logits.data()); }, gemms, options);
-    const double t_w8 = best_seconds([&] { w8.forward(tokens.data(), T, logits.data()); }, options);
-    const double t_w4 = best_seconds([&] { w4.forward(tokens.data(), T, logits.data()); }, options);
+    const std::vector<double> t = best_seconds_interleaved(
+        {[&] { fp.forward(tokens.data(), T, logits.data()); }, gemms,
+         [&] { w8.forward(tokens.data(), T, logits.data()); }, [&] { w4.forward(tokens.data(), T, logits.data()); }},
+        options);
+    const double t_fp = t[0], t_gemm = t[1], t_w8 = t[2], t_w4 = t[3];
 
     BenchRow lin;
     lin.kernel = "eval_fp32_linear";
