@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "quant/quantize.h"
 
 namespace qh::stats {
 namespace {
@@ -20,22 +19,15 @@ int64_t blocks_for(int64_t T, int64_t width) {
 
 
 // Persistence hits of one row (DESIGN 1.2): channels with |x[c]| >= tau_p * median_j |x[j]|, counted into hits.
-// rmax = max_c |x[c]|; buf has room for n floats.
-void row_persistence(const float* x, int64_t n, float rmax, double tau_p, float* buf, int64_t* hits) {
-  if (!(rmax > 0.0f) || !(tau_p > 0.0)) return;  // median 0 or tau_p <= 0: the threshold is not > 0, no hits
+// m holds the row's max |x| and its counts against persistence_bound (row_moments.h); buf has room for n floats.
+void row_persistence(const float* x, int64_t n, const RowMoments& m, double tau_p, float* buf, int64_t* hits) {
+  if (!(m.max_abs > 0.0f) || !(tau_p > 0.0)) return;  // median 0 or tau_p <= 0: the threshold is not > 0, no hits
   // Exclusion without the median: if more than half the row exceeds rmax / tau_p, then the median (which is
   // at least the lower middle value) times tau_p exceeds rmax and no entry can reach it. The bound is rounded
   // up, so the test only ever errs towards computing the median.
   // Likewise a row that is zero on more than half its entries (ReLU outputs) has median 0: no hits.
-  const size_t k = static_cast<size_t>(n - 1) / 2;  // index of the lower middle value
-  const float bound = std::nextafter(static_cast<float>(double(rmax) / tau_p * (1.0 + 1e-6)), INFINITY);
-  int32_t at_most = 0, zeros = 0;
-  for (int64_t c = 0; c < n; ++c) {
-    const float a = std::fabs(x[c]);
-    at_most += a <= bound;
-    zeros += a == 0.0f;
-  }
-  if (static_cast<size_t>(at_most) <= k || static_cast<size_t>(zeros) >= static_cast<size_t>(n) / 2 + 1) return;
+  const int64_t k = (n - 1) / 2;  // index of the lower middle value
+  if (m.at_most <= k || m.zeros >= n / 2 + 1) return;
   for (int64_t c = 0; c < n; ++c) buf[c] = std::fabs(x[c]);
   const size_t mid = static_cast<size_t>(n) / 2;
   std::nth_element(buf, buf + mid, buf + n);
@@ -76,25 +68,10 @@ double row_sumsq(const float* x, int64_t n) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// The per-row moments are accumulated in float lanes (omp simd: reorderable, so they vectorise; the order is fixed
-// by the compiled code, so results are reproducible) and combined in double: a relative error of about 1e-6
-// (tested), for a quarter of the instructions of double accumulation. Kurtosis is a descriptive figure reported
-// to 4 digits; the reference row_kurtosis stays in double.
 double row_kurtosis_fast(const float* row, int64_t d) {
-  if (d < 1) return 0.0;
-  float sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int64_t c = 0; c < d; ++c) sum += row[c];
-  const float mu = static_cast<float>(double(sum) / d);
-  float m2 = 0, m4 = 0;
-#pragma omp simd reduction(+ : m2, m4)
-  for (int64_t c = 0; c < d; ++c) {
-    const float e = row[c] - mu, e2 = e * e;
-    m2 += e2;
-    m4 += e2 * e2;
-  }
-  const double v2 = double(m2) / d, v4 = double(m4) / d;
-  return v2 > 0.0 ? v4 / (v2 * v2) : 0.0;
+  RowMoments m;
+  row_moments(row, 1, d, 0.0, nullptr, &m);
+  return m.kurtosis;
 }
 
 double median_in_place(double* v, int64_t n) {
@@ -115,31 +92,27 @@ void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, Fused
   if (T <= 0 || K <= 0) return;
   const int64_t nb = blocks_for(T, K);
   s->abs.resize(static_cast<size_t>(nb * K));
-  s->chan_max.assign(static_cast<size_t>(K), 0.0f);
+  s->chan_max.assign(static_cast<size_t>(nb * K), 0.0f);
   s->hits.assign(static_cast<size_t>(nb * K), 0);
-  s->row_values.resize(static_cast<size_t>(T));
-  s->block_max.resize(static_cast<size_t>(T));
+  s->rows.resize(static_cast<size_t>(T));
   float* abs = s->abs.data();
   float* cm = s->chan_max.data();
   int64_t* hit = s->hits.data();
-  double* kurt = s->row_values.data();
-  float* row_max = s->block_max.data();
-  // Row and column maxima with the quantizer's Highway kernels (dispatched per CPU, parallel over row blocks).
-  quant::row_absmax(x, T, K, K, row_max);
-  quant::col_absmax(x, T, K, K, cm);
+  RowMoments* rows = s->rows.data();
 #pragma omp parallel for schedule(static) num_threads(nb) if (nb > 1)
   for (int64_t b = 0; b < nb; ++b) {
-    for (int64_t i = T * b / nb; i < T * (b + 1) / nb; ++i) {
-      const float* row = x + i * K;
-      kurt[i] = row_kurtosis_fast(row, K);
-      row_persistence(row, K, row_max[i], tau_p, abs + b * K, hit + b * K);
-    }
+    const int64_t lo = T * b / nb, hi = T * (b + 1) / nb;
+    // Kurtosis, max |x|, column maxima and the persistence counts of the block in one Highway kernel; the
+    // median is computed only for rows the counts cannot exclude.
+    row_moments(x + lo * K, hi - lo, K, tau_p, cm + b * K, rows + lo);
+    for (int64_t i = lo; i < hi; ++i) row_persistence(x + i * K, K, rows[i], tau_p, abs + b * K, hit + b * K);
   }
-  for (int64_t c = 0; c < K; ++c) chan_max[c] = std::max(chan_max[c], cm[c]);
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t c = 0; c < K; ++c) chan_max[c] = std::max(chan_max[c], cm[b * K + c]);
   for (int64_t b = 0; b < nb; ++b)
     for (int64_t c = 0; c < K; ++c) hits[c] += hit[b * K + c];
   for (int64_t c = 0; c < K; ++c) max_abs = std::max(max_abs, double(chan_max[c]));
-  for (int64_t i = 0; i < T; ++i) kurtosis_sum += kurt[i];
+  for (int64_t i = 0; i < T; ++i) kurtosis_sum += rows[i].kurtosis;
 }
 
 void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, ResidualWindow* out,
@@ -151,25 +124,24 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
   if (T <= 0 || d <= 0) return;
   const int n = std::max(0, n_massive);
   const int64_t nb = blocks_for(T, d);
-  s->row_values.resize(static_cast<size_t>(T));
   const int64_t width = std::max(n, 1);
-  s->block_max.resize(static_cast<size_t>(T));
-  float* row_max = s->block_max.data();
-  quant::row_absmax(h, T, d, d, row_max);  // Highway; rows whose max cannot enter the top are not scanned
+  s->rows.resize(static_cast<size_t>(T));
+  RowMoments* rows = s->rows.data();
   s->top.resize(static_cast<size_t>(nb * width));
   s->top_sizes.assign(static_cast<size_t>(nb), 0);
   TopEntry* tops = s->top.data();
-  double* kurt = s->row_values.data();
   double* norms = out->norms.data();
 #pragma omp parallel for schedule(static) num_threads(nb) if (nb > 1)
   for (int64_t b = 0; b < nb; ++b) {
     TopEntry* top = tops + b * width;
     int size = 0;
-    for (int64_t i = T * b / nb; i < T * (b + 1) / nb; ++i) {
+    const int64_t lo = T * b / nb, hi = T * (b + 1) / nb;
+    row_moments(h + lo * d, hi - lo, d, 0.0, nullptr, rows + lo);  // kurtosis and max |x| (Highway)
+    for (int64_t i = lo; i < hi; ++i) {
       const float* row = h + i * d;
       norms[i] = std::sqrt(row_sumsq(row, d));
-      kurt[i] = row_kurtosis_fast(row, d);
-      if (n == 0 || (size == n && !(row_max[i] > top[n - 1].abs))) continue;
+      // Rows whose max cannot enter the top are not scanned.
+      if (n == 0 || (size == n && !(rows[i].max_abs > top[n - 1].abs))) continue;
       for (int64_t c = 0; c < d; ++c) {
         const float a = std::fabs(row[c]);
         if (size < n || a > top[n - 1].abs) push_top(top, &size, n, a, i * d + c);
@@ -179,10 +151,10 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
   }
   // Compact the blocks' candidates to the front of the scratch and take the n best of them.
   int64_t count = 0;
-  for (int64_t i = 0; i < T; ++i) out->max_abs = std::max(out->max_abs, double(row_max[i]));
+  for (int64_t i = 0; i < T; ++i) out->max_abs = std::max(out->max_abs, double(rows[i].max_abs));
   for (int64_t b = 0; b < nb; ++b)
     for (int k = 0; k < s->top_sizes[b]; ++k) tops[count++] = tops[b * width + k];
-  for (int64_t i = 0; i < T; ++i) out->kurtosis_sum += kurt[i];
+  for (int64_t i = 0; i < T; ++i) out->kurtosis_sum += rows[i].kurtosis;
   std::sort(tops, tops + count, before);
   for (int64_t r = 0; r < count && r < n; ++r) {
     MassiveActivation m;

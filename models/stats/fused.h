@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/stats/activations.h"
+#include "models/stats/row_moments.h"
 
 namespace qh::stats {
 
@@ -24,8 +25,7 @@ struct FusedScratch {
   std::vector<float> abs;          // [blocks * width] |x| rows for the per-row median; [T*d] for the median |x|
   std::vector<float> chan_max;     // [blocks * width]
   std::vector<int64_t> hits;       // [blocks * width]
-  std::vector<double> row_values;  // [T] per-row kurtosis
-  std::vector<float> block_max;    // [blocks]
+  std::vector<RowMoments> rows;    // [T] per-row kurtosis, max |x| and persistence counts
   std::vector<TopAbs> top;         // [blocks * n] per-block best |x|
   std::vector<int> top_sizes;      // [blocks]
 };
@@ -60,7 +60,7 @@ double median_in_place(double* v, int64_t n);
 // Sum of squares of a row in double, four independent accumulators.
 double row_sumsq(const float* x, int64_t n);
 
-// Row kurtosis with four independent double accumulators (the same population moments as row_kurtosis).
+// Row kurtosis in float lanes combined in double (row_moments.h; the same population moments as row_kurtosis).
 double row_kurtosis_fast(const float* row, int64_t d);
 
 }  // namespace qh::stats

@@ -1,0 +1,134 @@
+// The Highway row-moments kernel (models/stats/row_moments.h) on every compiled target against its scalar
+// reference and against the double-precision row_kurtosis: random rows of every width 0..40 plus long ones
+// (odd tails of every length), and adversarial rows (all zero, constant, one huge entry, mostly zero, ties at
+// the persistence bound, values near the float limit). Maxima, column maxima and counts must be equal; the
+// kurtosis may differ in the last bits where a target fuses multiply-adds.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hwy/targets.h"
+#include "models/stats/activations.h"
+#include "models/stats/row_moments.h"
+
+namespace qh::stats {
+namespace {
+
+class RowMomentsPerTarget : public ::testing::TestWithParam<int64_t> {
+ protected:
+  void SetUp() override { hwy::SetSupportedTargetsForTest(GetParam()); }
+  void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
+};
+
+std::string target_name(const ::testing::TestParamInfo<int64_t>& info) { return hwy::TargetName(info.param); }
+
+// T rows of width K: row kind i % 8 picks random, zero, constant, one huge entry, mostly zero, ties, near-max.
+std::vector<float> rows(int64_t T, int64_t K, std::mt19937& rng) {
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(T * K));
+  for (int64_t i = 0; i < T; ++i)
+    for (int64_t c = 0; c < K; ++c) {
+      float v = g(rng);
+      switch (i % 8) {
+        case 1: v = 0.0f; break;
+        case 2: v = -2.5f; break;
+        case 3: v = c == K / 2 ? 1e9f : v; break;  // e^4 still finite in float
+        case 4: v = v > 1.0f ? v : 0.0f; break;
+        case 5: v = c % 2 ? 5.0f : 1.0f; break;  // |x| = rmax / tau_p exactly for tau_p = 5
+        case 6: v = (c % 3 ? 1.0f : -1.0f) * 3e38f; break;
+        default: break;
+      }
+      x[i * K + c] = v;
+    }
+  return x;
+}
+
+void compare(const std::vector<float>& x, int64_t T, int64_t K, double tau_p, bool cols, const std::string& label) {
+  std::vector<RowMoments> got(T), want(T);
+  std::vector<float> cm_got(K, 0.5f), cm_want(K, 0.5f);  // starts above 0: maxima merge with earlier calls
+  row_moments(x.data(), T, K, tau_p, cols ? cm_got.data() : nullptr, got.data());
+  row_moments_reference(x.data(), T, K, tau_p, cols ? cm_want.data() : nullptr, want.data());
+  EXPECT_EQ(cm_got, cm_want) << label;
+  for (int64_t i = 0; i < T; ++i) {
+    const std::string at = label + " row " + std::to_string(i);
+    EXPECT_EQ(got[i].max_abs, want[i].max_abs) << at;
+    EXPECT_EQ(got[i].at_most, want[i].at_most) << at;
+    EXPECT_EQ(got[i].zeros, want[i].zeros) << at;
+    if (std::isfinite(want[i].kurtosis))
+      EXPECT_NEAR(got[i].kurtosis, want[i].kurtosis, 1e-6 * std::fabs(want[i].kurtosis)) << at;
+    else
+      EXPECT_EQ(std::isfinite(got[i].kurtosis), false) << at;  // 3e38 rows overflow the float moments in both
+  }
+}
+
+TEST_P(RowMomentsPerTarget, EqualsTheScalarReference) {
+  std::mt19937 rng(5);
+  std::vector<int64_t> widths;
+  for (int64_t k = 0; k <= 40; ++k) widths.push_back(k);
+  for (int64_t k : {63, 64, 65, 127, 128, 129, 1000, 4096}) widths.push_back(k);
+  for (int64_t K : widths) {
+    const int64_t T = 9;
+    const std::vector<float> x = rows(T, K, rng);
+    for (double tau_p : {5.0, 0.0})
+      for (bool cols : {true, false})
+        compare(x, T, K, tau_p, cols, "K=" + std::to_string(K) + " tau=" + std::to_string(tau_p));
+  }
+}
+
+TEST_P(RowMomentsPerTarget, CountsAndMaximaOfAKnownRow) {
+  // |x| = {0, 1, 2, 3, 0, 10, 2, 0, 1}: rmax 10, bound 10/5 (+1e-6): |x| <= 2 on 7 entries, 3 zeros.
+  const float x[9] = {0, -1, 2, -3, 0, 10, -2, 0, 1};
+  RowMoments m;
+  std::vector<float> cm(9, 0.0f);
+  row_moments(x, 1, 9, 5.0, cm.data(), &m);
+  EXPECT_EQ(m.max_abs, 10.0f);
+  EXPECT_EQ(m.at_most, 7);
+  EXPECT_EQ(m.zeros, 3);
+  EXPECT_EQ(cm, (std::vector<float>{0, 1, 2, 3, 0, 10, 2, 0, 1}));
+  // mean 7/9; population kurtosis from the double formula.
+  EXPECT_NEAR(m.kurtosis, row_kurtosis(x, 9), 1e-6 * row_kurtosis(x, 9));
+  row_moments(x, 1, 9, 0.0, nullptr, &m);  // tau_p 0: no counts
+  EXPECT_EQ(m.at_most, 0);
+  EXPECT_EQ(m.zeros, 0);
+  // Small integers are exact: {1, -1, 1, -1} has kurtosis 1, {0, 0, 0, 4} 21/9.
+  const float ints[8] = {1, -1, 1, -1, 0, 0, 0, 4};
+  RowMoments two[2];
+  row_moments(ints, 2, 4, 0.0, nullptr, two);
+  EXPECT_DOUBLE_EQ(two[0].kurtosis, 1.0);
+  EXPECT_DOUBLE_EQ(two[1].kurtosis, 21.0 / 9.0);
+}
+
+TEST_P(RowMomentsPerTarget, KurtosisWithinOneMillionthOfDouble) {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (int64_t K : {2, 7, 32, 33, 128, 4096}) {
+    std::vector<float> x(static_cast<size_t>(4 * K));
+    for (int64_t i = 0; i < 4 * K; ++i) x[i] = 3.0f + g(rng) * (i % K == 1 ? 30.0f : 1.0f);  // offset, outlier
+    std::vector<RowMoments> m(4);
+    row_moments(x.data(), 4, K, 5.0, nullptr, m.data());
+    for (int i = 0; i < 4; ++i) {
+      const double want = row_kurtosis(x.data() + i * K, K);
+      EXPECT_NEAR(m[i].kurtosis, want, 2e-6 * want) << K << " " << i;
+    }
+  }
+}
+
+TEST(RowMoments, PersistenceBoundIsNeverBelowTheExactQuotient) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0.0f, 1e6f);
+  for (int trial = 0; trial < 10000; ++trial) {
+    const float rmax = trial == 0 ? std::numeric_limits<float>::denorm_min() : u(rng);
+    for (double tau : {5.0, 3.0, 1.0, 0.7}) EXPECT_GE(double(persistence_bound(rmax, tau)), double(rmax) / tau);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, RowMomentsPerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
+                         target_name);
+
+}  // namespace
+}  // namespace qh::stats
