@@ -78,6 +78,26 @@ TEST(BenchCli, QuickRunWritesEveryKernelRow) {
   }
 }
 
+// The audit's cost against a plain fp pass: one row per workload and observer set, each with its ratio.
+TEST(BenchCli, QuickAuditWritesCostRows) {
+  const std::string out = ::testing::TempDir() + "bench_quick_audit.json";
+  std::remove(out.c_str());
+  ASSERT_EQ(run("bench audit --quick --threads 1 --json " + out), 0);
+  const nlohmann::json rows = nlohmann::json::parse(read_file(out));
+  std::set<std::string> kernels;
+  for (const auto& r : rows) {
+    kernels.insert(r.at("kernel").get<std::string>());
+    EXPECT_EQ(r.at("threads"), 1);
+    EXPECT_GT(r.at("tokens_per_s").get<double>(), 0.0) << r.dump();
+    EXPECT_GT(r.at("fp32_tokens_per_s").get<double>(), 0.0) << r.dump();
+    // cost_vs_fp is the inverse of the throughput ratio (printed with three decimals).
+    const double cost = std::stod(r.at("cost_vs_fp").get<std::string>());
+    EXPECT_NEAR(cost, 1.0 / r.at("ratio").get<double>(), 1e-3 * cost + 1e-3) << r.dump();
+  }
+  for (const char* k : {"audit_bb1_stats", "audit_bb1_stats_capture", "audit_llama_stats", "audit_llama_stats_capture"})
+    EXPECT_TRUE(kernels.count(k)) << k;
+}
+
 TEST(BenchCli, BadInputIsExitCode2) {
   EXPECT_EQ(run("bench nonsense --quick"), 2);
   EXPECT_EQ(run("bench quant --threads 0 --quick"), 2);
