@@ -19,8 +19,11 @@ int64_t blocks_for(int64_t T, int64_t width) {
 
 
 // Persistence hits of one row (DESIGN 1.2): channels with |x[c]| >= tau_p * median_j |x[j]|, counted into hits.
-// m holds the row's max |x| and its counts against persistence_bound (row_moments.h); buf has room for n floats.
-void row_persistence(const float* x, int64_t n, const RowMoments& m, double tau_p, float* buf, int64_t* hits) {
+// m holds the row's max |x| and its counts against persistence_bound (row_moments.h); buf has room for n + 16
+// floats; guess is the median of the previous row that needed one (rows of one site have similar scales), and
+// is updated.
+void row_persistence(const float* x, int64_t n, const RowMoments& m, double tau_p, float* buf, float* guess,
+                     int32_t* hits) {
   if (!(m.max_abs > 0.0f) || !(tau_p > 0.0)) return;  // median 0 or tau_p <= 0: the threshold is not > 0, no hits
   // Exclusion without the median: if more than half the row exceeds rmax / tau_p, then the median (which is
   // at least the lower middle value) times tau_p exceeds rmax and no entry can reach it. The bound is rounded
@@ -28,14 +31,11 @@ void row_persistence(const float* x, int64_t n, const RowMoments& m, double tau_
   // Likewise a row that is zero on more than half its entries (ReLU outputs) has median 0: no hits.
   const int64_t k = (n - 1) / 2;  // index of the lower middle value
   if (m.at_most <= k || m.zeros >= n / 2 + 1) return;
-  for (int64_t c = 0; c < n; ++c) buf[c] = std::fabs(x[c]);
-  const size_t mid = static_cast<size_t>(n) / 2;
-  std::nth_element(buf, buf + mid, buf + n);
-  double med = buf[mid];
-  if (n % 2 == 0) med = 0.5 * (med + *std::max_element(buf, buf + mid));
+  const double med = median_abs_row(x, n, *guess, buf);
+  *guess = static_cast<float>(med);
   const double thr = tau_p * med;
   if (!(thr > 0.0)) return;
-  for (int64_t c = 0; c < n; ++c) hits[c] += std::fabs(x[c]) >= thr;
+  count_at_least(x, n, thr, hits);
 }
 
 using TopEntry = TopAbs;
@@ -91,13 +91,14 @@ void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, Fused
   tokens += T;
   if (T <= 0 || K <= 0) return;
   const int64_t nb = blocks_for(T, K);
-  s->abs.resize(static_cast<size_t>(nb * K));
+  const int64_t buf_width = K + 16;  // median_abs_row's room
+  s->abs.resize(static_cast<size_t>(nb * buf_width));
   s->chan_max.assign(static_cast<size_t>(nb * K), 0.0f);
   s->hits.assign(static_cast<size_t>(nb * K), 0);
   s->rows.resize(static_cast<size_t>(T));
   float* abs = s->abs.data();
   float* cm = s->chan_max.data();
-  int64_t* hit = s->hits.data();
+  int32_t* hit = s->hits.data();
   RowMoments* rows = s->rows.data();
 #pragma omp parallel for schedule(static) num_threads(nb) if (nb > 1)
   for (int64_t b = 0; b < nb; ++b) {
@@ -105,7 +106,9 @@ void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, Fused
     // Kurtosis, max |x|, column maxima and the persistence counts of the block in one Highway kernel; the
     // median is computed only for rows the counts cannot exclude.
     row_moments(x + lo * K, hi - lo, K, tau_p, cm + b * K, rows + lo);
-    for (int64_t i = lo; i < hi; ++i) row_persistence(x + i * K, K, rows[i], tau_p, abs + b * K, hit + b * K);
+    float guess = 0.0f;
+    for (int64_t i = lo; i < hi; ++i)
+      row_persistence(x + i * K, K, rows[i], tau_p, abs + b * buf_width, &guess, hit + b * K);
   }
   for (int64_t b = 0; b < nb; ++b)
     for (int64_t c = 0; c < K; ++c) chan_max[c] = std::max(chan_max[c], cm[b * K + c]);
@@ -136,10 +139,10 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
     TopEntry* top = tops + b * width;
     int size = 0;
     const int64_t lo = T * b / nb, hi = T * (b + 1) / nb;
-    row_moments(h + lo * d, hi - lo, d, 0.0, nullptr, rows + lo);  // kurtosis and max |x| (Highway)
+    row_moments(h + lo * d, hi - lo, d, 0.0, nullptr, rows + lo, true);  // kurtosis, max |x|, norms (Highway)
     for (int64_t i = lo; i < hi; ++i) {
       const float* row = h + i * d;
-      norms[i] = std::sqrt(row_sumsq(row, d));
+      norms[i] = std::sqrt(rows[i].sumsq);
       // Rows whose max cannot enter the top are not scanned.
       if (n == 0 || (size == n && !(rows[i].max_abs > top[n - 1].abs))) continue;
       for (int64_t c = 0; c < d; ++c) {

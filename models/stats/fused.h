@@ -22,9 +22,9 @@ struct TopAbs {
 
 // Per-call work buffers, reused between calls (one per caller; not shared between threads of callers).
 struct FusedScratch {
-  std::vector<float> abs;          // [blocks * width] |x| rows for the per-row median; [T*d] for the median |x|
+  std::vector<float> abs;          // [blocks * (width + 16)] per-row medians' buffers; [T*d] for the median |x|
   std::vector<float> chan_max;     // [blocks * width]
-  std::vector<int64_t> hits;       // [blocks * width]
+  std::vector<int32_t> hits;       // [blocks * width] persistence hits of one call
   std::vector<RowMoments> rows;    // [T] per-row kurtosis, max |x| and persistence counts
   std::vector<TopAbs> top;         // [blocks * n] per-block best |x|
   std::vector<int> top_sizes;      // [blocks]

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "hwy/highway.h"
 #include "models/stats/row_moments.h"
@@ -36,24 +37,41 @@ namespace stats {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// At most 8 lanes: wider targets run 8-lane vectors, narrower ones several vectors per 8 virtual lanes.
+// At most 8 float lanes: wider targets run 8-lane vectors, narrower ones several vectors per 8 entries.
 using DF = hn::CappedTag<float, detail::kVirtualLanes>;
 using DI = hn::RebindToSigned<DF>;
 constexpr size_t kLanes = hn::MaxLanes(DF());
 constexpr size_t kVectors = detail::kVirtualLanes / kLanes;
 static_assert(kLanes * kVectors == detail::kVirtualLanes, "the virtual lanes must tile the vectors");
 
-template <bool kCols, bool kCount>
+// Sum of squares of v's lanes into a double accumulator (the residual's row norms need double precision).
+#if HWY_TARGET == HWY_SCALAR
+using DD = hn::Rebind<double, DF>;
+HWY_INLINE void AddSquares(DF, hn::Vec<DF> v, hn::Vec<DD>* acc) {
+  const auto w = hn::PromoteTo(DD(), v);
+  *acc = hn::MulAdd(w, w, *acc);
+}
+#else
+using DD = hn::Rebind<double, hn::Half<DF>>;
+HWY_INLINE void AddSquares(DF d, hn::Vec<DF> v, hn::Vec<DD>* acc) {
+  const hn::Half<DF> dh;
+  const auto lo = hn::PromoteTo(DD(), hn::LowerHalf(dh, v));
+  const auto hi = hn::PromoteTo(DD(), hn::UpperHalf(dh, v));
+  *acc = hn::MulAdd(hi, hi, hn::MulAdd(lo, lo, *acc));
+}
+#endif
+
+template <bool kCols, bool kCount, bool kSumsq>
 void MomentsOfRows(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out) {
   const DF d;
   const DI di;
+  const DD dd;
   const int64_t body = K - K % detail::kVirtualLanes;
-  HWY_ALIGN float lanes[detail::kVirtualLanes];
-  HWY_ALIGN int32_t counts[2][detail::kVirtualLanes];
   for (int64_t i = 0; i < T; ++i) {
     const float* row = x + i * K;
-    // Pass 1: sum, max |x|, column maxima.
+    // Pass 1: sum, max |x|, column maxima (and the sum of squares in double).
     hn::Vec<DF> sum[kVectors], mx[kVectors];
+    hn::Vec<DD> sq = hn::Zero(dd);
     for (size_t u = 0; u < kVectors; ++u) sum[u] = mx[u] = hn::Zero(d);
     for (int64_t c = 0; c < body; c += detail::kVirtualLanes) {
       for (size_t u = 0; u < kVectors; ++u) {
@@ -65,26 +83,29 @@ void MomentsOfRows(const float* x, int64_t T, int64_t K, double tau_p, float* co
           float* cm = col_max + c + u * kLanes;
           hn::StoreU(hn::Max(hn::LoadU(d, cm), a), d, cm);
         }
+        if (kSumsq) AddSquares(d, v, &sq);
       }
     }
-    for (size_t u = 0; u < kVectors; ++u) hn::Store(mx[u], d, lanes + u * kLanes);
-    float rmax = *std::max_element(lanes, lanes + detail::kVirtualLanes);
-    for (size_t u = 0; u < kVectors; ++u) hn::Store(sum[u], d, lanes + u * kLanes);
+    for (size_t u = 1; u < kVectors; ++u) {
+      sum[0] = hn::Add(sum[0], sum[u]);
+      mx[0] = hn::Max(mx[0], mx[u]);
+    }
+    double total = hn::GetLane(hn::SumOfLanes(d, sum[0]));
+    float rmax = hn::GetLane(hn::MaxOfLanes(d, mx[0]));
+    double sumsq = kSumsq ? hn::GetLane(hn::SumOfLanes(dd, sq)) : 0.0;
     for (int64_t c = body; c < K; ++c) {
       const float a = std::fabs(row[c]);
-      lanes[c - body] += row[c];
+      total += row[c];
       rmax = std::max(rmax, a);
       if (kCols) col_max[c] = std::max(col_max[c], a);
+      if (kSumsq) sumsq += double(row[c]) * row[c];
     }
-    const float mu = static_cast<float>(detail::lane_sum(lanes) / K);
+    const float mu = static_cast<float>(total / K);
     const float bound = kCount ? persistence_bound(rmax, tau_p) : 0.0f;
     // Pass 2: central moments and the persistence counts.
     hn::Vec<DF> m2[kVectors], m4[kVectors];
-    hn::Vec<DI> at_most[kVectors], zeros[kVectors];
-    for (size_t u = 0; u < kVectors; ++u) {
-      m2[u] = m4[u] = hn::Zero(d);
-      at_most[u] = zeros[u] = hn::Zero(di);
-    }
+    hn::Vec<DI> at_most = hn::Zero(di), zeros = hn::Zero(di);
+    for (size_t u = 0; u < kVectors; ++u) m2[u] = m4[u] = hn::Zero(d);
     const auto vmu = hn::Set(d, mu), vbound = hn::Set(d, bound), zero = hn::Zero(d);
     for (int64_t c = 0; c < body; c += detail::kVirtualLanes) {
       for (size_t u = 0; u < kVectors; ++u) {
@@ -96,45 +117,166 @@ void MomentsOfRows(const float* x, int64_t T, int64_t K, double tau_p, float* co
         if (kCount) {
           const auto a = hn::Abs(v);
           // A true mask is all ones: -1 as an integer.
-          at_most[u] = hn::Sub(at_most[u], hn::BitCast(di, hn::VecFromMask(d, hn::Le(a, vbound))));
-          zeros[u] = hn::Sub(zeros[u], hn::BitCast(di, hn::VecFromMask(d, hn::Eq(a, zero))));
+          at_most = hn::Sub(at_most, hn::BitCast(di, hn::VecFromMask(d, hn::Le(a, vbound))));
+          zeros = hn::Sub(zeros, hn::BitCast(di, hn::VecFromMask(d, hn::Eq(a, zero))));
         }
       }
     }
-    HWY_ALIGN float lanes4[detail::kVirtualLanes];
-    for (size_t u = 0; u < kVectors; ++u) {
-      hn::Store(m2[u], d, lanes + u * kLanes);
-      hn::Store(m4[u], d, lanes4 + u * kLanes);
-      hn::Store(at_most[u], di, counts[0] + u * kLanes);
-      hn::Store(zeros[u], di, counts[1] + u * kLanes);
+    for (size_t u = 1; u < kVectors; ++u) {
+      m2[0] = hn::Add(m2[0], m2[u]);
+      m4[0] = hn::Add(m4[0], m4[u]);
     }
+    double s2 = hn::GetLane(hn::SumOfLanes(d, m2[0])), s4 = hn::GetLane(hn::SumOfLanes(d, m4[0]));
     int32_t n_at_most = 0, n_zeros = 0;
-    for (int j = 0; j < detail::kVirtualLanes; ++j) {
-      n_at_most += counts[0][j];
-      n_zeros += counts[1][j];
+    if (kCount) {
+      n_at_most = hn::GetLane(hn::SumOfLanes(di, at_most));
+      n_zeros = hn::GetLane(hn::SumOfLanes(di, zeros));
     }
     for (int64_t c = body; c < K; ++c) {
       const float e = row[c] - mu, e2 = e * e;
-      lanes[c - body] += e2;
-      lanes4[c - body] += e2 * e2;
-      const float a = std::fabs(row[c]);
-      n_at_most += a <= bound;
-      n_zeros += a == 0.0f;
+      s2 += e2;
+      s4 += e2 * e2;
+      if (kCount) {
+        const float a = std::fabs(row[c]);
+        n_at_most += a <= bound;
+        n_zeros += a == 0.0f;
+      }
     }
     RowMoments& r = out[i];
-    r.kurtosis = detail::kurtosis_of(detail::lane_sum(lanes), detail::lane_sum(lanes4), K);
+    r.kurtosis = detail::kurtosis_of(s2, s4, K);
     r.max_abs = rmax;
-    r.at_most = kCount ? n_at_most : 0;
-    r.zeros = kCount ? n_zeros : 0;
+    r.at_most = n_at_most;
+    r.zeros = n_zeros;
+    r.sumsq = sumsq;
   }
 }
 
-void RowMomentsBlock(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out) {
+constexpr int64_t kTargetSelection = 12;  // narrow the bracket until at most this many values are left
+constexpr int64_t kSmallSelection = 24;   // insertion sort up to this many values, nth_element above
+constexpr int kMaxNarrowing = 8;
+
+// {#(|x| <= t0), #(|x| <= t1)} in one pass.
+void CountAtMost(const float* x, int64_t n, float t0, float t1, int64_t* c0, int64_t* c1) {
+  const DF d;
+  const DI di;
+  const int64_t N = static_cast<int64_t>(kLanes);
+  const auto v0 = hn::Set(d, t0), v1 = hn::Set(d, t1);
+  auto a0 = hn::Zero(di), a1 = hn::Zero(di);
+  int64_t c = 0;
+  for (; c + N <= n; c += N) {
+    const auto a = hn::Abs(hn::LoadU(d, x + c));
+    a0 = hn::Sub(a0, hn::BitCast(di, hn::VecFromMask(d, hn::Le(a, v0))));
+    a1 = hn::Sub(a1, hn::BitCast(di, hn::VecFromMask(d, hn::Le(a, v1))));
+  }
+  *c0 = hn::GetLane(hn::SumOfLanes(di, a0));
+  *c1 = hn::GetLane(hn::SumOfLanes(di, a1));
+  for (; c < n; ++c) {
+    const float a = std::fabs(x[c]);
+    *c0 += a <= t0;
+    *c1 += a <= t1;
+  }
+}
+
+// Median of |x| over n >= 1 entries (finite). The two middle values (ranks lower and mid of the sorted |x|) are
+// bracketed by counting: lo < |x|_(lower) holds while #(|x| <= lo) <= lower, |x|_(mid) <= hi while
+// #(|x| <= hi) >= mid + 1. Starting from thresholds around the guess (the previous row's median), the bracket
+// is narrowed until at most kTargetSelection entries lie in (lo, hi]; only those are selected from (copied
+// into buf). The middle values, hence the result, are exactly those of a full selection.
+double MedianAbsRow(const float* x, int64_t n, float guess, float* buf) {
+  const DF d;
+  const int64_t N = static_cast<int64_t>(kLanes);
+  const int64_t mid = n / 2, lower = (n - 1) / 2;
+  float lo = -1.0f, hi = std::numeric_limits<float>::infinity();
+  int64_t n_lo = 0, n_hi = n;  // #(|x| <= lo), #(|x| <= hi)
+  float g = guess > 0.0f && guess < 1e30f ? guess : 0.0f;
+  for (int it = 0; g > 0.0f && it < kMaxNarrowing && n_hi - n_lo > kTargetSelection; ++it) {
+    float t[2] = {g / 1.2f, g * 1.2f};
+    int64_t k[2];
+    CountAtMost(x, n, t[0], t[1], &k[0], &k[1]);
+    for (int j = 0; j < 2; ++j) {
+      if (k[j] <= lower && t[j] > lo) lo = t[j], n_lo = k[j];
+      if (k[j] >= mid + 1 && t[j] < hi) hi = t[j], n_hi = k[j];
+    }
+    // Next guess: the geometric middle of a finite bracket, else further out on the open side.
+    if (lo > 0.0f && std::isfinite(hi)) {
+      g = std::sqrt(lo * hi);
+    } else if (k[1] <= lower) {
+      g *= 4.0f;
+    } else if (k[0] >= mid + 1) {
+      g *= 0.25f;
+    } else {
+      break;  // the bracket around the guess is as narrow as it gets this way
+    }
+    if (!(g > 0.0f) || !std::isfinite(g)) break;
+  }
+  int64_t m = 0;
+  if (n_hi - n_lo < n) {
+    // Most entries lie outside the bracket: test a vector at a time, copy the few inside one by one (Highway
+    // 1.0's CompressStore rebuilds its 1 KiB index table on every call).
+    const auto vlo = hn::Set(d, lo), vhi = hn::Set(d, hi);
+    int64_t c = 0;
+    for (; c + N <= n; c += N) {
+      const auto a = hn::Abs(hn::LoadU(d, x + c));
+      uint8_t bits[8] = {};
+      hn::StoreMaskBits(d, hn::And(hn::Gt(a, vlo), hn::Le(a, vhi)), bits);
+      for (unsigned b = bits[0]; b != 0; b &= b - 1) buf[m++] = std::fabs(x[c + __builtin_ctz(b)]);
+    }
+    for (; c < n; ++c) {
+      const float a = std::fabs(x[c]);
+      buf[m] = a;
+      m += a > lo && a <= hi;
+    }
+  } else {
+    int64_t c = 0;
+    for (; c + N <= n; c += N) hn::StoreU(hn::Abs(hn::LoadU(d, x + c)), d, buf + c);
+    for (; c < n; ++c) buf[c] = std::fabs(x[c]);
+    m = n;
+    n_lo = 0;
+  }
+  float* upper = buf + (mid - n_lo);
+  if (m <= kSmallSelection) {
+    // Few values (the usual case): an insertion sort is cheaper than nth_element.
+    for (int64_t i = 1; i < m; ++i) {
+      const float v = buf[i];
+      int64_t j = i;
+      for (; j > 0 && buf[j - 1] > v; --j) buf[j] = buf[j - 1];
+      buf[j] = v;
+    }
+    return n % 2 ? double(*upper) : 0.5 * (double(*upper) + upper[-1]);
+  }
+  std::nth_element(buf, upper, buf + m);
+  double med = *upper;
+  if (n % 2 == 0) med = 0.5 * (med + *std::max_element(buf, upper));
+  return med;
+}
+
+// hits[c] += |x[c]| >= at_least.
+void CountAtLeast(const float* x, int64_t n, float at_least, int32_t* hits) {
+  const DF d;
+  const DI di;
+  const int64_t N = static_cast<int64_t>(kLanes);
+  const auto vt = hn::Set(d, at_least);
+  int64_t c = 0;
+  for (; c + N <= n; c += N) {
+    const auto hit = hn::BitCast(di, hn::VecFromMask(d, hn::Ge(hn::Abs(hn::LoadU(d, x + c)), vt)));
+    hn::StoreU(hn::Sub(hn::LoadU(di, hits + c), hit), di, hits + c);
+  }
+  for (; c < n; ++c) hits[c] += std::fabs(x[c]) >= at_least;
+}
+
+template <bool kSumsq>
+void MomentsOfRowsFor(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out) {
   const bool count = tau_p > 0.0;
-  if (col_max && count) return MomentsOfRows<true, true>(x, T, K, tau_p, col_max, out);
-  if (col_max) return MomentsOfRows<true, false>(x, T, K, tau_p, col_max, out);
-  if (count) return MomentsOfRows<false, true>(x, T, K, tau_p, col_max, out);
-  MomentsOfRows<false, false>(x, T, K, tau_p, col_max, out);
+  if (col_max && count) return MomentsOfRows<true, true, kSumsq>(x, T, K, tau_p, col_max, out);
+  if (col_max) return MomentsOfRows<true, false, kSumsq>(x, T, K, tau_p, col_max, out);
+  if (count) return MomentsOfRows<false, true, kSumsq>(x, T, K, tau_p, col_max, out);
+  MomentsOfRows<false, false, kSumsq>(x, T, K, tau_p, col_max, out);
+}
+
+void RowMomentsBlock(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, bool sumsq,
+                     RowMoments* out) {
+  if (sumsq) return MomentsOfRowsFor<true>(x, T, K, tau_p, col_max, out);
+  MomentsOfRowsFor<false>(x, T, K, tau_p, col_max, out);
 }
 
 }  // namespace HWY_NAMESPACE
@@ -146,25 +288,49 @@ HWY_AFTER_NAMESPACE();
 namespace qh::stats {
 
 HWY_EXPORT(RowMomentsBlock);
+HWY_EXPORT(MedianAbsRow);
+HWY_EXPORT(CountAtLeast);
+
+double median_abs_row(const float* x, int64_t n, float guess, float* buf) {
+  if (n <= 0) return 0.0;
+  return HWY_DYNAMIC_DISPATCH(MedianAbsRow)(x, n, guess, buf);
+}
+
+double median_abs_row_reference(const float* x, int64_t n) {
+  if (n <= 0) return 0.0;
+  std::vector<float> a(static_cast<size_t>(n));
+  for (int64_t c = 0; c < n; ++c) a[c] = std::fabs(x[c]);
+  std::sort(a.begin(), a.end());
+  return n % 2 ? a[n / 2] : 0.5 * (double(a[n / 2 - 1]) + a[n / 2]);
+}
+
+void count_at_least(const float* x, int64_t n, double threshold, int32_t* hits) {
+  // |x| >= threshold (double) exactly when |x| >= the smallest float not below the threshold.
+  float f = static_cast<float>(threshold);
+  if (double(f) < threshold) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  HWY_DYNAMIC_DISPATCH(CountAtLeast)(x, n, f, hits);
+}
 
 float persistence_bound(float max_abs, double tau_p) {
   // Computed in double with a 1e-6 margin; the conversion to float moves it by less than 1e-7 relative except
   // among subnormals, where it may round below the quotient: then one float step up.
-  const double q = double(max_abs) / tau_p * (1.0 + 1e-6);
-  const float b = static_cast<float>(q);
-  return double(b) >= q ? b : std::nextafter(b, std::numeric_limits<float>::infinity());
+  const double exact = double(max_abs) / tau_p;
+  const float b = static_cast<float>(exact * (1.0 + 1e-6));
+  return double(b) >= exact ? b : std::nextafter(b, std::numeric_limits<float>::infinity());
 }
 
-void row_moments(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out) {
+void row_moments(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out,
+                 bool sumsq) {
   if (T <= 0) return;
   if (K <= 0) {
     std::fill(out, out + T, RowMoments{});
     return;
   }
-  HWY_DYNAMIC_DISPATCH(RowMomentsBlock)(x, T, K, tau_p, col_max, out);
+  HWY_DYNAMIC_DISPATCH(RowMomentsBlock)(x, T, K, tau_p, col_max, sumsq, out);
 }
 
-void row_moments_reference(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out) {
+void row_moments_reference(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out,
+                           bool sumsq) {
   constexpr int V = detail::kVirtualLanes;
   const bool count = tau_p > 0.0;
   for (int64_t i = 0; i < T; ++i) {
@@ -176,6 +342,7 @@ void row_moments_reference(const float* x, int64_t T, int64_t K, double tau_p, f
     float rmax = 0.0f;
     for (int64_t c = 0; c < K; ++c) {
       const float a = std::fabs(row[c]);
+      if (sumsq) r.sumsq += double(row[c]) * row[c];
       sum[c % V] += row[c];
       rmax = std::max(rmax, a);
       if (col_max) col_max[c] = std::max(col_max[c], a);

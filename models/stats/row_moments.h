@@ -3,10 +3,10 @@
 // column maxima, once for the central moments of its kurtosis and the counts that let the persistence test skip
 // the row's median.
 //
-// Sums run in 8 "virtual lanes" (lane j adds the entries c = j mod 8 in order) whatever the vector width, then
-// the 8 lanes are added in double in a fixed tree: every target, and the scalar reference below, give the same
-// bits (the tests check equality, not a tolerance). Float lanes keep the kurtosis within about 1e-6 of double
-// accumulation (tested against row_kurtosis), for a quarter of the work.
+// The moments are summed in float lanes (at most 8 wide, so every target adds in nearly the same order) and
+// combined per row; maxima and counts are exact, equal to the scalar reference on every target (tested), and
+// the kurtosis is within about 1e-6 of double accumulation (tested against row_kurtosis and the reference), for a
+// quarter of the work. The sum of squares (row norms) accumulates in double lanes.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,7 @@ struct RowMoments {
   float max_abs = 0;    // max_c |x[c]|
   int32_t at_most = 0;  // entries with |x[c]| <= bound, bound = rmax / tau_p rounded up (see below); 0 if not counted
   int32_t zeros = 0;    // entries equal to 0; 0 if not counted
+  double sumsq = 0;     // sum_c x[c]^2 in double; 0 if not asked for
 };
 
 // The persistence bound of a row: a float >= max_abs / tau_p (relative margin 1e-6, so rounding only ever
@@ -25,9 +26,20 @@ struct RowMoments {
 float persistence_bound(float max_abs, double tau_p);
 
 // For each of the T rows of x [T, K] (row stride K): out[i]. col_max (nullable) [K] is raised to the rows'
-// |x| column maxima. The counts are taken only when tau_p > 0.
-void row_moments(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out);
-// Scalar reference: the same virtual-lane order, so equal to row_moments bit for bit.
-void row_moments_reference(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out);
+// |x| column maxima. The counts are taken only when tau_p > 0, the sum of squares only when sumsq.
+void row_moments(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out,
+                 bool sumsq = false);
+// Scalar reference: sums in 8 lanes combined in double, one entry at a time.
+void row_moments_reference(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out,
+                           bool sumsq = false);
+
+// Median of |x[0..n)| (the mean of the two middle values for even n; 0 when n = 0), equal to a full selection.
+// guess (e.g. the previous row's median; 0 for none) narrows the selection to the entries near it when it
+// brackets the median. buf has room for n + 16 floats.
+double median_abs_row(const float* x, int64_t n, float guess, float* buf);
+double median_abs_row_reference(const float* x, int64_t n);  // sorts a copy
+
+// hits[c] += 1 where double(|x[c]|) >= threshold, for c < n.
+void count_at_least(const float* x, int64_t n, double threshold, int32_t* hits);
 
 }  // namespace qh::stats

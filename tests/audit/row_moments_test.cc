@@ -2,7 +2,8 @@
 // reference and against the double-precision row_kurtosis: random rows of every width 0..40 plus long ones
 // (odd tails of every length), and adversarial rows (all zero, constant, one huge entry, mostly zero, ties at
 // the persistence bound, values near the float limit). Maxima, column maxima and counts must be equal; the
-// kurtosis may differ in the last bits where a target fuses multiply-adds.
+// kurtosis and the double sum of squares add in another order, so they agree to a relative 1e-6 / K ulps.
+// The persistence helpers (median of |x| with a guess, hit counts against a double threshold) must be exact.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -48,17 +49,28 @@ std::vector<float> rows(int64_t T, int64_t K, std::mt19937& rng) {
   return x;
 }
 
-void compare(const std::vector<float>& x, int64_t T, int64_t K, double tau_p, bool cols, const std::string& label) {
+void compare(const std::vector<float>& x, int64_t T, int64_t K, double tau_p, bool cols, bool sumsq,
+             const std::string& label) {
   std::vector<RowMoments> got(T), want(T);
   std::vector<float> cm_got(K, 0.5f), cm_want(K, 0.5f);  // starts above 0: maxima merge with earlier calls
-  row_moments(x.data(), T, K, tau_p, cols ? cm_got.data() : nullptr, got.data());
-  row_moments_reference(x.data(), T, K, tau_p, cols ? cm_want.data() : nullptr, want.data());
+  row_moments(x.data(), T, K, tau_p, cols ? cm_got.data() : nullptr, got.data(), sumsq);
+  row_moments_reference(x.data(), T, K, tau_p, cols ? cm_want.data() : nullptr, want.data(), sumsq);
   EXPECT_EQ(cm_got, cm_want) << label;
   for (int64_t i = 0; i < T; ++i) {
     const std::string at = label + " row " + std::to_string(i);
     EXPECT_EQ(got[i].max_abs, want[i].max_abs) << at;
     EXPECT_EQ(got[i].at_most, want[i].at_most) << at;
     EXPECT_EQ(got[i].zeros, want[i].zeros) << at;
+    // Double lanes add in another order: a rounding error of at most about K ulps.
+    const double rel = 1.2e-16 * double(K + 8);
+    EXPECT_NEAR(got[i].sumsq, want[i].sumsq, rel * want[i].sumsq) << at;
+    if (sumsq) {
+      double naive = 0;
+      for (int64_t c = 0; c < K; ++c) naive += double(x[i * K + c]) * x[i * K + c];
+      EXPECT_NEAR(want[i].sumsq, naive, rel * naive) << at;
+    } else {
+      EXPECT_EQ(got[i].sumsq, 0.0) << at;
+    }
     if (std::isfinite(want[i].kurtosis))
       EXPECT_NEAR(got[i].kurtosis, want[i].kurtosis, 1e-6 * std::fabs(want[i].kurtosis)) << at;
     else
@@ -76,7 +88,10 @@ TEST_P(RowMomentsPerTarget, EqualsTheScalarReference) {
     const std::vector<float> x = rows(T, K, rng);
     for (double tau_p : {5.0, 0.0})
       for (bool cols : {true, false})
-        compare(x, T, K, tau_p, cols, "K=" + std::to_string(K) + " tau=" + std::to_string(tau_p));
+        for (bool sumsq : {true, false})
+          compare(x, T, K, tau_p, cols, sumsq,
+                  "K=" + std::to_string(K) + " tau=" + std::to_string(tau_p) + (cols ? " cols" : "") +
+                      (sumsq ? " sumsq" : ""));
   }
 }
 
@@ -114,6 +129,48 @@ TEST_P(RowMomentsPerTarget, KurtosisWithinOneMillionthOfDouble) {
     for (int i = 0; i < 4; ++i) {
       const double want = row_kurtosis(x.data() + i * K, K);
       EXPECT_NEAR(m[i].kurtosis, want, 2e-6 * want) << K << " " << i;
+    }
+  }
+}
+
+TEST_P(RowMomentsPerTarget, MedianAbsEqualsAFullSortWhateverTheGuess) {
+  std::mt19937 rng(21);
+  std::vector<int64_t> widths;
+  for (int64_t k = 1; k <= 40; ++k) widths.push_back(k);
+  for (int64_t k : {64, 127, 128, 1000}) widths.push_back(k);
+  for (int64_t K : widths) {
+    const std::vector<float> x = rows(8, K, rng);
+    std::vector<float> buf(K + 16);
+    for (int64_t i = 0; i < 8; ++i) {
+      const float* row = x.data() + i * K;
+      const double want = median_abs_row_reference(row, K);
+      // No guess, the exact median (bracket holds), near misses on both sides, far off, and degenerate guesses.
+      for (float guess : {0.0f, float(want), float(want) * 0.76f, float(want) * 1.3f, float(want) * 0.7f,
+                          float(want) * 1.4f, float(want) * 100.0f, 1e-30f, 1e35f, -1.0f}) {
+        EXPECT_EQ(median_abs_row(row, K, guess, buf.data()), want) << "K=" << K << " row " << i << " guess " << guess;
+      }
+    }
+  }
+  float buf[17];
+  EXPECT_EQ(median_abs_row(nullptr, 0, 1.0f, buf), 0.0);
+  const float one[1] = {-3.0f};
+  EXPECT_EQ(median_abs_row(one, 1, 3.0f, buf), 3.0);
+  const float pair[2] = {-1.0f, 2.0f};
+  EXPECT_EQ(median_abs_row(pair, 2, 1.5f, buf), 1.5);
+}
+
+TEST_P(RowMomentsPerTarget, CountAtLeastComparesInDouble) {
+  std::mt19937 rng(31);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (int64_t K : {1, 3, 8, 9, 16, 17, 33, 128, 131}) {
+    std::vector<float> x(K);
+    for (float& v : x) v = g(rng);
+    x[0] = 1.5f;  // exactly at one of the thresholds below
+    for (double thr : {1.5, std::nextafter(1.5, 0.0), std::nextafter(1.5, 2.0), 0.0, 0.3, 1e-40, 1e40}) {
+      std::vector<int32_t> got(K, 7), want(K, 7);
+      count_at_least(x.data(), K, thr, got.data());
+      for (int64_t c = 0; c < K; ++c) want[c] += double(std::fabs(x[c])) >= thr;
+      EXPECT_EQ(got, want) << "K=" << K << " thr=" << thr;
     }
   }
 }
