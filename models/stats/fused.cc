@@ -106,9 +106,10 @@ void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, Fused
     // Kurtosis, max |x|, column maxima and the persistence counts of the block in one Highway kernel; the
     // median is computed only for rows the counts cannot exclude.
     row_moments(x + lo * K, hi - lo, K, tau_p, cm + b * K, rows + lo);
-    float guess = 0.0f;
+    float guess = median_guess;  // only a starting point: results do not depend on it
     for (int64_t i = lo; i < hi; ++i)
       row_persistence(x + i * K, K, rows[i], tau_p, abs + b * buf_width, &guess, hit + b * K);
+    if (b == nb - 1) median_guess = guess;
   }
   for (int64_t b = 0; b < nb; ++b)
     for (int64_t c = 0; c < K; ++c) chan_max[c] = std::max(chan_max[c], cm[b * K + c]);

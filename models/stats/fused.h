@@ -37,6 +37,7 @@ struct ChannelStats {
   int64_t tokens = 0;
   double kurtosis_sum = 0;      // sum over tokens of row_kurtosis
   double max_abs = 0;
+  float median_guess = 0;       // the last row median computed, where the next row's median search starts
   // Adds the T rows of x [T, K] (K must not change between calls).
   void add(const float* x, int64_t T, int64_t K, double tau_p, FusedScratch* scratch);
 };
