@@ -151,7 +151,7 @@ void MomentsOfRows(const float* x, int64_t T, int64_t K, double tau_p, float* co
   }
 }
 
-constexpr int64_t kTargetSelection = 12;  // narrow the bracket until at most this many values are left
+constexpr int64_t kTargetSelection = 8;   // narrow the bracket until at most this many values are left
 constexpr int64_t kSmallSelection = 24;   // insertion sort up to this many values, nth_element above
 constexpr int kMaxNarrowing = 8;
 
@@ -188,26 +188,31 @@ double MedianAbsRow(const float* x, int64_t n, float guess, float* buf) {
   const int64_t mid = n / 2, lower = (n - 1) / 2;
   float lo = -1.0f, hi = std::numeric_limits<float>::infinity();
   int64_t n_lo = 0, n_hi = n;  // #(|x| <= lo), #(|x| <= hi)
-  float g = guess > 0.0f && guess < 1e30f ? guess : 0.0f;
-  for (int it = 0; g > 0.0f && it < kMaxNarrowing && n_hi - n_lo > kTargetSelection; ++it) {
-    float t[2] = {g / 1.2f, g * 1.2f};
+  const bool guessed = guess > 0.0f && guess < 1e30f;
+  for (int it = 0; guessed && it < kMaxNarrowing && n_hi - n_lo > kTargetSelection; ++it) {
+    // Two thresholds: around the guess first, then inside the bracket (thirds), or further out on its open side.
+    const bool has_lo = lo >= 0.0f, has_hi = std::isfinite(hi);
+    float t[2];
+    if (has_lo && has_hi) {
+      t[0] = lo + (hi - lo) / 3.0f;
+      t[1] = lo + (hi - lo) * (2.0f / 3.0f);
+    } else if (has_hi) {
+      t[0] = hi * 0.25f;
+      t[1] = hi * 0.6f;
+    } else if (has_lo) {
+      t[0] = lo * 1.6f;
+      t[1] = lo * 4.0f;
+    } else {
+      t[0] = guess / 1.2f;
+      t[1] = guess * 1.2f;
+    }
+    if (!(t[0] > lo && t[1] < hi && t[0] <= t[1])) break;  // no room left between the bounds (or overflow)
     int64_t k[2];
     CountAtMost(x, n, t[0], t[1], &k[0], &k[1]);
     for (int j = 0; j < 2; ++j) {
       if (k[j] <= lower && t[j] > lo) lo = t[j], n_lo = k[j];
       if (k[j] >= mid + 1 && t[j] < hi) hi = t[j], n_hi = k[j];
     }
-    // Next guess: the geometric middle of a finite bracket, else further out on the open side.
-    if (lo > 0.0f && std::isfinite(hi)) {
-      g = std::sqrt(lo * hi);
-    } else if (k[1] <= lower) {
-      g *= 4.0f;
-    } else if (k[0] >= mid + 1) {
-      g *= 0.25f;
-    } else {
-      break;  // the bracket around the guess is as narrow as it gets this way
-    }
-    if (!(g > 0.0f) || !std::isfinite(g)) break;
   }
   int64_t m = 0;
   if (n_hi - n_lo < n) {
