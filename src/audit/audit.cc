@@ -111,8 +111,7 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
 
   // Calibration (outlier channels, static scales) on the first windows, sink rows excluded from the scales.
   bool needs_calib = options.attribution;
-  for (const Scheme& s : schemes)
-    needs_calib |= s.activations.enabled() && s.activations.granularity == Granularity::kPerTensor;
+  for (const Scheme& s : schemes) needs_calib |= engine::needs_calibration(s, engine::Protection{});
   engine::Calibration calib;
   std::vector<float> logits;
   if (needs_calib) {

@@ -223,6 +223,17 @@ TEST_F(AuditEndToEnd, FilesAreWrittenAndParse) {
   EXPECT_NE(slurp(dir + "/audit.md").find("| layer | head | sink_mass"), std::string::npos);
 }
 
+// Static KV-cache scales need calibration even when nothing else does (no attribution, no static activations).
+TEST(Audit, StaticKvSchemeIsCalibratedWithoutAttribution) {
+  const Model m = tiny_model();
+  const data::Dataset d = data::load_data("bb:seed=5,seqs=3,len=24,k=3,vocab=16", 17);
+  AuditOptions o;
+  o.attribution = false;
+  o.calib_sequences = 2;
+  const AuditResult r = run_audit(m, d, {parse_scheme("base=W8A8,kv_bits=8,kv_granularity=per_tensor")}, o);
+  ASSERT_EQ(r.schemes.size(), 1u);
+}
+
 TEST(Audit, BadInputIsAnInputError) {
   const Model m = tiny_model();
   data::Dataset d = data::load_data("bb:seed=1,seqs=1,len=8,k=3,vocab=16", 17);
