@@ -57,16 +57,24 @@ double best_seconds(Fn&& fn, const BenchOptions& options) {
 
 // Best times of two functions measured in alternation (a, b, a, b, ...), so that both sample the same
 // moments of a shared machine: {best seconds of a, best seconds of b}.
+// Timing::kSteady precedes each timed call by an untimed call of the same function: a kernel that leaves dirty
+// output lines in the caches (ordinary stores) then pays for writing them back during its own next call, as in
+// steady use, instead of the function timed after it.
+enum class Timing { kWarmOnce, kSteady };
 template <class FnA, class FnB>
-std::pair<double, double> best_seconds_paired(FnA&& a, FnB&& b, const BenchOptions& options) {
+std::pair<double, double> best_seconds_paired(FnA&& a, FnB&& b, const BenchOptions& options,
+                                              Timing timing = Timing::kWarmOnce) {
   using Clock = std::chrono::steady_clock;
-  auto once = [](auto& fn) {
+  auto once = [timing](auto& fn) {
+    if (timing == Timing::kSteady) fn();
     const auto t0 = Clock::now();
     fn();
     return std::chrono::duration<double>(Clock::now() - t0).count();
   };
-  a();
-  b();
+  if (timing == Timing::kWarmOnce) {
+    a();
+    b();
+  }
   double best_a = 1e300, best_b = 1e300;
   const auto start = Clock::now();
   for (int rep = 0;; ++rep) {

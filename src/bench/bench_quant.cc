@@ -85,33 +85,6 @@ const QuantKernel kKernels[] = {
 // computes the per-row scales that the PyTorch call is given.
 constexpr double kQuotedPytorchGbps = 0.5;
 
-// Best seconds per call of `a` and of `b`, measured in alternation, each timed call preceded by an untimed
-// call of the same function. A kernel that leaves dirty output lines in the caches (ordinary stores) thus pays
-// for writing them back during its own next call, as in steady use, instead of the read it is compared with:
-// the untimed call absorbs whatever the other function left behind.
-template <class FnA, class FnB>
-std::pair<double, double> best_seconds_steady(FnA&& a, FnB&& b, const BenchOptions& options) {
-  using Clock = std::chrono::steady_clock;
-  auto steady_once = [](auto& fn) {
-    fn();
-    const auto t0 = Clock::now();
-    fn();
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-  };
-  double best_a = 1e300, best_b = 1e300;
-  const auto start = Clock::now();
-  for (int rep = 0;; ++rep) {
-    const double ta = steady_once(a), tb = steady_once(b);
-    best_a = ta < best_a ? ta : best_a;
-    best_b = tb < best_b ? tb : best_b;
-    if (rep + 1 >= options.min_repeats &&
-        std::chrono::duration<double>(Clock::now() - start).count() >= options.min_seconds) {
-      break;
-    }
-  }
-  return {best_a, best_b};
-}
-
 std::string format(const char* fmt, double value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, fmt, value);
@@ -134,8 +107,8 @@ std::vector<BenchRow> bench_quant(const BenchOptions& options) {
     for (const QuantKernel& k : kKernels) {
       if (k.single_thread_only && threads != 1) continue;
       // The read limit is measured in alternation with the kernel: the ratio compares like with like.
-      const auto [read_s, kernel_s] = best_seconds_steady([&] { read_buffer(b.x.get(), rows, cols); },
-                                                          [&] { k.run(b); }, options);
+      const auto [read_s, kernel_s] = best_seconds_paired([&] { read_buffer(b.x.get(), rows, cols); },
+                                                          [&] { k.run(b); }, options, Timing::kSteady);
       const double read = bytes / read_s / 1e9, gbps = bytes / kernel_s / 1e9;
       BenchRow row{k.name, threads, "gbps", gbps, "read_gbps", read, gbps / read, {{"shape", shape}}};
       if (std::string(k.name) == "fake_quant_per_token_int8") {

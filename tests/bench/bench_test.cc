@@ -39,6 +39,9 @@ TEST(Bench, PairedTimingRunsBothAlternately) {
   EXPECT_EQ(order, "ababababab");  // one warm-up each, then four alternating pairs
   EXPECT_GE(a, 0.0);
   EXPECT_GE(b, 0.0);
+  order.clear();
+  best_seconds_paired([&] { order += 'a'; }, [&] { order += 'b'; }, options, Timing::kSteady);
+  EXPECT_EQ(order, "aabbaabbaabbaabb");  // each timed call follows an untimed one of the same function
 }
 
 std::string read_file(const std::string& path) {
