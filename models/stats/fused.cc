@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/stats/small_median.h"
+
 
 namespace qh::stats {
 namespace {
@@ -16,7 +18,6 @@ int64_t blocks_for(int64_t T, int64_t width) {
   if (omp_in_parallel() || T < 2 || T * width < kParallelMinValues) return 1;
   return std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), T));
 }
-
 
 // Persistence hits of one row (DESIGN 1.2): channels with |x[c]| >= tau_p * median_j |x[j]|, counted into hits.
 // m holds the row's max |x| and its counts against persistence_bound (row_moments.h); buf has room for n + 16
@@ -31,11 +32,7 @@ void row_persistence(const float* x, int64_t n, const RowMoments& m, double tau_
   // Likewise a row that is zero on more than half its entries (ReLU outputs) has median 0: no hits.
   const int64_t k = (n - 1) / 2;  // index of the lower middle value
   if (m.at_most <= k || m.zeros >= n / 2 + 1) return;
-  const double med = median_abs_row(x, n, *guess, buf);
-  *guess = static_cast<float>(med);
-  const double thr = tau_p * med;
-  if (!(thr > 0.0)) return;
-  count_at_least(x, n, thr, hits);
+  persistence_hits(x, n, tau_p, guess, buf, hits);
 }
 
 using TopEntry = TopAbs;
@@ -76,6 +73,10 @@ double row_kurtosis_fast(const float* row, int64_t d) {
 
 double median_in_place(double* v, int64_t n) {
   if (n <= 0) return 0.0;
+  if (n <= kSmallMedianMax) {
+    double buf[kSmallMedianMax + 8];
+    return median_small(v, n, buf);
+  }
   const int64_t mid = n / 2;
   std::nth_element(v, v + mid, v + n);
   const double hi = v[mid];
@@ -104,7 +105,7 @@ void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, Fused
   for (int64_t b = 0; b < nb; ++b) {
     const int64_t lo = T * b / nb, hi = T * (b + 1) / nb;
     // Kurtosis, max |x|, column maxima and the persistence counts of the block in one Highway kernel; the
-    // median is computed only for rows the counts cannot exclude.
+    // persistence test is run only for rows the counts cannot exclude.
     row_moments(x + lo * K, hi - lo, K, tau_p, cm + b * K, rows + lo);
     float guess = median_guess;  // only a starting point: results do not depend on it
     for (int64_t i = lo; i < hi; ++i)

@@ -55,7 +55,8 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
 // Median of |x| over all n entries of x, as massive_activations computes it (the ratio's denominator).
 double median_abs(const float* x, int64_t n, FusedScratch* scratch);
 
-// Median of the n values (mean of the two middle ones for even n; 0 when empty), reordering them in place.
+// Median of the n values (mean of the two middle ones for even n; 0 when empty); may reorder them (selection
+// above kSmallMedianMax values, small_median.h below).
 double median_in_place(double* v, int64_t n);
 
 // Sum of squares of a row in double, four independent accumulators.

@@ -316,6 +316,21 @@ void count_at_least(const float* x, int64_t n, double threshold, int32_t* hits) 
   HWY_DYNAMIC_DISPATCH(CountAtLeast)(x, n, f, hits);
 }
 
+void persistence_hits(const float* x, int64_t n, double tau_p, float* guess, float* buf, int32_t* hits) {
+  if (n <= 0 || !(tau_p > 0.0)) return;
+  const double med = median_abs_row(x, n, *guess, buf);
+  *guess = static_cast<float>(med);
+  const double thr = tau_p * med;
+  if (thr > 0.0) count_at_least(x, n, thr, hits);
+}
+
+void persistence_hits_reference(const float* x, int64_t n, double tau_p, int32_t* hits) {
+  if (n <= 0 || !(tau_p > 0.0)) return;
+  const double thr = tau_p * median_abs_row_reference(x, n);
+  if (!(thr > 0.0)) return;
+  for (int64_t c = 0; c < n; ++c) hits[c] += double(std::fabs(x[c])) >= thr;
+}
+
 float persistence_bound(float max_abs, double tau_p) {
   // Computed in double with a 1e-6 margin; the conversion to float moves it by less than 1e-7 relative except
   // among subnormals, where it may round below the quotient: then one float step up.

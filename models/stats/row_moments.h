@@ -39,6 +39,12 @@ void row_moments_reference(const float* x, int64_t T, int64_t K, double tau_p, f
 double median_abs_row(const float* x, int64_t n, float guess, float* buf);
 double median_abs_row_reference(const float* x, int64_t n);  // sorts a copy
 
+// The persistence test of one row (DESIGN 1.2): hits[c] += 1 where double(|x[c]|) >= tau_p * median_c |x[c]|,
+// for n finite entries (nothing is counted when the threshold is not > 0). *guess starts the median's search
+// (median_abs_row) and becomes this row's median. buf: n + 16 floats.
+void persistence_hits(const float* x, int64_t n, double tau_p, float* guess, float* buf, int32_t* hits);
+void persistence_hits_reference(const float* x, int64_t n, double tau_p, int32_t* hits);  // a full sort
+
 // hits[c] += 1 where double(|x[c]|) >= threshold, for c < n.
 void count_at_least(const float* x, int64_t n, double threshold, int32_t* hits);
 

@@ -3,7 +3,8 @@
 // (odd tails of every length), and adversarial rows (all zero, constant, one huge entry, mostly zero, ties at
 // the persistence bound, values near the float limit). Maxima, column maxima and counts must be equal; the
 // kurtosis and the double sum of squares add in another order, so they agree to a relative 1e-6 / K ulps.
-// The persistence helpers (median of |x| with a guess, hit counts against a double threshold) must be exact.
+// The persistence helpers (median of |x| with a guess, hit counts against a double threshold, the persistence
+// test) must be exact.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -173,6 +174,61 @@ TEST_P(RowMomentsPerTarget, CountAtLeastComparesInDouble) {
       EXPECT_EQ(got, want) << "K=" << K << " thr=" << thr;
     }
   }
+}
+
+// The persistence test must count the reference's hits whatever the median's guess, on rows with entries placed
+// exactly at tau_p * median and one float step either side of it, where only an exact decision is right.
+TEST_P(RowMomentsPerTarget, PersistenceHitsEqualTheReferenceWhateverTheGuess) {
+  std::mt19937 rng(41);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<int64_t> widths;
+  for (int64_t k = 1; k <= 40; ++k) widths.push_back(k);
+  for (int64_t k : {64, 127, 128, 1000}) widths.push_back(k);
+  int64_t checked = 0, with_hits = 0;
+  for (int64_t K : widths) {
+    std::vector<float> x = rows(8, K, rng);
+    // Two more kinds: a few planted outliers, and an entry right at the threshold (the median is unchanged by
+    // moving the largest entry, so its placement is exact for K >= 3).
+    std::vector<float> extra(static_cast<size_t>(4 * K));
+    for (int64_t i = 0; i < 4; ++i) {
+      float* row = extra.data() + i * K;
+      for (int64_t c = 0; c < K; ++c) row[c] = g(rng);
+      if (i == 0)
+        for (int64_t c = 0; c < K; c += 7) row[c] *= 40.0f;
+      if (i >= 1 && K >= 3) {
+        const int64_t top = std::max_element(row, row + K, [](float a, float b) { return std::fabs(a) < std::fabs(b); }) - row;
+        row[top] = 0.0f;  // |0| is below the median of the others' |x| or equal to it: the median cannot rise
+        const double med = median_abs_row_reference(row, K);
+        float at = static_cast<float>(5.0 * med);
+        if (i == 2) at = std::nextafter(at, 0.0f);
+        if (i == 3) at = std::nextafter(at, 1e30f);
+        row[top] = -at;  // the largest |x| again: the median is what it was
+        if (median_abs_row_reference(row, K) != med) row[top] = at;  // (never, but keep the test honest)
+      }
+    }
+    x.insert(x.end(), extra.begin(), extra.end());
+    const int64_t T = static_cast<int64_t>(x.size()) / K;
+    std::vector<float> buf(K + 16);
+    for (int64_t i = 0; i < T; ++i) {
+      const float* row = x.data() + i * K;
+      const float med = static_cast<float>(median_abs_row_reference(row, K));
+      for (double tau : {5.0, 1.0, 0.5}) {
+        std::vector<int32_t> want(K, 3);
+        persistence_hits_reference(row, K, tau, want.data());
+        for (float guess : {0.0f, med, med * 1.05f, med * 0.9f, med * 1.19f, med / 1.19f, med * 1.3f, med * 0.7f,
+                            med * 100.0f, 1e-30f, 1e35f, -1.0f}) {
+          std::vector<int32_t> got(K, 3);
+          float gs = guess;
+          persistence_hits(row, K, tau, &gs, buf.data(), got.data());
+          ASSERT_EQ(got, want) << "K=" << K << " row " << i << " tau " << tau << " guess " << guess;
+          ++checked;
+        }
+        with_hits += want != std::vector<int32_t>(K, 3);
+      }
+    }
+  }
+  EXPECT_GT(with_hits, 100);  // the cases are not all hit-free
+  EXPECT_GT(checked, 10000);
 }
 
 TEST(RowMoments, PersistenceBoundIsNeverBelowTheExactQuotient) {
