@@ -54,17 +54,6 @@ void push_top(TopEntry* top, int* size, int n, float a, int64_t index) {
 
 }  // namespace
 
-// Four independent accumulators: no loop-carried dependence on one add, and the compiler pairs them into
-// vector lanes.
-double row_sumsq(const float* x, int64_t n) {
-  double s[4] = {0, 0, 0, 0};
-  int64_t c = 0;
-  for (; c + 4 <= n; c += 4)
-    for (int k = 0; k < 4; ++k) s[k] += double(x[c + k]) * x[c + k];
-  for (; c < n; ++c) s[0] += double(x[c]) * x[c];
-  return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
 double row_kurtosis_fast(const float* row, int64_t d) {
   RowMoments m;
   row_moments(row, 1, d, 0.0, nullptr, &m);

@@ -59,9 +59,6 @@ double median_abs(const float* x, int64_t n, FusedScratch* scratch);
 // above kSmallMedianMax values, small_median.h below).
 double median_in_place(double* v, int64_t n);
 
-// Sum of squares of a row in double, four independent accumulators.
-double row_sumsq(const float* x, int64_t n);
-
 // Row kurtosis in float lanes combined in double (row_moments.h; the same population moments as row_kurtosis).
 double row_kurtosis_fast(const float* row, int64_t d);
 

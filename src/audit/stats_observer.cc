@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "models/stats/activations.h"
-#include "src/engine/matmul.h"
 
 namespace qh::audit {
 
@@ -52,9 +51,9 @@ StatsObserver::StatsObserver(const qh::Model& model, const AuditOptions& options
     const Tensor& wo = model.layers[l].wo;
     drain_[l].resize(a.num_heads);
     for (int h = 0; h < a.num_heads; ++h) {
-      DrainFactor& f = drain_[l][h];
-      f.r = head_factor(wo.ptr(), wo.rows(), wo.cols(), h, a.head_dim, &f.rank);
-      f.matmul = std::make_unique<engine::F32Matmul>(f.r.data(), f.rank, a.head_dim, nullptr);
+      int64_t rank = 0;
+      const std::vector<float> r = head_factor(wo.ptr(), wo.rows(), wo.cols(), h, a.head_dim, &rank);
+      drain_[l][h] = stats::ProjectedNorms(r.data(), rank, a.head_dim);
     }
   }
 }
@@ -133,11 +132,8 @@ void StatsObserver::on_virtual_sink(int layer, int head, const float* mass, int6
 void StatsObserver::on_values(int layer, int head, const float* v, int64_t T, int64_t hd) {
   if (T < 2) return;
   HeadAcc& acc = heads_.at(layer).at(head);
-  DrainFactor& f = drain_.at(layer).at(head);
-  projected_.resize(static_cast<size_t>(T * f.rank));
-  f.matmul->run(v, T, projected_.data());
   norms_.resize(static_cast<size_t>(T));
-  for (int64_t i = 0; i < T; ++i) norms_[i] = std::sqrt(stats::row_sumsq(projected_.data() + i * f.rank, f.rank));
+  drain_.at(layer).at(head).run(v, T, norms_.data());
   const double sink = norms_[0];
   const double med = stats::median_in_place(norms_.data() + 1, T - 1);
   acc.drain_sum += med > 0.0 ? sink / med : 0.0;

@@ -1,23 +1,19 @@
 // StatsObserver: collects the audit statistics (DESIGN 1.1-1.2) during full-precision forward passes, one
 // window at a time, keeping only aggregates (never all attention matrices), so the audit of a model costs
 // about one fp evaluation pass (`qharness bench audit` measures the ratio). The hot paths use the fused,
-// allocation-free kernels of models/stats/fused.h; value norms go through a small f32 GEMM with a triangular
-// factor of each head's W_O slice.
+// allocation-free kernels of models/stats/fused.h; value norms go through a triangular factor of each head's
+// W_O slice (models/stats/projected_norms.h).
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "models/model.h"
 #include "models/stats/fused.h"
+#include "models/stats/projected_norms.h"
 #include "models/stats/sinks.h"
 #include "src/audit/audit.h"
 #include "src/engine/observer.h"
-
-namespace qh::engine {
-class F32Matmul;
-}
 
 namespace qh::audit {
 
@@ -58,12 +54,6 @@ class StatsObserver : public engine::Observer {
     double virtual_sum = 0;
     int64_t virtual_queries = 0;
   };
-  // ||W_O,h v|| = ||R v|| for the triangular factor R [rank, hd] of the head's W_O slice (W = Q R).
-  struct DrainFactor {
-    std::vector<float> r;
-    int64_t rank = 0;
-    std::unique_ptr<engine::F32Matmul> matmul;  // y = v R^T
-  };
   static bool tracked(Site s) { return s == Site::kQ || s == Site::kO || s == Site::kUp || s == Site::kDown; }
   void merge_massive(LayerAcc* acc, const float* h, int64_t T, int64_t d);
 
@@ -74,12 +64,12 @@ class StatsObserver : public engine::Observer {
   std::vector<LayerAcc> layers_;                       // index layer + 1
   std::vector<std::vector<HeadAcc>> heads_;            // [layer][head]
   std::vector<std::vector<stats::ChannelStats>> sites_;  // [layer][site]
-  std::vector<std::vector<DrainFactor>> drain_;        // [layer][head]
+  // ||W_O,h v|| = ||R v|| for the triangular factor R [rank, hd] of the head's W_O slice (W = Q R).
+  std::vector<std::vector<stats::ProjectedNorms>> drain_;  // [layer][head]
   // Scratch reused across calls.
   stats::FusedScratch scratch_;
   stats::ResidualWindow residual_;
   std::vector<double> norms_;
-  std::vector<float> projected_;
 };
 
 // The triangular factor R [rank, hd] (rank = min(d_model, hd)) of a Householder QR of the head's slice of W_O
