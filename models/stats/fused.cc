@@ -19,6 +19,16 @@ int64_t blocks_for(int64_t T, int64_t width) {
   return std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), T));
 }
 
+// body(b) for each of nb blocks, on nb threads. One block runs on the calling thread without entering an
+// OpenMP region: libgomp makes a futex system call per region even when it runs on one thread, which costs
+// as much as the statistics of a small window.
+template <class Body>
+void for_blocks(int64_t nb, Body body) {
+  if (nb == 1) return body(int64_t{0});
+#pragma omp parallel for schedule(static) num_threads(nb)
+  for (int64_t b = 0; b < nb; ++b) body(b);
+}
+
 // Persistence hits of one row (DESIGN 1.2): channels with |x[c]| >= tau_p * median_j |x[j]|, counted into hits.
 // m holds the row's max |x| and its counts against persistence_bound (row_moments.h); buf has room for n + 16
 // floats; guess is the median of the previous row that needed one (rows of one site have similar scales), and
@@ -90,8 +100,7 @@ void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, Fused
   float* cm = s->chan_max.data();
   int32_t* hit = s->hits.data();
   RowMoments* rows = s->rows.data();
-#pragma omp parallel for schedule(static) num_threads(nb) if (nb > 1)
-  for (int64_t b = 0; b < nb; ++b) {
+  for_blocks(nb, [&](int64_t b) {
     const int64_t lo = T * b / nb, hi = T * (b + 1) / nb;
     // Kurtosis, max |x|, column maxima and the persistence counts of the block in one Highway kernel; the
     // persistence test is run only for rows the counts cannot exclude.
@@ -100,7 +109,7 @@ void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, Fused
     for (int64_t i = lo; i < hi; ++i)
       row_persistence(x + i * K, K, rows[i], tau_p, abs + b * buf_width, &guess, hit + b * K);
     if (b == nb - 1) median_guess = guess;
-  }
+  });
   for (int64_t b = 0; b < nb; ++b)
     for (int64_t c = 0; c < K; ++c) chan_max[c] = std::max(chan_max[c], cm[b * K + c]);
   for (int64_t b = 0; b < nb; ++b)
@@ -125,8 +134,7 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
   s->top_sizes.assign(static_cast<size_t>(nb), 0);
   TopEntry* tops = s->top.data();
   double* norms = out->norms.data();
-#pragma omp parallel for schedule(static) num_threads(nb) if (nb > 1)
-  for (int64_t b = 0; b < nb; ++b) {
+  for_blocks(nb, [&](int64_t b) {
     TopEntry* top = tops + b * width;
     int size = 0;
     const int64_t lo = T * b / nb, hi = T * (b + 1) / nb;
@@ -142,7 +150,7 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
       }
     }
     s->top_sizes[b] = size;
-  }
+  });
   // Compact the blocks' candidates to the front of the scratch and take the n best of them.
   int64_t count = 0;
   for (int64_t i = 0; i < T; ++i) out->max_abs = std::max(out->max_abs, double(rows[i].max_abs));
@@ -163,8 +171,10 @@ double median_abs(const float* x, int64_t n, FusedScratch* s) {
   if (n <= 0) return 0.0;
   s->abs.resize(static_cast<size_t>(n));
   float* a = s->abs.data();
-#pragma omp parallel for schedule(static) if (n >= 4 * kParallelMinValues && !omp_in_parallel())
-  for (int64_t i = 0; i < n; ++i) a[i] = std::fabs(x[i]);
+  const int64_t nb = n >= 4 * kParallelMinValues && !omp_in_parallel() ? omp_get_max_threads() : 1;
+  for_blocks(nb, [&](int64_t b) {
+    for (int64_t i = n * b / nb; i < n * (b + 1) / nb; ++i) a[i] = std::fabs(x[i]);
+  });
   const int64_t mid = n / 2;
   std::nth_element(a, a + mid, a + n);
   const double hi = a[mid];

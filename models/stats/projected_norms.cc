@@ -65,8 +65,13 @@ void RunProjectedNorms(const float* rt, int64_t rank, int64_t padded, int64_t n,
                        double* norms) {
   constexpr int64_t kTile = detail::kTileTokens;
   const int64_t tiles = T / kTile;
-#pragma omp parallel for schedule(static) if (T * rank * n >= detail::kParallelMinWork && !omp_in_parallel())
-  for (int64_t b = 0; b < tiles; ++b) TileNorms<kTile>(rt, rank, padded, n, v + b * kTile * n, norms + b * kTile);
+  // Small inputs stay on the calling thread without entering an OpenMP region (a futex call in libgomp).
+  if (T * rank * n >= detail::kParallelMinWork && !omp_in_parallel() && omp_get_max_threads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < tiles; ++b) TileNorms<kTile>(rt, rank, padded, n, v + b * kTile * n, norms + b * kTile);
+  } else {
+    for (int64_t b = 0; b < tiles; ++b) TileNorms<kTile>(rt, rank, padded, n, v + b * kTile * n, norms + b * kTile);
+  }
   for (int64_t i = tiles * kTile; i < T; ++i) TileNorms<1>(rt, rank, padded, n, v + i * n, norms + i);
 }
 

@@ -23,9 +23,18 @@ inline double lane_sum(const float* l) {
   return ((double(l[0]) + l[1]) + (double(l[2]) + l[3])) + ((double(l[4]) + l[5]) + (double(l[6]) + l[7]));
 }
 
-inline double kurtosis_of(double m2, double m4, int64_t K) {
-  const double v2 = m2 / K, v4 = m4 / K;
-  return v2 > 0.0 ? v4 / (v2 * v2) : 0.0;
+// (m4 / K) / (m2 / K)^2 with one division: the per-row divisions are on the kernel's critical path.
+inline double kurtosis_of(double m2, double m4, int64_t K) { return m2 > 0.0 ? m4 * double(K) / (m2 * m2) : 0.0; }
+
+// persistence_bound(rmax, tau_p) as a product: rmax * factor, factor >= (1 + 1e-6) / tau_p, rounded up to a
+// float. factor and the product each round down by at most 2^-53, far less than the margin, so the result is
+// never below rmax / tau_p (the exclusion test's requirement) and at most about 1e-6 above it.
+inline double persistence_factor(double tau_p) { return (1.0 + 1e-6) / tau_p; }
+inline float bound_from(float max_abs, double factor) {
+  const double exact_up = double(max_abs) * factor;
+  const float b = static_cast<float>(exact_up);
+  // Among subnormals the conversion may round below the product: then one float step up.
+  return double(b) >= exact_up ? b : std::nextafter(b, std::numeric_limits<float>::infinity());
 }
 
 }  // namespace qh::stats::detail
@@ -67,6 +76,7 @@ void MomentsOfRows(const float* x, int64_t T, int64_t K, double tau_p, float* co
   const DI di;
   const DD dd;
   const int64_t body = K - K % detail::kVirtualLanes;
+  const double inv_K = 1.0 / double(K), factor = kCount ? detail::persistence_factor(tau_p) : 0.0;
   for (int64_t i = 0; i < T; ++i) {
     const float* row = x + i * K;
     // Pass 1: sum, max |x|, column maxima (and the sum of squares in double).
@@ -100,8 +110,8 @@ void MomentsOfRows(const float* x, int64_t T, int64_t K, double tau_p, float* co
       if (kCols) col_max[c] = std::max(col_max[c], a);
       if (kSumsq) sumsq += double(row[c]) * row[c];
     }
-    const float mu = static_cast<float>(total / K);
-    const float bound = kCount ? persistence_bound(rmax, tau_p) : 0.0f;
+    const float mu = static_cast<float>(total * inv_K);
+    const float bound = kCount ? detail::bound_from(rmax, factor) : 0.0f;
     // Pass 2: central moments and the persistence counts.
     hn::Vec<DF> m2[kVectors], m4[kVectors];
     hn::Vec<DI> at_most = hn::Zero(di), zeros = hn::Zero(di);
@@ -332,11 +342,7 @@ void persistence_hits_reference(const float* x, int64_t n, double tau_p, int32_t
 }
 
 float persistence_bound(float max_abs, double tau_p) {
-  // Computed in double with a 1e-6 margin; the conversion to float moves it by less than 1e-7 relative except
-  // among subnormals, where it may round below the quotient: then one float step up.
-  const double exact = double(max_abs) / tau_p;
-  const float b = static_cast<float>(exact * (1.0 + 1e-6));
-  return double(b) >= exact ? b : std::nextafter(b, std::numeric_limits<float>::infinity());
+  return detail::bound_from(max_abs, detail::persistence_factor(tau_p));
 }
 
 void row_moments(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out,
@@ -367,7 +373,7 @@ void row_moments_reference(const float* x, int64_t T, int64_t K, double tau_p, f
       rmax = std::max(rmax, a);
       if (col_max) col_max[c] = std::max(col_max[c], a);
     }
-    const float mu = static_cast<float>(detail::lane_sum(sum) / K);
+    const float mu = static_cast<float>(detail::lane_sum(sum) * (1.0 / double(K)));
     const float bound = count ? persistence_bound(rmax, tau_p) : 0.0f;
     for (int64_t c = 0; c < K; ++c) {
       const float e = row[c] - mu, e2 = e * e;
