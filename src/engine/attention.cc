@@ -6,6 +6,7 @@
 #include "quant/error.h"
 #include "quant/quantize.h"
 #include "src/engine/exp_rows.h"
+#include "src/engine/for_rows.h"
 #include "src/engine/ops.h"
 
 namespace qh::engine {
@@ -17,10 +18,10 @@ namespace {
 
 // [T, heads*hd] rows (stride ld) -> [heads][T][hd].
 void to_heads(const float* x, int64_t ld, int64_t T, int64_t heads, int64_t hd, float* out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < T; ++t)
+  for_rows(T, heads * hd, [&](int64_t t) {
     for (int64_t h = 0; h < heads; ++h)
       std::copy(x + t * ld + h * hd, x + t * ld + (h + 1) * hd, out + (h * T + t) * hd);
+  });
 }
 
 quant::RowParams params_of(const QuantSpec& s) {
@@ -58,8 +59,7 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
   const float zeta = spec_.attn.clip_zeta, gamma = spec_.attn.clip_gamma;
   const quant::RowParams pp = params_of(probs_);
   const bool quant_probs = probs_.enabled();
-#pragma omp parallel for schedule(dynamic, 16)
-  for (int64_t r = 0; r < H * T; ++r) {
+  for_rows_dynamic(H * T, T / 2 + 1, [&](int64_t r) {
     const int64_t h = r / T, i = r % T;
     float* s = scores_.data() + r * ld;
     const int64_t n = i + 1;  // causal: keys 0..i
@@ -75,7 +75,7 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
     if (quant_probs && !(protected_rows && protected_rows[i])) quant::fake_quant_rows(s, 1, n, n, pp, s, n);
     // Zero the keys after i inside the query block (the P V product reads up to the block end).
     std::fill(s + n, s + std::min(ld, (i / kQueryBlock + 1) * kQueryBlock), 0.0f);
-  }
+  });
 }
 
 void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,

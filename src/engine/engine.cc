@@ -8,6 +8,7 @@
 #include "quant/error.h"
 #include "quant/quantize.h"
 #include "src/engine/attention.h"
+#include "src/engine/for_rows.h"
 #include "src/engine/linear.h"
 #include "src/engine/ops.h"
 
@@ -305,10 +306,9 @@ void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Ob
     st.attention->run(l, in, T, att_.data(), rows, obs);
     if (a.attn.kind == AttnKind::kGated) {
       const bool per_head = st.g_width == H;
-#pragma omp parallel for schedule(static)
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t c = 0; c < nq; ++c)
-          att_[t * nq + c] *= sigmoidf(g[t * ld + (per_head ? c / hd : c)]);
+      for_rows(T, nq, [&](int64_t t) {
+        for (int64_t c = 0; c < nq; ++c) att_[t * nq + c] *= sigmoidf(g[t * ld + (per_head ? c / hd : c)]);
+      });
     }
     run_single(l, Site::kO, *st.o, att_.data(), T, tmp_.data(), obs, rows);
     for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "quant/error.h"
+#include "src/engine/for_rows.h"
 #include "src/engine/weight_quant.h"
 
 namespace qh::engine {
@@ -156,13 +157,12 @@ void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* prot
 void Linear::asym_compensation(int64_t M, float* y) const {
   // y = s_x s_w (acc - z colsum): the GEMM gave s_x s_w acc; subtract s_x z (s_w colsum).
   const int64_t N = N_;
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m) {
+  for_rows(M, N, [&](int64_t m) {
     const float sz = scales_[m] * static_cast<float>(zps_[m]);
-    if (sz == 0.0f) continue;
+    if (sz == 0.0f) return;
     float* row = y + m * N;
     for (int64_t n = 0; n < N; ++n) row[n] -= sz * colsum_scaled_[n];
-  }
+  });
 }
 
 void Linear::scale_code_products(int64_t M, float* y) const {
@@ -170,8 +170,7 @@ void Linear::scale_code_products(int64_t M, float* y) const {
   // activation scale (absent when folded into a static per-tensor scale), then the bias.
   const int64_t N = N_;
   const bool per_token = cfg_.activations.granularity != Granularity::kPerTensor;
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m) {
+  for_rows(M, N, [&](int64_t m) {
     float* row = y + m * N;
     for (int64_t n = 0; n < N; ++n) {
       float v = row[n] * out_scales_[n];
@@ -179,21 +178,21 @@ void Linear::scale_code_products(int64_t M, float* y) const {
       if (!bias_.empty()) v += bias_[n];
       row[n] = v;
     }
-  }
+  });
 }
 
 void Linear::add_channel_correction(const float* x, int64_t M, float* y, const uint8_t* protected_rows) const {
   const int64_t N = N_, K = K_;
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m) {
-    if (protected_rows && protected_rows[m]) continue;
+  const int64_t work = N * static_cast<int64_t>(cfg_.protected_channels.size());
+  for_rows(M, work, [&](int64_t m) {
+    if (protected_rows && protected_rows[m]) return;
     float* row = y + m * N;
     for (int c : cfg_.protected_channels) {
       const float xc = x[m * K + c];
       if (xc == 0.0f) continue;
       for (int64_t n = 0; n < N; ++n) row[n] += xc * w_[n * K + c];
     }
-  }
+  });
 }
 
 void Linear::fp_rows(const float* x, int64_t M, float* y, const uint8_t* protected_rows) {

@@ -5,13 +5,13 @@
 
 #include "quant/error.h"
 #include "src/engine/exp_rows.h"
+#include "src/engine/for_rows.h"
 
 namespace qh::engine {
 
 void norm_rows(NormKind kind, const float* x, int64_t T, int64_t d, const float* w, const float* b, float eps,
                float* out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < T; ++t) {
+  for_rows(T, d, [&](int64_t t) {
     const float* r = x + t * d;
     float* o = out + t * d;
     // The sums stay in double; `omp simd` lets them be vectorised (a reordering that changes nothing at
@@ -36,7 +36,7 @@ void norm_rows(NormKind kind, const float* x, int64_t T, int64_t d, const float*
     } else {
       for (int64_t i = 0; i < d; ++i) o[i] = (r[i] - m) * inv * w[i];
     }
-  }
+  });
 }
 
 void RopeTable::ensure(int64_t T, int64_t hd, float th) {
@@ -64,8 +64,7 @@ void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t
   const int64_t half = hd / 2;
   const float* cs = table.cos.data();
   const float* sn = table.sin.data();
-#pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < T; ++t)
+  for_rows(T, heads * hd, [&](int64_t t) {
     for (int64_t h = 0; h < heads; ++h) {
       const float* v = x + t * ld + h * hd;
       float* o = out + (h * T + t) * hd;
@@ -76,12 +75,12 @@ void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t
         o[i + half] = b * c + a * s;
       }
     }
+  });
 }
 
 void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
-#pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < T; ++t) {
+  for_rows(T, n, [&](int64_t t) {
     float* r = x + t * ld;
     switch (kind) {
       case MlpKind::kRelu:
@@ -99,12 +98,11 @@ void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld) {
       case MlpKind::kSwiGLU:
         break;  // handled by swiglu_rows
     }
-  }
+  });
 }
 
 void swiglu_rows(const float* gate, const float* up, int64_t T, int64_t n, int64_t ld, float* out) {
-#pragma omp parallel for schedule(static)
-  for (int64_t t = 0; t < T; ++t) swiglu_row(gate + t * ld, up + t * ld, n, out + t * n);
+  for_rows(T, n, [&](int64_t t) { swiglu_row(gate + t * ld, up + t * ld, n, out + t * n); });
 }
 
 }  // namespace qh::engine
