@@ -70,94 +70,127 @@ HWY_INLINE void AddSquares(DF d, hn::Vec<DF> v, hn::Vec<DD>* acc) {
 }
 #endif
 
-template <bool kCols, bool kCount, bool kSumsq>
-void MomentsOfRows(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out) {
+// The first pass over a row: sum, max |x| and the column maxima (and the sum of squares in double).
+struct FirstPass {
+  double total, sumsq;
+  float rmax;
+};
+template <bool kCols, bool kSumsq>
+HWY_INLINE FirstPass RowFirstPass(const float* row, int64_t K, int64_t body, float* col_max) {
+  const DF d;
+  const DD dd;
+  hn::Vec<DF> sum[kVectors], mx[kVectors];
+  hn::Vec<DD> sq = hn::Zero(dd);
+  for (size_t u = 0; u < kVectors; ++u) sum[u] = mx[u] = hn::Zero(d);
+  for (int64_t c = 0; c < body; c += detail::kVirtualLanes) {
+    for (size_t u = 0; u < kVectors; ++u) {
+      const auto v = hn::LoadU(d, row + c + u * kLanes);
+      const auto a = hn::Abs(v);
+      sum[u] = hn::Add(sum[u], v);
+      mx[u] = hn::Max(mx[u], a);
+      if (kCols) {
+        float* cm = col_max + c + u * kLanes;
+        hn::StoreU(hn::Max(hn::LoadU(d, cm), a), d, cm);
+      }
+      if (kSumsq) AddSquares(d, v, &sq);
+    }
+  }
+  for (size_t u = 1; u < kVectors; ++u) {
+    sum[0] = hn::Add(sum[0], sum[u]);
+    mx[0] = hn::Max(mx[0], mx[u]);
+  }
+  FirstPass p;
+  p.total = hn::GetLane(hn::SumOfLanes(d, sum[0]));
+  p.rmax = hn::GetLane(hn::MaxOfLanes(d, mx[0]));
+  p.sumsq = kSumsq ? hn::GetLane(hn::SumOfLanes(dd, sq)) : 0.0;
+  for (int64_t c = body; c < K; ++c) {
+    const float a = std::fabs(row[c]);
+    p.total += row[c];
+    p.rmax = std::max(p.rmax, a);
+    if (kCols) col_max[c] = std::max(col_max[c], a);
+    if (kSumsq) p.sumsq += double(row[c]) * row[c];
+  }
+  return p;
+}
+
+// The second pass: central moments about mu, and the persistence counts against bound.
+template <bool kCount>
+HWY_INLINE void RowSecondPass(const float* row, int64_t K, int64_t body, float mu, float bound, RowMoments* r) {
   const DF d;
   const DI di;
-  const DD dd;
+  hn::Vec<DF> m2[kVectors], m4[kVectors];
+  hn::Vec<DI> at_most = hn::Zero(di), zeros = hn::Zero(di);
+  for (size_t u = 0; u < kVectors; ++u) m2[u] = m4[u] = hn::Zero(d);
+  const auto vmu = hn::Set(d, mu), vbound = hn::Set(d, bound), zero = hn::Zero(d);
+  for (int64_t c = 0; c < body; c += detail::kVirtualLanes) {
+    for (size_t u = 0; u < kVectors; ++u) {
+      const auto v = hn::LoadU(d, row + c + u * kLanes);
+      const auto e = hn::Sub(v, vmu);
+      const auto e2 = hn::Mul(e, e);
+      m2[u] = hn::Add(m2[u], e2);
+      m4[u] = hn::Add(m4[u], hn::Mul(e2, e2));
+      if (kCount) {
+        const auto a = hn::Abs(v);
+        // A true mask is all ones: -1 as an integer.
+        at_most = hn::Sub(at_most, hn::BitCast(di, hn::VecFromMask(d, hn::Le(a, vbound))));
+        zeros = hn::Sub(zeros, hn::BitCast(di, hn::VecFromMask(d, hn::Eq(a, zero))));
+      }
+    }
+  }
+  for (size_t u = 1; u < kVectors; ++u) {
+    m2[0] = hn::Add(m2[0], m2[u]);
+    m4[0] = hn::Add(m4[0], m4[u]);
+  }
+  double s2 = hn::GetLane(hn::SumOfLanes(d, m2[0])), s4 = hn::GetLane(hn::SumOfLanes(d, m4[0]));
+  int32_t n_at_most = 0, n_zeros = 0;
+  if (kCount) {
+    n_at_most = hn::GetLane(hn::SumOfLanes(di, at_most));
+    n_zeros = hn::GetLane(hn::SumOfLanes(di, zeros));
+  }
+  for (int64_t c = body; c < K; ++c) {
+    const float e = row[c] - mu, e2 = e * e;
+    s2 += e2;
+    s4 += e2 * e2;
+    if (kCount) {
+      const float a = std::fabs(row[c]);
+      n_at_most += a <= bound;
+      n_zeros += a == 0.0f;
+    }
+  }
+  r->kurtosis = detail::kurtosis_of(s2, s4, K);
+  r->at_most = n_at_most;
+  r->zeros = n_zeros;
+}
+
+// Rows are taken two at a time, both first passes before both second passes: each row's second pass waits
+// for its mean (a reduction, a conversion and a broadcast), and the other row's work fills that wait.
+template <bool kCols, bool kCount, bool kSumsq>
+void MomentsOfRows(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out) {
   const int64_t body = K - K % detail::kVirtualLanes;
   const double inv_K = 1.0 / double(K), factor = kCount ? detail::persistence_factor(tau_p) : 0.0;
-  for (int64_t i = 0; i < T; ++i) {
-    const float* row = x + i * K;
-    // Pass 1: sum, max |x|, column maxima (and the sum of squares in double).
-    hn::Vec<DF> sum[kVectors], mx[kVectors];
-    hn::Vec<DD> sq = hn::Zero(dd);
-    for (size_t u = 0; u < kVectors; ++u) sum[u] = mx[u] = hn::Zero(d);
-    for (int64_t c = 0; c < body; c += detail::kVirtualLanes) {
-      for (size_t u = 0; u < kVectors; ++u) {
-        const auto v = hn::LoadU(d, row + c + u * kLanes);
-        const auto a = hn::Abs(v);
-        sum[u] = hn::Add(sum[u], v);
-        mx[u] = hn::Max(mx[u], a);
-        if (kCols) {
-          float* cm = col_max + c + u * kLanes;
-          hn::StoreU(hn::Max(hn::LoadU(d, cm), a), d, cm);
-        }
-        if (kSumsq) AddSquares(d, v, &sq);
-      }
-    }
-    for (size_t u = 1; u < kVectors; ++u) {
-      sum[0] = hn::Add(sum[0], sum[u]);
-      mx[0] = hn::Max(mx[0], mx[u]);
-    }
-    double total = hn::GetLane(hn::SumOfLanes(d, sum[0]));
-    float rmax = hn::GetLane(hn::MaxOfLanes(d, mx[0]));
-    double sumsq = kSumsq ? hn::GetLane(hn::SumOfLanes(dd, sq)) : 0.0;
-    for (int64_t c = body; c < K; ++c) {
-      const float a = std::fabs(row[c]);
-      total += row[c];
-      rmax = std::max(rmax, a);
-      if (kCols) col_max[c] = std::max(col_max[c], a);
-      if (kSumsq) sumsq += double(row[c]) * row[c];
-    }
-    const float mu = static_cast<float>(total * inv_K);
-    const float bound = kCount ? detail::bound_from(rmax, factor) : 0.0f;
-    // Pass 2: central moments and the persistence counts.
-    hn::Vec<DF> m2[kVectors], m4[kVectors];
-    hn::Vec<DI> at_most = hn::Zero(di), zeros = hn::Zero(di);
-    for (size_t u = 0; u < kVectors; ++u) m2[u] = m4[u] = hn::Zero(d);
-    const auto vmu = hn::Set(d, mu), vbound = hn::Set(d, bound), zero = hn::Zero(d);
-    for (int64_t c = 0; c < body; c += detail::kVirtualLanes) {
-      for (size_t u = 0; u < kVectors; ++u) {
-        const auto v = hn::LoadU(d, row + c + u * kLanes);
-        const auto e = hn::Sub(v, vmu);
-        const auto e2 = hn::Mul(e, e);
-        m2[u] = hn::Add(m2[u], e2);
-        m4[u] = hn::Add(m4[u], hn::Mul(e2, e2));
-        if (kCount) {
-          const auto a = hn::Abs(v);
-          // A true mask is all ones: -1 as an integer.
-          at_most = hn::Sub(at_most, hn::BitCast(di, hn::VecFromMask(d, hn::Le(a, vbound))));
-          zeros = hn::Sub(zeros, hn::BitCast(di, hn::VecFromMask(d, hn::Eq(a, zero))));
-        }
-      }
-    }
-    for (size_t u = 1; u < kVectors; ++u) {
-      m2[0] = hn::Add(m2[0], m2[u]);
-      m4[0] = hn::Add(m4[0], m4[u]);
-    }
-    double s2 = hn::GetLane(hn::SumOfLanes(d, m2[0])), s4 = hn::GetLane(hn::SumOfLanes(d, m4[0]));
-    int32_t n_at_most = 0, n_zeros = 0;
-    if (kCount) {
-      n_at_most = hn::GetLane(hn::SumOfLanes(di, at_most));
-      n_zeros = hn::GetLane(hn::SumOfLanes(di, zeros));
-    }
-    for (int64_t c = body; c < K; ++c) {
-      const float e = row[c] - mu, e2 = e * e;
-      s2 += e2;
-      s4 += e2 * e2;
-      if (kCount) {
-        const float a = std::fabs(row[c]);
-        n_at_most += a <= bound;
-        n_zeros += a == 0.0f;
-      }
-    }
-    RowMoments& r = out[i];
-    r.kurtosis = detail::kurtosis_of(s2, s4, K);
-    r.max_abs = rmax;
-    r.at_most = n_at_most;
-    r.zeros = n_zeros;
-    r.sumsq = sumsq;
+  auto finish_first = [&](const FirstPass& p, RowMoments* r, float* mu, float* bound) {
+    *mu = static_cast<float>(p.total * inv_K);
+    *bound = kCount ? detail::bound_from(p.rmax, factor) : 0.0f;
+    r->max_abs = p.rmax;
+    r->sumsq = p.sumsq;
+  };
+  int64_t i = 0;
+  for (; i + 2 <= T; i += 2) {
+    const float* a = x + i * K;
+    const float* b = a + K;
+    const FirstPass pa = RowFirstPass<kCols, kSumsq>(a, K, body, col_max);
+    const FirstPass pb = RowFirstPass<kCols, kSumsq>(b, K, body, col_max);
+    float mu_a, mu_b, bound_a, bound_b;
+    finish_first(pa, out + i, &mu_a, &bound_a);
+    finish_first(pb, out + i + 1, &mu_b, &bound_b);
+    RowSecondPass<kCount>(a, K, body, mu_a, bound_a, out + i);
+    RowSecondPass<kCount>(b, K, body, mu_b, bound_b, out + i + 1);
+  }
+  for (; i < T; ++i) {
+    const float* a = x + i * K;
+    float mu, bound;
+    finish_first(RowFirstPass<kCols, kSumsq>(a, K, body, col_max), out + i, &mu, &bound);
+    RowSecondPass<kCount>(a, K, body, mu, bound, out + i);
   }
 }
 
@@ -187,6 +220,110 @@ void CountAtMost(const float* x, int64_t n, float t0, float t1, int64_t* c0, int
   }
 }
 
+// One pass over |x| for two thresholds: c[j] = #(|x| <= t[j]), below[j] = max{|x| <= t[j]} (-1 if none) and
+// above[j] = min{|x| > t[j]} (+inf if none). With c = c[j], below and above are the order statistics s_(c-1)
+// and s_c of the sorted |x|.
+void SplitAt(const float* x, int64_t n, const float* t, int64_t* c, float* below, float* above) {
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const auto none_below = hn::Set(d, -1.0f), none_above = hn::Set(d, std::numeric_limits<float>::infinity());
+  const auto v0 = hn::Set(d, t[0]), v1 = hn::Set(d, t[1]);
+  auto c0 = hn::Zero(di), c1 = hn::Zero(di);
+  auto b0 = none_below, b1 = none_below, a0 = none_above, a1 = none_above;
+  int64_t i = 0;
+  for (; i + N <= n; i += N) {
+    const auto a = hn::Abs(hn::LoadU(d, x + i));
+    const auto le0 = hn::Le(a, v0), le1 = hn::Le(a, v1);
+    c0 = hn::Sub(c0, hn::BitCast(di, hn::VecFromMask(d, le0)));
+    c1 = hn::Sub(c1, hn::BitCast(di, hn::VecFromMask(d, le1)));
+    b0 = hn::Max(b0, hn::IfThenElse(le0, a, none_below));
+    b1 = hn::Max(b1, hn::IfThenElse(le1, a, none_below));
+    a0 = hn::Min(a0, hn::IfThenElse(le0, none_above, a));
+    a1 = hn::Min(a1, hn::IfThenElse(le1, none_above, a));
+  }
+  c[0] = hn::GetLane(hn::SumOfLanes(di, c0));
+  c[1] = hn::GetLane(hn::SumOfLanes(di, c1));
+  below[0] = hn::GetLane(hn::MaxOfLanes(d, b0));
+  below[1] = hn::GetLane(hn::MaxOfLanes(d, b1));
+  above[0] = hn::GetLane(hn::MinOfLanes(d, a0));
+  above[1] = hn::GetLane(hn::MinOfLanes(d, a1));
+  for (; i < n; ++i) {
+    const float a = std::fabs(x[i]);
+    for (int j = 0; j < 2; ++j) {
+      if (a <= t[j]) {
+        ++c[j];
+        below[j] = std::max(below[j], a);
+      } else {
+        above[j] = std::min(above[j], a);
+      }
+    }
+  }
+}
+
+constexpr int64_t kSplitMaxWidth = 64;  // rows up to this width try SplitSearch first
+constexpr int kMaxSplitPasses = 6;
+
+// The median of |x| for a short row by splits: each SplitAt pass reveals, for each threshold, the two order
+// statistics either side of it, and the two middle values (ranks lower and mid) are found once some split
+// falls next to them. The thresholds start around the guess and are then interpolated by rank between the
+// bracket's known extreme values, so each pass moves at least one value out of the bracket (lo, hi], which
+// holds the values of ranks [n_lo, n_hi). No sort and no data-dependent stores: rows of one site have similar
+// medians, and two or three passes usually suffice. Returns false after kMaxSplitPasses with the bracket
+// narrowed (the caller's selection finishes the job).
+bool SplitSearch(const float* x, int64_t n, float guess, float* lo, float* hi, int64_t* n_lo, int64_t* n_hi,
+                 double* median) {
+  const int64_t mid = n / 2, lower = (n - 1) / 2;
+  float s_lower = 0.0f, s_mid = 0.0f;
+  bool have_lower = false, have_mid = false;
+  float min_in = 0.0f, max_in = 0.0f;  // s_(n_lo) and s_(n_hi - 1), once the bound on that side is known
+  float t[2] = {guess / 1.05f, guess * 1.05f};
+  for (int pass = 0; pass < kMaxSplitPasses; ++pass) {
+    int64_t c[2];
+    float below[2], above[2];
+    SplitAt(x, n, t, c, below, above);
+    for (int j = 0; j < 2; ++j) {
+      const int64_t k = c[j];
+      if (k - 1 == lower) s_lower = below[j], have_lower = true;
+      if (k == lower) s_lower = above[j], have_lower = true;
+      if (k - 1 == mid) s_mid = below[j], have_mid = true;
+      if (k == mid) s_mid = above[j], have_mid = true;
+      if (k <= lower && t[j] > *lo) *lo = t[j], *n_lo = k, min_in = above[j];
+      if (k >= mid + 1 && t[j] < *hi) *hi = t[j], *n_hi = k, max_in = below[j];
+    }
+    if (have_lower && have_mid) {
+      *median = n % 2 ? double(s_mid) : 0.5 * (double(s_lower) + s_mid);
+      return true;
+    }
+    const bool has_lo = *lo >= 0.0f, has_hi = std::isfinite(*hi);
+    if (has_lo && has_hi) {
+      if (min_in == max_in) {  // one value fills the bracket, so both middle ranks
+        *median = min_in;
+        return true;
+      }
+      // Ranks lower + 1/2 and mid + 1/2 placed linearly between s_(n_lo) and s_(n_hi - 1), kept inside
+      // [min_in, max_in) so that each threshold takes at least one value out of the bracket.
+      const float span = max_in - min_in, m = static_cast<float>(*n_hi - 1 - *n_lo);
+      const float top = std::nextafter(max_in, 0.0f);
+      t[0] = std::min(top, std::max(min_in, min_in + span * (static_cast<float>(lower - *n_lo) + 0.5f) / m));
+      t[1] = std::min(top, std::max(min_in, min_in + span * (static_cast<float>(mid - *n_lo) + 0.5f) / m));
+    } else if (has_hi) {  // every threshold so far was above the middle: step down from s_(n_hi - 1)
+      if (max_in <= 0.0f) {  // the middle values are at most 0: both are 0
+        *median = 0.0;
+        return true;
+      }
+      t[0] = max_in * 0.5f;
+      t[1] = std::nextafter(max_in, 0.0f) * (1.0f / 1.1f);
+    } else {  // every threshold so far was below the middle: step up from s_(n_lo)
+      t[0] = min_in * 1.1f;
+      t[1] = min_in * 2.0f;
+      if (!std::isfinite(t[1])) t[1] = std::numeric_limits<float>::max();
+      if (!std::isfinite(t[0])) t[0] = min_in;
+    }
+  }
+  return false;
+}
+
 // Median of |x| over n >= 1 entries (finite). The two middle values (ranks lower and mid of the sorted |x|) are
 // bracketed by counting: lo < |x|_(lower) holds while #(|x| <= lo) <= lower, |x|_(mid) <= hi while
 // #(|x| <= hi) >= mid + 1. Starting from thresholds around the guess (the previous row's median), the bracket
@@ -199,6 +336,10 @@ double MedianAbsRow(const float* x, int64_t n, float guess, float* buf) {
   float lo = -1.0f, hi = std::numeric_limits<float>::infinity();
   int64_t n_lo = 0, n_hi = n;  // #(|x| <= lo), #(|x| <= hi)
   const bool guessed = guess > 0.0f && guess < 1e30f;
+  if (guessed && n <= kSplitMaxWidth) {
+    double median;
+    if (SplitSearch(x, n, guess, &lo, &hi, &n_lo, &n_hi, &median)) return median;
+  }
   for (int it = 0; guessed && it < kMaxNarrowing && n_hi - n_lo > kTargetSelection; ++it) {
     // Two thresholds: around the guess first, then inside the bracket (thirds), or further out on its open side.
     const bool has_lo = lo >= 0.0f, has_hi = std::isfinite(hi);

@@ -34,8 +34,10 @@ void row_moments_reference(const float* x, int64_t T, int64_t K, double tau_p, f
                            bool sumsq = false);
 
 // Median of |x[0..n)| (the mean of the two middle values for even n; 0 when n = 0), equal to a full selection.
-// guess (e.g. the previous row's median; 0 for none) is where a counting search for a narrow bracket of the two
-// middle values starts; only the entries inside it are sorted. buf has room for n + 16 floats.
+// guess (e.g. the previous row's median; 0 for none) is where the search starts: rows of up to 64 values are
+// split at thresholds around it until two splits fall next to the middle values (no sort); longer rows, or
+// short ones the splits do not settle in a few passes, are narrowed to a bracket of a few values by counting,
+// and only those are sorted. buf has room for n + 16 floats.
 double median_abs_row(const float* x, int64_t n, float guess, float* buf);
 double median_abs_row_reference(const float* x, int64_t n);  // sorts a copy
 
