@@ -93,9 +93,10 @@ class ResidualNormObserver : public Observer {
   void reset() { norms_.clear(); }
   // mask[T]: 1 = sink token. T must match the observed window.
   std::vector<uint8_t> sink_tokens(float tau) const;
+  const std::vector<std::vector<float>>& norms() const { return norms_; }
 
  private:
-  std::vector<std::vector<float>> norms_;  // per observed layer: ||h_i|| [T]
+  std::vector<std::vector<float>> norms_;  // per observed layer: ||h_i|| [T], summed in double over i in order
 };
 
 // Whether an engine for this scheme + protection needs calibration data: static (per-tensor) activation or

@@ -259,5 +259,43 @@ TEST(Engine, TokenProtectionLeavesProtectedTokensClose) {
   EXPECT_GT(enginetest::rel_error(yq, yfp), 1e-3);
 }
 
+// The sink-token rule (DESIGN 1.6): token norms per observed layer, token t > 0 marked when its norm exceeds
+// tau times the window's median at any layer; token 0 always. Norms are the double sums in token order, for
+// window lengths around the eight-token blocks.
+TEST(ResidualNormObserver, MarksTokensAboveTauTimesTheMedianAtAnyLayer) {
+  for (int64_t T : {1, 2, 7, 8, 9, 17}) {
+    const int64_t d = 3;
+    std::vector<float> layer0(T * d), layer1(T * d);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < d; ++i) {
+        layer0[t * d + i] = 0.5f + 0.01f * static_cast<float>(t + i);
+        layer1[t * d + i] = 0.5f - 0.01f * static_cast<float>(t + i);
+      }
+    // token T-1 is large after layer 0, token 1 after layer 1 (norm 100 against a median below 1)
+    if (T > 2) layer0[(T - 1) * d] = 100.0f;
+    if (T > 2) layer1[1 * d + 2] = -100.0f;
+    ResidualNormObserver obs;
+    obs.on_residual(-1, layer0.data(), T, d);
+    obs.on_residual(0, layer1.data(), T, d);
+    for (int l = 0; l < 2; ++l) {
+      const std::vector<float>& h = l == 0 ? layer0 : layer1;
+      for (int64_t t = 0; t < T; ++t) {
+        double s = 0;
+        for (int64_t i = 0; i < d; ++i) s += double(h[t * d + i]) * h[t * d + i];
+        EXPECT_EQ(obs.norms()[l][t], static_cast<float>(std::sqrt(s))) << "T=" << T << " layer " << l << " token " << t;
+      }
+    }
+    const std::vector<uint8_t> mask = obs.sink_tokens(10.0f);
+    ASSERT_EQ(static_cast<int64_t>(mask.size()), T);
+    for (int64_t t = 0; t < T; ++t) {
+      const bool want = t == 0 || (T > 2 && (t == T - 1 || t == 1));
+      EXPECT_EQ(mask[t], want ? 1 : 0) << "T=" << T << " token " << t;
+    }
+    // tau above the ratio: only token 0
+    const std::vector<uint8_t> none = obs.sink_tokens(1e6f);
+    for (int64_t t = 1; t < T; ++t) EXPECT_EQ(none[t], 0) << "T=" << T << " token " << t;
+  }
+}
+
 }  // namespace
 }  // namespace qh::engine
