@@ -42,7 +42,7 @@ void row_persistence(const float* x, int64_t n, const RowMoments& m, double tau_
   // Likewise a row that is zero on more than half its entries (ReLU outputs) has median 0: no hits.
   const int64_t k = (n - 1) / 2;  // index of the lower middle value
   if (m.at_most <= k || m.zeros >= n / 2 + 1) return;
-  persistence_hits(x, n, tau_p, guess, buf, hits);
+  persistence_hits(x, n, m.max_abs, tau_p, guess, buf, hits);
 }
 
 using TopEntry = TopAbs;

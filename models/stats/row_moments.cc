@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -23,6 +25,23 @@ inline double lane_sum(const float* l) {
   return ((double(l[0]) + l[1]) + (double(l[2]) + l[3])) + ((double(l[4]) + l[5]) + (double(l[6]) + l[7]));
 }
 
+// One float step towards 0 / towards +inf for a finite float >= 0 (> 0 for the step down), by its bits: the
+// library's nextafter is an out-of-line call, too slow for once per row.
+inline float step_down(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  --bits;
+  std::memcpy(&f, &bits, sizeof bits);
+  return f;
+}
+inline float step_up(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof bits);
+  ++bits;
+  std::memcpy(&f, &bits, sizeof bits);
+  return f;
+}
+
 // (m4 / K) / (m2 / K)^2 with one division: the per-row divisions are on the kernel's critical path.
 inline double kurtosis_of(double m2, double m4, int64_t K) { return m2 > 0.0 ? m4 * double(K) / (m2 * m2) : 0.0; }
 
@@ -30,11 +49,18 @@ inline double kurtosis_of(double m2, double m4, int64_t K) { return m2 > 0.0 ? m
 // float. factor and the product each round down by at most 2^-53, far less than the margin, so the result is
 // never below rmax / tau_p (the exclusion test's requirement) and at most about 1e-6 above it.
 inline double persistence_factor(double tau_p) { return (1.0 + 1e-6) / tau_p; }
+// The other side: a float <= max_abs / tau_p by a relative 1e-6 or more (factor_down = (1 - 1e-6) / tau_p).
+inline double persistence_factor_down(double tau_p) { return (1.0 - 1e-6) / tau_p; }
+inline float bound_down_from(float max_abs, double factor_down) {
+  const double exact_down = double(max_abs) * factor_down;
+  const float b = static_cast<float>(exact_down);
+  return double(b) <= exact_down ? b : step_down(b);  // b > exact_down >= 0 here
+}
 inline float bound_from(float max_abs, double factor) {
   const double exact_up = double(max_abs) * factor;
   const float b = static_cast<float>(exact_up);
   // Among subnormals the conversion may round below the product: then one float step up.
-  return double(b) >= exact_up ? b : std::nextafter(b, std::numeric_limits<float>::infinity());
+  return double(b) >= exact_up ? b : step_up(b);  // 0 <= b < exact_up, so b is finite
 }
 
 }  // namespace qh::stats::detail
@@ -420,6 +446,57 @@ void CountAtLeast(const float* x, int64_t n, float at_least, int32_t* hits) {
   for (; c < n; ++c) hits[c] += std::fabs(x[c]) >= at_least;
 }
 
+// Whether the entries equal to rmax (the row's max |x|, > 0) are the row's only persistence hits, decided
+// without the median in two passes: if at least half the row is at most rmax / tau_p rounded down, so is the
+// median, and tau_p times it stays below rmax (the max entries are hits); if more than half the row exceeds
+// second / tau_p rounded up (second: the second largest |x|, rmax again when it occurs twice), so does the
+// median, and no other entry reaches the threshold. Both margins (a relative 1e-6) exceed the double threshold's
+// rounding; second > 0 keeps the threshold above 0. Counts the hits and returns true, or returns false.
+bool MaxOnlyHits(const float* x, int64_t n, float rmax, double tau_p, int32_t* hits) {
+  const hn::ScalableTag<float> d;
+  const hn::RebindToSigned<decltype(d)> di;
+  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t mid = n / 2, lower = (n - 1) / 2;
+  const float down = detail::bound_down_from(rmax, detail::persistence_factor_down(tau_p));
+  // Pass 1: #(|x| <= down) and the two largest |x| per lane.
+  const auto vdown = hn::Set(d, down);
+  auto count = hn::Zero(di);
+  auto top = hn::Zero(d), second = hn::Zero(d);
+  int64_t c = 0;
+  for (; c + N <= n; c += N) {
+    const auto a = hn::Abs(hn::LoadU(d, x + c));
+    count = hn::Sub(count, hn::BitCast(di, hn::VecFromMask(d, hn::Le(a, vdown))));
+    second = hn::Max(second, hn::Min(top, a));
+    top = hn::Max(top, a);
+  }
+  int64_t below = hn::GetLane(hn::SumOfLanes(di, count));
+  const auto vtop = hn::MaxOfLanes(d, top);
+  const auto at_top = hn::Eq(top, vtop);
+  const float top_all = hn::GetLane(vtop);
+  float sec = hn::GetLane(hn::MaxOfLanes(d, second));
+  // The other lanes' maxima: the max itself if two lanes hold it.
+  sec = std::max(sec, hn::CountTrue(d, at_top) > 1 ? top_all : hn::GetLane(hn::MaxOfLanes(d, hn::IfThenZeroElse(at_top, top))));
+  float best = top_all;
+  for (; c < n; ++c) {
+    const float a = std::fabs(x[c]);
+    below += a <= down;
+    sec = std::max(sec, std::min(best, a));
+    best = std::max(best, a);
+  }
+  if (below < mid + 1 || !(sec > 0.0f)) return false;
+  // Pass 2: #(|x| <= second / tau_p rounded up).
+  const float second_up = detail::bound_from(sec, detail::persistence_factor(tau_p));
+  const auto vsec = hn::Set(d, second_up);
+  auto count2 = hn::Zero(di);
+  for (c = 0; c + N <= n; c += N)
+    count2 = hn::Sub(count2, hn::BitCast(di, hn::VecFromMask(d, hn::Le(hn::Abs(hn::LoadU(d, x + c)), vsec))));
+  int64_t at_most_second = hn::GetLane(hn::SumOfLanes(di, count2));
+  for (; c < n; ++c) at_most_second += std::fabs(x[c]) <= second_up;
+  if (at_most_second > lower) return false;
+  CountAtLeast(x, n, rmax, hits);
+  return true;
+}
+
 template <bool kSumsq>
 void MomentsOfRowsFor(const float* x, int64_t T, int64_t K, double tau_p, float* col_max, RowMoments* out) {
   const bool count = tau_p > 0.0;
@@ -446,6 +523,7 @@ namespace qh::stats {
 HWY_EXPORT(RowMomentsBlock);
 HWY_EXPORT(MedianAbsRow);
 HWY_EXPORT(CountAtLeast);
+HWY_EXPORT(MaxOnlyHits);
 
 double median_abs_row(const float* x, int64_t n, float guess, float* buf) {
   if (n <= 0) return 0.0;
@@ -463,12 +541,14 @@ double median_abs_row_reference(const float* x, int64_t n) {
 void count_at_least(const float* x, int64_t n, double threshold, int32_t* hits) {
   // |x| >= threshold (double) exactly when |x| >= the smallest float not below the threshold.
   float f = static_cast<float>(threshold);
-  if (double(f) < threshold) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  if (double(f) < threshold) f = f >= 0.0f ? detail::step_up(f) : std::nextafter(f, std::numeric_limits<float>::infinity());
   HWY_DYNAMIC_DISPATCH(CountAtLeast)(x, n, f, hits);
 }
 
-void persistence_hits(const float* x, int64_t n, double tau_p, float* guess, float* buf, int32_t* hits) {
+void persistence_hits(const float* x, int64_t n, float max_abs, double tau_p, float* guess, float* buf,
+                      int32_t* hits) {
   if (n <= 0 || !(tau_p > 0.0)) return;
+  if (max_abs > 0.0f && HWY_DYNAMIC_DISPATCH(MaxOnlyHits)(x, n, max_abs, tau_p, hits)) return;
   const double med = median_abs_row(x, n, *guess, buf);
   *guess = static_cast<float>(med);
   const double thr = tau_p * med;

@@ -42,9 +42,12 @@ double median_abs_row(const float* x, int64_t n, float guess, float* buf);
 double median_abs_row_reference(const float* x, int64_t n);  // sorts a copy
 
 // The persistence test of one row (DESIGN 1.2): hits[c] += 1 where double(|x[c]|) >= tau_p * median_c |x[c]|,
-// for n finite entries (nothing is counted when the threshold is not > 0). *guess starts the median's search
-// (median_abs_row) and becomes this row's median. buf: n + 16 floats.
-void persistence_hits(const float* x, int64_t n, double tau_p, float* guess, float* buf, int32_t* hits);
+// for n finite entries (nothing is counted when the threshold is not > 0); max_abs is the row's max |x|. Rows
+// whose max entries are the only hits (one outlier channel: the usual case) are recognised by two counting
+// passes without the median; the others compute it, starting at *guess (median_abs_row), which becomes this
+// row's median. buf: n + 16 floats.
+void persistence_hits(const float* x, int64_t n, float max_abs, double tau_p, float* guess, float* buf,
+                      int32_t* hits);
 void persistence_hits_reference(const float* x, int64_t n, double tau_p, int32_t* hits);  // a full sort
 
 // hits[c] += 1 where double(|x[c]|) >= threshold, for c < n.

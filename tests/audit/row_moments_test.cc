@@ -237,6 +237,8 @@ TEST_P(RowMomentsPerTarget, PersistenceHitsEqualTheReferenceWhateverTheGuess) {
     for (int64_t i = 0; i < T; ++i) {
       const float* row = x.data() + i * K;
       const float med = static_cast<float>(median_abs_row_reference(row, K));
+      float rmax = 0.0f;
+      for (int64_t c = 0; c < K; ++c) rmax = std::max(rmax, std::fabs(row[c]));
       for (double tau : {5.0, 1.0, 0.5}) {
         std::vector<int32_t> want(K, 3);
         persistence_hits_reference(row, K, tau, want.data());
@@ -244,7 +246,7 @@ TEST_P(RowMomentsPerTarget, PersistenceHitsEqualTheReferenceWhateverTheGuess) {
                             med * 100.0f, 1e-30f, 1e35f, -1.0f}) {
           std::vector<int32_t> got(K, 3);
           float gs = guess;
-          persistence_hits(row, K, tau, &gs, buf.data(), got.data());
+          persistence_hits(row, K, rmax, tau, &gs, buf.data(), got.data());
           ASSERT_EQ(got, want) << "K=" << K << " row " << i << " tau " << tau << " guess " << guess;
           ++checked;
         }

@@ -368,5 +368,57 @@ TEST(StatsObserverFast, FusedKernelsEqualThePureFunctions) {
   EXPECT_DOUBLE_EQ(stats::median_in_place(w, 0), 0.0);
 }
 
+// The persistence test's shortcuts (fused.cc: exclusion by rmax / tau_p, inclusion of the max alone by rmax and
+// the second largest) must give the median's answer exactly: rows whose largest and second largest |x| sit at
+// tau_p x median, one float step either side of it, or far away, in every combination.
+TEST(StatsObserverFast, PersistenceShortcutsDecideExactlyAtTheThreshold) {
+  std::mt19937 rng(12);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (double tau : {5.0, 3.0}) {
+    for (int64_t K : {5, 8, 9, 16, 31, 32, 33, 64}) {
+      std::vector<float> x;
+      int64_t T = 0;
+      for (int rep = 0; rep < 4; ++rep)
+        for (int first = 0; first < 5; ++first)
+          for (int second = 0; second < 5; ++second) {
+            std::vector<float> row(K);
+            for (float& v : row) v = 0.1f + std::fabs(g(rng));  // |x| in [0.1, ~4]: below tau x median rarely
+            std::vector<int64_t> order(K);
+            for (int64_t c = 0; c < K; ++c) order[c] = c;
+            std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return row[a] < row[b]; });
+            // The two largest entries stay in the upper half whatever they become: the median is unchanged.
+            const double med = stats::median_abs_row_reference(row.data(), K);
+            const float at = static_cast<float>(tau * med);
+            auto place = [&](int how) {
+              switch (how) {
+                case 0: return at;
+                case 1: return std::nextafter(at, 0.0f);
+                case 2: return std::nextafter(at, 1e30f);
+                case 3: return at * 4.0f;
+                default: return std::max(static_cast<float>(med) * 1.01f, at * 0.5f);
+              }
+            };
+            row[order[K - 1]] = place(first) * (rep % 2 ? -1.0f : 1.0f);
+            row[order[K - 2]] = place(second);
+            ASSERT_EQ(stats::median_abs_row_reference(row.data(), K), med);
+            x.insert(x.end(), row.begin(), row.end());
+            ++T;
+          }
+      // Row by row (hits after each row against the reference's), then all rows in one call.
+      stats::FusedScratch scratch;
+      stats::ChannelStats by_row, at_once;
+      std::vector<int64_t> want(K, 0);
+      for (int64_t i = 0; i < T; ++i) {
+        by_row.add(x.data() + i * K, 1, K, tau, &scratch);
+        const std::vector<double> p = stats::persistence(x.data() + i * K, 1, K, tau);
+        for (int64_t c = 0; c < K; ++c) want[c] += static_cast<int64_t>(p[c]);
+        ASSERT_EQ(by_row.hits, want) << "tau " << tau << " K=" << K << " row " << i;
+      }
+      at_once.add(x.data(), T, K, tau, &scratch);
+      EXPECT_EQ(at_once.hits, want) << "tau " << tau << " K=" << K;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace qh::audit
