@@ -83,21 +83,19 @@ void CalibrationObserver::on_site_input(int layer, Site site, const float* x, in
 }
 
 void ResidualNormObserver::on_residual(int layer, const float* h, int64_t T, int64_t d) {
-  // Eight tokens at a time: each token's sum still runs over i in order (the same value as one token at a
-  // time), but eight independent chains keep the adder busy instead of waiting on one add's latency.
-  constexpr int64_t kChains = 8;
+  // Eight partial sums per token in double, added pairwise at the end: independent adds the compiler can put
+  // in vector lanes (the order differs from one running sum by rounding only: float norms agree to an ulp).
+  constexpr int64_t kLanes = 8;
   std::vector<float> n(T);
-  int64_t t = 0;
-  for (; t + kChains <= T; t += kChains) {
-    double s[kChains] = {};
-    for (int64_t i = 0; i < d; ++i)
-      for (int64_t k = 0; k < kChains; ++k) s[k] += static_cast<double>(h[(t + k) * d + i]) * h[(t + k) * d + i];
-    for (int64_t k = 0; k < kChains; ++k) n[t + k] = static_cast<float>(std::sqrt(s[k]));
-  }
-  for (; t < T; ++t) {
-    double s = 0;
-    for (int64_t i = 0; i < d; ++i) s += static_cast<double>(h[t * d + i]) * h[t * d + i];
-    n[t] = static_cast<float>(std::sqrt(s));
+  for (int64_t t = 0; t < T; ++t) {
+    const float* r = h + t * d;
+    double s[kLanes] = {};
+    int64_t i = 0;
+    for (; i + kLanes <= d; i += kLanes)
+      for (int64_t k = 0; k < kLanes; ++k) s[k] += static_cast<double>(r[i + k]) * r[i + k];
+    for (; i < d; ++i) s[0] += static_cast<double>(r[i]) * r[i];
+    const double total = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    n[t] = static_cast<float>(std::sqrt(total));
   }
   norms_.push_back(std::move(n));
 }

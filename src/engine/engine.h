@@ -96,7 +96,7 @@ class ResidualNormObserver : public Observer {
   const std::vector<std::vector<float>>& norms() const { return norms_; }
 
  private:
-  std::vector<std::vector<float>> norms_;  // per observed layer: ||h_i|| [T], summed in double over i in order
+  std::vector<std::vector<float>> norms_;  // per observed layer: ||h_i|| [T], summed in double
 };
 
 // Whether an engine for this scheme + protection needs calibration data: static (per-tensor) activation or
