@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/stats/row_median.h"
 #include "models/stats/small_median.h"
 
 

@@ -1,4 +1,5 @@
-// The Highway row-moments kernel (models/stats/row_moments.h) on every compiled target against its scalar
+// The Highway row-moments kernel (models/stats/row_moments.h) and the median / persistence kernels
+// (models/stats/row_median.h) on every compiled target against its scalar
 // reference and against the double-precision row_kurtosis: random rows of every width 0..40 plus long ones
 // (odd tails of every length), and adversarial rows (all zero, constant, one huge entry, mostly zero, ties at
 // the persistence bound, values near the float limit). Maxima, column maxima and counts must be equal; the
@@ -16,6 +17,7 @@
 
 #include "hwy/targets.h"
 #include "models/stats/activations.h"
+#include "models/stats/row_median.h"
 #include "models/stats/row_moments.h"
 
 namespace qh::stats {

@@ -13,6 +13,7 @@
 
 #include "models/stats/activations.h"
 #include "models/stats/fused.h"
+#include "models/stats/row_median.h"
 #include "models/stats/sinks.h"
 #include "src/audit/stats_observer.h"
 
