@@ -12,17 +12,13 @@
 #include <string>
 #include <vector>
 
-#include "hwy/targets.h"
 #include "models/stats/projected_norms.h"
+#include "tests/hwy_per_target.h"
 
 namespace qh::stats {
 namespace {
 
-class ProjectedNormsPerTarget : public ::testing::TestWithParam<int64_t> {
- protected:
-  void SetUp() override { hwy::SetSupportedTargetsForTest(GetParam()); }
-  void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
-};
+class ProjectedNormsPerTarget : public qh::test::PerHwyTarget {};
 
 std::vector<float> random_values(int64_t count, std::mt19937& rng) {
   std::normal_distribution<float> g(0.0f, 1.0f);
@@ -80,8 +76,7 @@ TEST_P(ProjectedNormsPerTarget, ThreadSplitEqualsOneThread) {
   EXPECT_EQ(one, many);
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, ProjectedNormsPerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
-                         [](const ::testing::TestParamInfo<int64_t>& info) { return hwy::TargetName(info.param); });
+QH_INSTANTIATE_PER_HWY_TARGET(ProjectedNormsPerTarget);
 
 }  // namespace
 }  // namespace qh::stats

@@ -15,21 +15,15 @@
 #include <string>
 #include <vector>
 
-#include "hwy/targets.h"
 #include "models/stats/activations.h"
 #include "models/stats/row_median.h"
 #include "models/stats/row_moments.h"
+#include "tests/hwy_per_target.h"
 
 namespace qh::stats {
 namespace {
 
-class RowMomentsPerTarget : public ::testing::TestWithParam<int64_t> {
- protected:
-  void SetUp() override { hwy::SetSupportedTargetsForTest(GetParam()); }
-  void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
-};
-
-std::string target_name(const ::testing::TestParamInfo<int64_t>& info) { return hwy::TargetName(info.param); }
+class RowMomentsPerTarget : public qh::test::PerHwyTarget {};
 
 // T rows of width K: row kind i % 8 picks random, zero, constant, one huge entry, mostly zero, ties, near-max.
 std::vector<float> rows(int64_t T, int64_t K, std::mt19937& rng) {
@@ -269,8 +263,7 @@ TEST(RowMoments, PersistenceBoundIsNeverBelowTheExactQuotient) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, RowMomentsPerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
-                         target_name);
+QH_INSTANTIATE_PER_HWY_TARGET(RowMomentsPerTarget);
 
 }  // namespace
 }  // namespace qh::stats

@@ -10,18 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "hwy/targets.h"
 #include "models/stats/fused.h"
 #include "models/stats/small_median.h"
+#include "tests/hwy_per_target.h"
 
 namespace qh::stats {
 namespace {
 
-class SmallMedianPerTarget : public ::testing::TestWithParam<int64_t> {
- protected:
-  void SetUp() override { hwy::SetSupportedTargetsForTest(GetParam()); }
-  void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
-};
+class SmallMedianPerTarget : public qh::test::PerHwyTarget {};
 
 double sorted_median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -71,8 +67,7 @@ TEST_P(SmallMedianPerTarget, MedianInPlaceAgreesAcrossTheCutover) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, SmallMedianPerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
-                         [](const ::testing::TestParamInfo<int64_t>& info) { return hwy::TargetName(info.param); });
+QH_INSTANTIATE_PER_HWY_TARGET(SmallMedianPerTarget);
 
 }  // namespace
 }  // namespace qh::stats

@@ -9,21 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "hwy/targets.h"
 #include "src/engine/exp_rows.h"
+#include "tests/hwy_per_target.h"
 
 namespace qh::engine {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-class ExpRowsPerTarget : public ::testing::TestWithParam<int64_t> {
- protected:
-  void SetUp() override { hwy::SetSupportedTargetsForTest(GetParam()); }
-  void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
-};
-
-std::string target_name(const ::testing::TestParamInfo<int64_t>& info) { return hwy::TargetName(info.param); }
+class ExpRowsPerTarget : public qh::test::PerHwyTarget {};
 
 // Both implementations compute the same formula; they differ by the exp approximation (a few ulp) and the
 // float vs double sum, so values agree to a relative 2e-6; values below 1e-30 only need to be tiny in both.
@@ -153,8 +147,7 @@ TEST_P(ExpRowsPerTarget, SwigluHandValues) {
   EXPECT_NEAR(out[2], -l3 * 0.25f * 4.0f, 1e-6f);
 }
 
-INSTANTIATE_TEST_SUITE_P(Targets, ExpRowsPerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
-                         target_name);
+QH_INSTANTIATE_PER_HWY_TARGET(ExpRowsPerTarget);
 
 }  // namespace
 }  // namespace qh::engine

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
-#include "hwy/targets.h"
 #include "quant/error.h"
 #include "quant/quantize.h"
 #include "quant/reference.h"
+#include "tests/hwy_per_target.h"
 #include "tests/quant/kernel_data.h"
 
 namespace qh::quant {
@@ -28,13 +28,7 @@ using testing::pattern_name;
 using testing::rows_equal;
 using testing::test_lengths;
 
-class PerTarget : public ::testing::TestWithParam<int64_t> {
- protected:
-  void SetUp() override { hwy::SetSupportedTargetsForTest(GetParam()); }
-  void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
-};
-
-std::string target_name(const ::testing::TestParamInfo<int64_t>& info) { return hwy::TargetName(info.param); }
+class PerTarget : public qh::test::PerHwyTarget {};
 
 // A case: pattern, length, misalignment of the input (floats) and of the codes (bytes), rows, stride.
 struct Shape {
@@ -414,8 +408,7 @@ TEST_P(PerTarget, LargeAlignedOutputsUseStreamingStoresWithSameResults) {
   ASSERT_TRUE(bits_equal(zero_points.data(), c.asym_zero_points.data(), rows, "asym zero points"));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTargets, PerTarget, ::testing::ValuesIn(hwy::SupportedAndGeneratedTargets()),
-                         target_name);
+QH_INSTANTIATE_PER_HWY_TARGET(PerTarget);
 
 }  // namespace
 }  // namespace qh::quant
