@@ -153,7 +153,6 @@ TEST_P(RowMomentsPerTarget, MedianAbsEqualsAFullSortWhateverTheGuess) {
   std::normal_distribution<float> g(0.0f, 1.0f);
   std::uniform_int_distribution<int> level(-3, 3);
   std::exponential_distribution<float> e(1.0f);
-  int64_t checked = 0;
   for (int64_t K = 1; K <= 70; ++K) {
     std::vector<float> buf(K + 16), row(K);
     float guess = 0.0f;
@@ -169,10 +168,8 @@ TEST_P(RowMomentsPerTarget, MedianAbsEqualsAFullSortWhateverTheGuess) {
       const double want = median_abs_row_reference(row.data(), K);
       ASSERT_EQ(median_abs_row(row.data(), K, guess, buf.data()), want) << "K=" << K << " row " << i << " guess " << guess;
       guess = static_cast<float>(want);
-      ++checked;
     }
   }
-  EXPECT_EQ(checked, 70 * 60);
   float buf[17];
   EXPECT_EQ(median_abs_row(nullptr, 0, 1.0f, buf), 0.0);
   const float one[1] = {-3.0f};
@@ -205,7 +202,7 @@ TEST_P(RowMomentsPerTarget, PersistenceHitsEqualTheReferenceWhateverTheGuess) {
   std::vector<int64_t> widths;
   for (int64_t k = 1; k <= 40; ++k) widths.push_back(k);
   for (int64_t k : {64, 127, 128, 1000}) widths.push_back(k);
-  int64_t checked = 0, with_hits = 0;
+  int64_t with_hits = 0;
   for (int64_t K : widths) {
     std::vector<float> x = rows(8, K, rng);
     // Two more kinds: a few planted outliers, and an entry right at the threshold (the median is unchanged by
@@ -244,14 +241,12 @@ TEST_P(RowMomentsPerTarget, PersistenceHitsEqualTheReferenceWhateverTheGuess) {
           float gs = guess;
           persistence_hits(row, K, rmax, tau, &gs, buf.data(), got.data());
           ASSERT_EQ(got, want) << "K=" << K << " row " << i << " tau " << tau << " guess " << guess;
-          ++checked;
         }
         with_hits += want != std::vector<int32_t>(K, 3);
       }
     }
   }
   EXPECT_GT(with_hits, 100);  // the cases are not all hit-free
-  EXPECT_GT(checked, 10000);
 }
 
 TEST(RowMoments, PersistenceBoundIsNeverBelowTheExactQuotient) {

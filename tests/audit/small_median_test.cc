@@ -29,7 +29,6 @@ TEST_P(SmallMedianPerTarget, EqualsAFullSort) {
   std::mt19937 rng(5);
   std::normal_distribution<double> g(0.0, 1.0);
   std::uniform_int_distribution<int> small(0, 3);
-  int64_t checked = 0;
   for (int64_t n = 1; n <= kSmallMedianMax; ++n) {
     for (int kind = 0; kind < 6; ++kind) {
       std::vector<double> v(static_cast<size_t>(n));
@@ -47,10 +46,8 @@ TEST_P(SmallMedianPerTarget, EqualsAFullSort) {
       std::vector<double> buf(static_cast<size_t>(n + 8), -1.0);
       EXPECT_EQ(median_small(v.data(), n, buf.data()), sorted_median(v)) << "n=" << n << " kind " << kind;
       EXPECT_EQ(v, before) << "n=" << n << " kind " << kind;
-      ++checked;
     }
   }
-  EXPECT_EQ(checked, 6 * kSmallMedianMax);
   EXPECT_EQ(median_small(nullptr, 0, nullptr), 0.0);
 }
 
