@@ -18,6 +18,7 @@
 #include "quant/scheme.h"
 #include "src/audit/fidelity.h"
 #include "src/audit/stats_observer.h"
+#include "src/bench/random_models.h"
 #include "src/engine/engine.h"
 
 namespace qh::bench {
@@ -32,13 +33,6 @@ struct Workload {
   std::vector<std::vector<int32_t>> windows;
   std::vector<std::vector<uint8_t>> domains;  // empty vectors when the data has no BB domain
 };
-
-Tensor random_tensor(std::vector<int64_t> shape, std::mt19937& rng, float scale, float offset = 0.0f) {
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  Tensor x(std::move(shape));
-  for (float& v : x.data) v = offset + scale * g(rng);
-  return x;
-}
 
 // A random model of the zoo's 1-layer BB shape (d 32, one head, ReLU MLP 4x, LayerNorm, learned positions,
 // vocab 32 + BOS, context 64): used when the trained checkpoint is not available.
@@ -123,39 +117,19 @@ Workload zoo_workload(bool quick) {
 Workload llama_workload(bool quick) {
   Workload w;
   w.name = "audit_llama";
-  ArchSpec a;
-  a.architecture = "LlamaForCausalLM";
-  a.d_model = quick ? 256 : 512;
-  a.num_layers = quick ? 2 : 6;
-  a.head_dim = 64;
-  a.num_heads = a.d_model / 64;
-  a.num_kv_heads = a.num_heads / 4;
-  a.d_ff = quick ? 768 : 1536;
-  a.vocab_size = quick ? 1024 : 4096;
-  a.context = quick ? 128 : 512;
-  a.bos_token_id = 0;
+  LlamaShape shape;
+  shape.d_model = quick ? 256 : 512;
+  shape.num_layers = quick ? 2 : 6;
+  shape.kv_heads = shape.d_model / 64 / 4;
+  shape.d_ff = quick ? 768 : 1536;
+  shape.vocab_size = quick ? 1024 : 4096;
+  shape.context = quick ? 128 : 512;
   std::mt19937 rng(42);
-  const int64_t d = a.d_model, ff = a.d_ff, hq = a.num_heads * a.head_dim, hkv = a.num_kv_heads * a.head_dim;
-  const float ws = 1.0f / std::sqrt(static_cast<float>(d));
+  w.model = random_llama(shape, rng);
   Model& m = w.model;
-  m.spec = a;
-  m.tok_emb = random_tensor({a.vocab_size, d}, rng, 1.0f);
-  for (int64_t c = 0; c < d; ++c) m.tok_emb.row(0)[c] *= 20.0f;
-  for (int l = 0; l < a.num_layers; ++l) {
-    LayerWeights lw;
-    lw.attn_norm_w = random_tensor({d}, rng, 0.1f, 1.0f);
-    lw.mlp_norm_w = random_tensor({d}, rng, 0.1f, 1.0f);
-    lw.wq = random_tensor({hq, d}, rng, ws);
-    lw.wk = random_tensor({hkv, d}, rng, ws);
-    lw.wv = random_tensor({hkv, d}, rng, ws);
-    lw.wo = random_tensor({d, hq}, rng, 1.0f / std::sqrt(static_cast<float>(hq)));
-    lw.w_gate = random_tensor({ff, d}, rng, ws);
-    lw.w_up = random_tensor({ff, d}, rng, ws);
-    lw.w_down = random_tensor({d, ff}, rng, 1.0f / std::sqrt(static_cast<float>(ff)));
-    m.layers.push_back(std::move(lw));
-  }
-  m.final_norm_w = random_tensor({d}, rng, 0.1f, 1.0f);
-  m.lm_head = random_tensor({a.vocab_size, d}, rng, ws);
+  const ArchSpec& a = m.spec;
+  const int64_t d = a.d_model, ff = a.d_ff;
+  for (int64_t c = 0; c < d; ++c) m.tok_emb.row(0)[c] *= 20.0f;  // BOS (token 0) 20x larger: a residual peak
   for (int s = 0; s < 2; ++s) {
     std::vector<int32_t> seq(a.context);
     seq[0] = 0;

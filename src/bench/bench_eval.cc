@@ -12,6 +12,7 @@
 
 #include "models/model.h"
 #include "quant/scheme.h"
+#include "src/bench/random_models.h"
 #include "src/engine/engine.h"
 #include "src/engine/matmul.h"
 
@@ -22,43 +23,14 @@ namespace {
 // Llama-shaped: RMSNorm, RoPE, SwiGLU. Full size: d 512, 6 layers, 8 heads of 64, ff 1536, vocab 4096 ->
 // 24.6M parameters. Quick: d 256, 2 layers, ff 768, vocab 1024.
 Model bench_model(bool quick) {
-  ArchSpec a;
-  a.architecture = "LlamaForCausalLM";
-  a.d_model = quick ? 256 : 512;
-  a.num_layers = quick ? 2 : 6;
-  a.num_heads = a.num_kv_heads = a.d_model / 64;
-  a.head_dim = 64;
-  a.d_ff = quick ? 768 : 1536;
-  a.vocab_size = quick ? 1024 : 4096;
-  a.context = 512;
+  LlamaShape shape;
+  shape.d_model = quick ? 256 : 512;
+  shape.num_layers = quick ? 2 : 6;
+  shape.kv_heads = shape.d_model / 64;
+  shape.d_ff = quick ? 768 : 1536;
+  shape.vocab_size = quick ? 1024 : 4096;
   std::mt19937 rng(42);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  auto t = [&](std::vector<int64_t> shape, float scale, float offset = 0.0f) {
-    Tensor x(std::move(shape));
-    for (float& v : x.data) v = offset + scale * g(rng);
-    return x;
-  };
-  const int64_t d = a.d_model, ff = a.d_ff;
-  const float ws = 1.0f / std::sqrt(static_cast<float>(d));
-  Model m;
-  m.spec = a;
-  m.tok_emb = t({a.vocab_size, d}, 1.0f);
-  for (int l = 0; l < a.num_layers; ++l) {
-    LayerWeights w;
-    w.attn_norm_w = t({d}, 0.1f, 1.0f);
-    w.mlp_norm_w = t({d}, 0.1f, 1.0f);
-    w.wq = t({d, d}, ws);
-    w.wk = t({d, d}, ws);
-    w.wv = t({d, d}, ws);
-    w.wo = t({d, d}, ws);
-    w.w_gate = t({ff, d}, ws);
-    w.w_up = t({ff, d}, ws);
-    w.w_down = t({d, ff}, 1.0f / std::sqrt(static_cast<float>(ff)));
-    m.layers.push_back(std::move(w));
-  }
-  m.final_norm_w = t({d}, 0.1f, 1.0f);
-  m.lm_head = t({a.vocab_size, d}, ws);
-  return m;
+  return random_llama(shape, rng);
 }
 
 // Best times of several functions measured in turn (f0, f1, ..., f0, f1, ...), so that every figure samples
