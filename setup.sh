@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
   cmake g++ make git pkg-config ca-certificates
   libdnnl-dev libhwy-dev libeigen3-dev libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev
   libcli11-dev libfmt-dev libbenchmark-dev
+  ocl-icd-opencl-dev         # libdnnl-dev's CMake config calls find_package(OpenCL); only a Recommends of it
   clang libclang-rt-14-dev   # libFuzzer target and the sanitizer runtime for clang
   base-files                 # /usr/share/common-licenses: the text corpus of the text-LM zoo models
 )
@@ -35,8 +36,18 @@ install_packages() {
 build() {
   local preset="${QH_PRESET:-release}"
   local jobs="${QH_JOBS:-$(nproc)}"
-  if [ ! -f "build/$preset/CMakeCache.txt" ]; then
-    cmake --preset "$preset" >/dev/null
+  # Configure when the build system was never generated. A configure that failed part-way leaves a
+  # CMakeCache.txt but no Makefile: start that one over from an empty cache rather than stay broken.
+  if [ ! -f "build/$preset/Makefile" ]; then
+    mkdir -p build
+    rm -f "build/$preset/CMakeCache.txt"
+    if ! cmake --preset "$preset" >"build/$preset.configure.log" 2>&1; then
+      cat "build/$preset.configure.log" >&2
+      rm -f "build/$preset/CMakeCache.txt"
+      echo "setup: configure failed (log above)" >&2
+      exit 1
+    fi
+    rm -f "build/$preset.configure.log"
   fi
   # With a target (the main job needs only qharness), the test executables are not built.
   cmake --build --preset "$preset" -j "$jobs" ${1:+--target "$1"}
