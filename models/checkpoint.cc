@@ -8,8 +8,8 @@
 #include "models/config.h"
 #include "models/safetensors.h"
 #include "models/tensor_layout.h"
-#include "quant/atomic_file.h"
-#include "quant/error.h"
+#include "src/core/atomic_file.h"
+#include "src/core/error.h"
 
 namespace qh {
 

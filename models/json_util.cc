@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::json_util {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "models/arch.h"
-#include "quant/tensor.h"
+#include "src/core/tensor.h"
 
 namespace qh {
 

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "models/half.h"
-#include "quant/atomic_file.h"
-#include "quant/error.h"
+#include "src/core/atomic_file.h"
+#include "src/core/error.h"
 
 namespace qh {
 

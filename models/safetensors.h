@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "models/dtype.h"
-#include "quant/tensor.h"
+#include "src/core/tensor.h"
 
 namespace qh {
 

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "models/safetensors.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh {
 

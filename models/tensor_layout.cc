@@ -1,6 +1,6 @@
 #include "models/tensor_layout.h"
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh {
 

@@ -216,7 +216,7 @@ HWY_AFTER_NAMESPACE();
 #include <cmath>
 #include <string>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/parallel.h"
 #include "quant/quantize.h"
 

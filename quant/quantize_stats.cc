@@ -100,7 +100,7 @@ HWY_AFTER_NAMESPACE();
 #include <string>
 #include <vector>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/parallel.h"
 #include "quant/quantize.h"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/scheme_text.h"
 
 namespace qh {

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
-#include "quant/atomic_file.h"
+#include "src/core/atomic_file.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
 #include "reports/svg.h"

@@ -5,8 +5,8 @@
 #include <limits>
 #include <sstream>
 
-#include "quant/atomic_file.h"
-#include "quant/error.h"
+#include "src/core/atomic_file.h"
+#include "src/core/error.h"
 
 namespace qh::reports {
 

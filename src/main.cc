@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <exception>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/cli/command.h"
 
 int main(int argc, char** argv) {

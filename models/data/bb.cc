@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "models/data/rng.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::data {
 namespace {

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/data/token_file.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::data {
 namespace {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::stats {
 

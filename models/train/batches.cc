@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "models/train/rng.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::train {
 

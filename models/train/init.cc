@@ -4,7 +4,7 @@
 #include <string>
 
 #include "models/train/rng.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::train {
 namespace {

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "models/train/transformer.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::train {
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "models/data/data_spec.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::train {
 namespace {

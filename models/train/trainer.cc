@@ -10,7 +10,7 @@
 #include "models/train/init.h"
 #include "models/train/rng.h"
 #include "models/train/transformer.h"
-#include "quant/atomic_file.h"
+#include "src/core/atomic_file.h"
 
 #ifndef QH_GIT_REVISION
 #define QH_GIT_REVISION "unknown"

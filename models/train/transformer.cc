@@ -4,7 +4,7 @@
 
 #include "models/train/attention.h"
 #include "models/train/ops.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::train {
 namespace {

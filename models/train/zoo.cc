@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "models/train/trainer.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::train {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "quant/atomic_file.h"
+#include "src/core/atomic_file.h"
 #include "reports/svg.h"
 
 namespace qh::audit {

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::audit {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "quant/atomic_file.h"
+#include "src/core/atomic_file.h"
 #include "quant/quantize.h"
 
 namespace qh::bench {

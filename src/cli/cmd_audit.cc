@@ -10,7 +10,7 @@
 
 #include "models/checkpoint.h"
 #include "models/data/data_spec.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/audit/audit.h"
 #include "src/audit/audit_report.h"
 #include "src/audit/query_split.h"

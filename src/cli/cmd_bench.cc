@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/bench/bench.h"
 #include "src/bench/bench_audit.h"
 #include "src/bench/bench_eval.h"

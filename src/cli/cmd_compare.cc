@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
 #include "reports/writers.h"

@@ -14,8 +14,8 @@
 
 #include "models/checkpoint.h"
 #include "models/data/data_spec.h"
-#include "quant/atomic_file.h"
-#include "quant/error.h"
+#include "src/core/atomic_file.h"
+#include "src/core/error.h"
 #include "quant/scheme.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"

@@ -10,8 +10,8 @@
 
 #include "models/checkpoint.h"
 #include "models/weight_stats.h"
-#include "quant/atomic_file.h"
-#include "quant/error.h"
+#include "src/core/atomic_file.h"
+#include "src/core/error.h"
 #include "src/cli/command.h"
 
 namespace qh::cli {

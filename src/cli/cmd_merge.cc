@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "reports/writers.h"
 #include "src/cli/command.h"
 #include "src/suite/merge.h"

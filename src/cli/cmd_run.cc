@@ -17,7 +17,7 @@
 
 #include <omp.h>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "reports/writers.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"

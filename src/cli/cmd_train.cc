@@ -12,7 +12,7 @@
 
 #include "models/train/trainer.h"
 #include "models/train/zoo.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
 

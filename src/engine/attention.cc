@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/quantize.h"
 #include "src/engine/exp_rows.h"
 #include "src/engine/for_rows.h"

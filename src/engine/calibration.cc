@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/engine/engine.h"
 
 namespace qh::engine {

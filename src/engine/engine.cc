@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/quantize.h"
 #include "src/engine/attention.h"
 #include "src/engine/for_rows.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/engine/for_rows.h"
 #include "src/engine/weight_quant.h"
 

@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/engine/dnnl_util.h"
 
 namespace qh::engine {

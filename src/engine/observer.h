@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/quantize.h"
 #include "quant/scheme.h"
 

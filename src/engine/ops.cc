@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/engine/exp_rows.h"
 #include "src/engine/for_rows.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/quantize.h"
 
 namespace qh::engine {

@@ -7,7 +7,7 @@
 #include <limits>
 #include <memory>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/engine/engine.h"
 
 namespace qh::eval {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::eval {
 

@@ -7,8 +7,8 @@
 #include <sstream>
 #include <vector>
 
-#include "quant/atomic_file.h"
-#include "quant/error.h"
+#include "src/core/atomic_file.h"
+#include "src/core/error.h"
 
 namespace qh::suite {
 

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::suite {
 

@@ -16,7 +16,7 @@
 
 #include <fmt/format.h>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 extern char** environ;
 

@@ -1,6 +1,6 @@
 #include "src/suite/plan.h"
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::suite {
 

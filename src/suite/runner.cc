@@ -15,7 +15,7 @@
 #include "models/checkpoint.h"
 #include "models/data/data_spec.h"
 #include "models/train/zoo.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/audit/audit.h"
 #include "src/eval/evaluator.h"
 #include "src/suite/case_cache.h"

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <map>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "reports/audit_metrics.h"
 #include "reports/metric_info.h"
 #include "src/suite/yaml_util.h"

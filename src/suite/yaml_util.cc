@@ -5,7 +5,7 @@
 #include <limits>
 #include <sstream>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::suite {
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/scheme.h"
 #include "src/eval/evaluator.h"
 #include "tests/engine/tiny_models.h"

@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/scheme.h"
 #include "src/engine/engine.h"
 #include "tests/engine/tiny_models.h"

@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/quantize.h"
 #include "quant/scheme.h"
 #include "src/engine/linear.h"

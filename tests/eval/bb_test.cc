@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "models/data/bb.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::data {
 namespace {

@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "models/data/data_spec.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::data {
 namespace {

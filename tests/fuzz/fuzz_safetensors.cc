@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "models/safetensors.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -18,7 +18,7 @@
 #include "models/half.h"
 #include "models/safetensors.h"
 #include "models/tensor_layout.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::testing {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/quantize.h"
 #include "quant/reference.h"
 

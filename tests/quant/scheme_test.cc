@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/scheme.h"
 
 namespace qh {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "quant/quantize.h"
 #include "quant/reference.h"
 #include "tests/hwy_per_target.h"

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "reports/results.h"
 #include "tests/reports/sample_results.h"
 

@@ -2,7 +2,7 @@
 // types are checked, scheme names are validated, paths resolve against the suite's directory.
 #include <gtest/gtest.h>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 #include "src/suite/suite.h"
 #include "src/suite/yaml_util.h"
 

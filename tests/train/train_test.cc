@@ -14,7 +14,7 @@
 #include "models/train/trainer.h"
 #include "models/train/transformer.h"
 #include "models/train/zoo.h"
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh::train {
 namespace {

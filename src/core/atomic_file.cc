@@ -1,4 +1,4 @@
-#include "quant/atomic_file.h"
+#include "src/core/atomic_file.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "quant/error.h"
+#include "src/core/error.h"
 
 namespace qh {
 
