@@ -6,12 +6,13 @@
 
 #include "src/core/error.h"
 #include "src/cli/command.h"
+#include "src/core/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"qharness: how much accuracy does a transformer lose under W8A8 / W4A4 quantization, and how\n"
                "much of that loss is caused by its attention sinks and residual outliers?"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "qharness " QH_VERSION);
+  app.set_version_flag("--version", std::string("qharness ") + qh::version() + " (" + qh::git_revision() + ")");
   int exit_code = qh::kExitOk;
   qh::cli::add_inspect(app, &exit_code);
   qh::cli::add_eval(app, &exit_code);

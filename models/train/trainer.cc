@@ -11,10 +11,8 @@
 #include "models/train/rng.h"
 #include "models/train/transformer.h"
 #include "src/core/atomic_file.h"
+#include "src/core/version.h"
 
-#ifndef QH_GIT_REVISION
-#define QH_GIT_REVISION "unknown"
-#endif
 
 namespace qh::train {
 namespace {
@@ -47,7 +45,7 @@ TrainResult train(const TrainRecipe& r, const TrainOptions& o, std::string* log_
   ArchSpec spec = recipe_arch(r, source.vocab_size(), source.bos());
   nlohmann::json recipe = recipe_to_json(r);
   recipe["threads"] = threads;
-  recipe["git_revision"] = QH_GIT_REVISION;
+  recipe["git_revision"] = git_revision();
   recipe["recipe_hash"] = recipe_hash(r);
   spec.recipe_json = recipe.dump();
 

@@ -17,6 +17,7 @@
 #include "models/train/zoo.h"
 #include "src/core/error.h"
 #include "src/audit/audit.h"
+#include "src/core/version.h"
 #include "src/eval/evaluator.h"
 #include "src/suite/case_cache.h"
 #include "src/suite/convert.h"
@@ -72,7 +73,7 @@ struct ModelSlot {
 
 reports::Environment current_environment(int threads) {
   reports::Environment env;
-  env.git_revision = QH_GIT_REVISION;
+  env.git_revision = git_revision();
   env.cpu = cpu_model();
   env.threads = threads > 0 ? threads : omp_get_max_threads();
   const dnnl_version_t* v = dnnl_version();
