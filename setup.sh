@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-# The one list of dependencies (DESIGN.md Sec. 4). Debian 12 packages only; nothing is downloaded otherwise.
+# The one list of dependencies (ARCHITECTURE.md 4). Debian 12 packages only; nothing is downloaded otherwise.
 DEBIAN_PACKAGES=(
   cmake g++ make git pkg-config ca-certificates
   libdnnl-dev libhwy-dev libeigen3-dev libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev

@@ -11,7 +11,7 @@ enum class NormKind { kLayerNorm, kRMSNorm };
 enum class PosKind { kLearned, kRope, kNone };
 // kGelu is the tanh approximation (GPT-2's gelu_new); kGeluExact is erf-based (HF "gelu").
 enum class MlpKind { kRelu, kGelu, kGeluExact, kSwiGLU };
-// DESIGN 1.3. kSoftmax: softmax(QK^T/sqrt(d) + causal). kRelu: ReLU(QK^T/sqrt(d)) / i for the 1-based query
+// ARCHITECTURE.md 1.3. kSoftmax: softmax(QK^T/sqrt(d) + causal). kRelu: ReLU(QK^T/sqrt(d)) / i for the 1-based query
 // position i. kSink: a learnable logit s_h per head joins the softmax denominator. kGated: sigmoid(x W_g)
 // multiplies the attention output (elementwise per channel, or one gate per head). kClipped:
 // clip((zeta - gamma) * softmax + gamma, 0, 1).

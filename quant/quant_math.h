@@ -2,7 +2,7 @@
 // per-row scale computation and tails (quant/quantize-inl.h), so that both are bit-identical by construction
 // where they are scalar, and by IEEE semantics where the SIMD code evaluates the same expression.
 //
-// The one rounding formula (DESIGN 1.5): inv = 1.0f / s is computed once per row (or group) in f32, and every
+// The one rounding formula (ARCHITECTURE.md 1.5): inv = 1.0f / s is computed once per row (or group) in f32, and every
 // value is quantized as q = clamp(rne(x * inv), qmin, qmax) with one f32 multiply and round-half-to-even. The
 // multiply by the reciprocal instead of a division keeps the hot loop at memory speed; the reference does
 // exactly the same f32 operations, so codes agree bit for bit. qh_quant is compiled with -ffp-contract=off:

@@ -1,6 +1,6 @@
 // The SIMD quantizer's public entry points (Highway, dynamic dispatch; OpenMP over row blocks for large
 // inputs). Every function has a scalar reference in quant/reference.h with the same signature and results
-// (bit-exact codes and scales). Conventions (DESIGN 1.5), round-to-nearest-even throughout; the one rounding
+// (bit-exact codes and scales). Conventions (ARCHITECTURE.md 1.5), round-to-nearest-even throughout; the one rounding
 // formula is "multiply by the f32 reciprocal of the scale, computed once" (see quant/quant_math.h):
 //   symmetric:  s = clip * absmax / qmax,  qmax = 2^(b-1) - 1,  q = clamp(rne(x * (1/s)), -2^(b-1), qmax)
 //   asymmetric: range [lo, hi] = [min(min x, 0), max(max x, 0)] * clip,  s = (hi - lo) / (2^b - 1),

@@ -1,4 +1,4 @@
-// The registry of named schemes and their suffixes (DESIGN 1.5), validation, and the one-line descriptions
+// The registry of named schemes and their suffixes (ARCHITECTURE.md 1.5), validation, and the one-line descriptions
 // used by tables and reports. Field-by-field schemes are parsed in scheme_fields.cc.
 #include "quant/scheme.h"
 

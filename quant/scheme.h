@@ -1,4 +1,4 @@
-// Quantization schemes (DESIGN 1.5): what W8A8, W4A4, ... mean, field by field. One registry of named schemes
+// Quantization schemes (ARCHITECTURE.md 1.5): what W8A8, W4A4, ... mean, field by field. One registry of named schemes
 // drives the CLI, the suites, the tests and the reports.
 #pragma once
 

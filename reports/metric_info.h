@@ -10,10 +10,10 @@ namespace qh::reports {
 
 enum class Direction { kLowerIsBetter, kHigherIsBetter };
 
-// Direction of a DESIGN 2.7 metric. Unknown names are treated as lower-is-better (a degradation measure).
+// Direction of a ARCHITECTURE.md 2.7 metric. Unknown names are treated as lower-is-better (a degradation measure).
 Direction metric_direction(const std::string& metric);
 
-// Whether `metric` is one of the names the evaluator produces (DESIGN 2.7). Used to reject typos in suites.
+// Whether `metric` is one of the names the evaluator produces (ARCHITECTURE.md 2.7). Used to reject typos in suites.
 bool is_known_metric(const std::string& metric);
 const std::vector<std::string>& known_metrics();
 

@@ -1,6 +1,6 @@
 // The results of a suite run as plain structs, and their JSON form (results.json). This is the contract between
 // the runner (src/suite), the report writers (reports/), `qharness merge` / `compare` and any script reading
-// results.json. Key names follow DESIGN 2.7; a change of meaning bumps kSchemaVersion.
+// results.json. Key names follow ARCHITECTURE.md 2.7; a change of meaning bumps kSchemaVersion.
 // No engine or oneDNN types here: the runner converts its evaluation results into these structs.
 #pragma once
 
@@ -26,7 +26,7 @@ struct Environment {
   std::map<std::string, std::string> versions;  // library -> version ("onednn", "highway", ...)
 };
 
-// Metric name -> value in insertion order (DESIGN 2.7 names: ppl, ppl_fp, delta_ppl, kld_mean, ...). Kept
+// Metric name -> value in insertion order (ARCHITECTURE.md 2.7 names: ppl, ppl_fp, delta_ppl, kld_mean, ...). Kept
 // ordered so results.json, tables and CSV columns read in the order the evaluator produced them.
 class MetricMap {
  public:
@@ -41,7 +41,7 @@ class MetricMap {
   std::vector<std::pair<std::string, double>> items_;
 };
 
-// Per-layer / per-head outlier audit of the full-precision model on the case's data (DESIGN 1.1-1.2).
+// Per-layer / per-head outlier audit of the full-precision model on the case's data (ARCHITECTURE.md 1.1-1.2).
 // Indexed [layer] or [layer][head], 0-based. Empty vectors when the audit was off.
 struct AuditSummary {
   std::vector<double> residual_peak;                 // [layer]  ||h_0|| / median ||h_i||
@@ -59,7 +59,7 @@ struct AuditSummary {
 };
 
 // Two-player Shapley split of a degradation D = metric(quant) - metric(fp) between sink tokens and outlier
-// channels (DESIGN 1.6): phi_tokens + phi_channels + rest == total.
+// channels (ARCHITECTURE.md 1.6): phi_tokens + phi_channels + rest == total.
 struct Attribution {
   std::string metric;  // "kld_mean", "delta_ppl", "backcopy_risk", ...
   double phi_tokens = 0, phi_channels = 0, rest = 0, total = 0;

@@ -1,4 +1,4 @@
-// The report files of a run (DESIGN 2.6): results.json, report.md (tables fit for a PR comment), report.html
+// The report files of a run (ARCHITECTURE.md 2.6): results.json, report.md (tables fit for a PR comment), report.html
 // (self-contained: inline CSS and SVG, no external URL), junit.xml (one testcase per check) and cases.csv.
 // With a baseline (a previous run), the reports add old -> new deltas; `qharness compare` is exactly that.
 #pragma once

@@ -1,4 +1,4 @@
-// The Bigram-Backcopy (BB) task of DESIGN 1.4 (Guo et al., "Active-dormant attention heads").
+// The Bigram-Backcopy (BB) task of ARCHITECTURE.md 1.4 (Guo et al., "Active-dormant attention heads").
 // Vocabulary: base characters 0..base_vocab-1 plus BOS (id base_vocab, the last id).
 // A sequence is x0 = BOS, x1 ~ unigram with the triggers removed, then for t >= 1: if x_t is a trigger,
 // x_{t+1} = x_{t-1} (backcopy), else x_{t+1} ~ P(.|x_t) (bigram). Triggers are the k most frequent tokens

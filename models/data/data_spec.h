@@ -1,4 +1,4 @@
-// Data specs (DESIGN 2.2): one string names where evaluation / training sequences come from.
+// Data specs (ARCHITECTURE.md 2.2): one string names where evaluation / training sequences come from.
 //   bb:seed=7,seqs=64,len=256,k=3,vocab=64,table_seed=0,alpha=0.5[,text=PATH]   the BB generator
 //   tokens:PATH[,len=N][,dtype=u16|u32]   raw little-endian u16 / u32 ids (by extension .u16 / .u32 or dtype=),
 //                                         or a .npy array (<u2, <u4, <i4, <i8; 1-D or 2-D)

@@ -1,4 +1,4 @@
-// Outlier statistics of DESIGN 1.2 (Qiu et al.; Bondarenko et al.; Sun et al.): residual-sink channels,
+// Outlier statistics of ARCHITECTURE.md 1.2 (Qiu et al.; Bondarenko et al.; Sun et al.): residual-sink channels,
 // their persistence, kurtosis, max |x| and massive activations. Pure functions on x [T, d] row-major
 // (row = token, column = channel); accumulation in double.
 #pragma once

@@ -30,7 +30,7 @@ void for_blocks(int64_t nb, Body body) {
   for (int64_t b = 0; b < nb; ++b) body(b);
 }
 
-// Persistence hits of one row (DESIGN 1.2): channels with |x[c]| >= tau_p * median_j |x[j]|, counted into hits.
+// Persistence hits of one row (ARCHITECTURE.md 1.2): channels with |x[c]| >= tau_p * median_j |x[j]|, counted into hits.
 // m holds the row's max |x| and its counts against persistence_bound (row_moments.h); buf has room for n + 16
 // floats; guess is the median of the previous row that needed one (rows of one site have similar scales), and
 // is updated.

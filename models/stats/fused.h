@@ -30,7 +30,7 @@ struct FusedScratch {
   std::vector<int> top_sizes;      // [blocks]
 };
 
-// One linear site's input over many windows (DESIGN 1.2): chan_max, persistence counts, kurtosis, max |x|.
+// One linear site's input over many windows (ARCHITECTURE.md 1.2): chan_max, persistence counts, kurtosis, max |x|.
 struct ChannelStats {
   std::vector<float> chan_max;  // [K]: max_i |x[i][c]|
   std::vector<int64_t> hits;    // [K]: tokens with |x[i][c]| >= tau_p * median_j |x[i][j]|
@@ -42,7 +42,7 @@ struct ChannelStats {
   void add(const float* x, int64_t T, int64_t K, double tau_p, FusedScratch* scratch);
 };
 
-// One window of a residual stream h [T, d] (DESIGN 1.1-1.2).
+// One window of a residual stream h [T, d] (ARCHITECTURE.md 1.1-1.2).
 struct ResidualWindow {
   std::vector<double> norms;                // [T] row L2 norms
   double kurtosis_sum = 0;                  // sum over rows of row_kurtosis

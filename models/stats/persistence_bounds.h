@@ -1,4 +1,4 @@
-// The persistence test's float bounds (DESIGN 1.2: a hit is |x[c]| >= tau_p * median |x|, compared in double),
+// The persistence test's float bounds (ARCHITECTURE.md 1.2: a hit is |x[c]| >= tau_p * median |x|, compared in double),
 // shared by the row-moments kernel (row_moments.cc) and the median / persistence kernels (row_median.cc). Each
 // bound is moved by a relative 1e-6 in the safe direction, far more than the roundings of the double threshold
 // and of the bound itself, so a test decided against a bound is decided exactly as against the threshold.

@@ -1,4 +1,4 @@
-// Medians of |x| over a row and the persistence test of DESIGN 1.2 (a hit is |x[c]| >= tau_p * median |x|),
+// Medians of |x| over a row and the persistence test of ARCHITECTURE.md 1.2 (a hit is |x[c]| >= tau_p * median |x|),
 // exact (equal to a full sort) and fast on the audit's rows: Highway kernels with dynamic dispatch. Most rows
 // never need their median: row_moments' counts exclude rows with no hit, and persistence_hits recognises rows
 // whose max entries are the only hits; the rest search for the median from the previous row's.
@@ -16,7 +16,7 @@ namespace qh::stats {
 double median_abs_row(const float* x, int64_t n, float guess, float* buf);
 double median_abs_row_reference(const float* x, int64_t n);  // sorts a copy
 
-// The persistence test of one row (DESIGN 1.2): hits[c] += 1 where double(|x[c]|) >= tau_p * median_c |x[c]|,
+// The persistence test of one row (ARCHITECTURE.md 1.2): hits[c] += 1 where double(|x[c]|) >= tau_p * median_c |x[c]|,
 // for n finite entries (nothing is counted when the threshold is not > 0); max_abs is the row's max |x|. Rows
 // whose max entries are the only hits (one outlier channel: the usual case) are recognised by two counting
 // passes without the median; the others compute it, starting at *guess (median_abs_row), which becomes this

@@ -1,4 +1,4 @@
-// Extreme-token statistics of DESIGN 1.1 (Guo et al.): attention sinks, active/dormant heads, value-state
+// Extreme-token statistics of ARCHITECTURE.md 1.1 (Guo et al.): attention sinks, active/dormant heads, value-state
 // drains, residual-state peaks. Pure functions on plain arrays; accumulation in double.
 // Attention probabilities are one head's [T, T] causal matrix with row stride ld (row i = query i).
 #pragma once

@@ -1,4 +1,4 @@
-// Causal attention core of one (sequence, head), forward and backward, for every variant of DESIGN 1.3:
+// Causal attention core of one (sequence, head), forward and backward, for every variant of ARCHITECTURE.md 1.3:
 //   softmax: P = softmax(S) with S = Q K^T / sqrt(hd), j <= i
 //   relu:    P_ij = ReLU(S_ij) / (i + 1)                      (i 0-based here, so i + 1 is the 1-based query)
 //   sink:    P_ij = exp(S_ij) / (exp(s_h) + sum_k exp(S_ik))   (s_h: learnable per-head logit)

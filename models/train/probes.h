@@ -1,4 +1,4 @@
-// Extreme-token statistics of a trained model on a fixed probe batch (DESIGN 1.1), computed with qh::stats
+// Extreme-token statistics of a trained model on a fixed probe batch (ARCHITECTURE.md 1.1), computed with qh::stats
 // from the forward pass's own caches: per layer the residual peak of the stream after the block, per layer
 // and head the sink mass (all queries, and BB non-trigger / trigger queries), the dormant fraction, the value
 // drain and, for the sink variant, the mass parked on the learnable sink. Averages over the probe sequences.

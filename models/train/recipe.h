@@ -20,7 +20,7 @@ inline constexpr const char* kDefaultTextCorpus = "/usr/share/common-licenses/GP
 
 struct TrainRecipe {
   std::string task = "bb";  // "bb" | "text"
-  // BB task (DESIGN 1.4): random Dirichlet bigram table, or the bigrams of bb_text when set.
+  // BB task (ARCHITECTURE.md 1.4): random Dirichlet bigram table, or the bigrams of bb_text when set.
   int bb_vocab = 64, bb_k = 3;
   uint64_t bb_table_seed = 0;
   double bb_alpha = 0.5;

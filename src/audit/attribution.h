@@ -1,4 +1,4 @@
-// Attribution of quantization loss to sink tokens (T) and outlier channels (C), DESIGN 1.6.
+// Attribution of quantization loss to sink tokens (T) and outlier channels (C), ARCHITECTURE.md 1.6.
 // From the 2x2 protection design, D(S) = metric(quant with protection S) - metric(fp):
 //   phi_tokens   = ((D(0) - D(T)) + (D(C) - D(TC))) / 2
 //   phi_channels = ((D(0) - D(C)) + (D(T) - D(TC))) / 2

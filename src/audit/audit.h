@@ -1,7 +1,7 @@
-// The per-layer outlier audit (DESIGN 1.1, 1.2, 1.6, 1.7; issue "audit"): statistics of one full-precision pass
+// The per-layer outlier audit (ARCHITECTURE.md 1.1, 1.2, 1.6, 1.7; issue "audit"): statistics of one full-precision pass
 // per layer / head / site, and under each scheme: per-site SQNR, per-head attention KL and sink_mass drift, the
 // 2x2 protection attribution, per-layer and per-site sensitivity. Results are plain structs that the suites
-// and reports put into their files; to_json() uses the DESIGN 2.7 names.
+// and reports put into their files; to_json() uses the ARCHITECTURE.md 2.7 names.
 #pragma once
 
 #include <array>

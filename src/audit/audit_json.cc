@@ -1,4 +1,4 @@
-// AuditResult -> JSON with the DESIGN 2.7 names (sink_mass, sink_key, dormant_frac, value_drain,
+// AuditResult -> JSON with the ARCHITECTURE.md 2.7 names (sink_mass, sink_key, dormant_frac, value_drain,
 // residual_peak, kurtosis, max_abs, outlier_channels; phi_tokens, ...). Each head's dormant_frac_split /
 // queries_split are keyed by the split's labels (dormant_split: e.g. {"trigger": .., "non_trigger": ..}). Non-finite numbers (an SQNR of a site
 // that was not quantized) become null, since JSON has no infinity.

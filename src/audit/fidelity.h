@@ -1,4 +1,4 @@
-// Attention fidelity and per-site error under a scheme (DESIGN 1.7): the fp pass keeps a few attention rows per
+// Attention fidelity and per-site error under a scheme (ARCHITECTURE.md 1.7): the fp pass keeps a few attention rows per
 // head (evenly spaced queries, at most AuditOptions::attention_rows per window, so memory stays bounded for
 // long contexts and many heads); the quantized pass of the same window compares its rows with them.
 #pragma once

@@ -1,4 +1,4 @@
-// How the active-dormant profile splits the queries into two domains (DESIGN 1.1, issue "audit": "for BB
+// How the active-dormant profile splits the queries into two domains (ARCHITECTURE.md 1.1, issue "audit": "for BB
 // trigger vs non-trigger queries; for token files, by a user-given token class or by position").
 //   bb_trigger   BB data without a class: domain 1 = the query token is a trigger of the task;
 //   token_class  --query-class: domain 1 = the query token is one of the given ids (any data);

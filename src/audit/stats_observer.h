@@ -1,4 +1,4 @@
-// StatsObserver: collects the audit statistics (DESIGN 1.1-1.2) during full-precision forward passes, one
+// StatsObserver: collects the audit statistics (ARCHITECTURE.md 1.1-1.2) during full-precision forward passes, one
 // window at a time, keeping only aggregates (never all attention matrices), so the audit of a model costs
 // about one fp evaluation pass (`qharness bench audit` measures the ratio). The hot paths use the fused,
 // allocation-free kernels of models/stats/fused.h; value norms go through a triangular factor of each head's

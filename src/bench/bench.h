@@ -1,6 +1,6 @@
 // A small benchmark framework for `qharness bench`: every figure is measured against a limit measured in the
 // same run on the same buffers (these machines are shared and noisy, so only same-run ratios are meaningful).
-// Rows follow DESIGN 2.7: `kernel`, `threads`, the measured figure (`gbps`, `gflops`, `tokens_per_s`), the
+// Rows follow ARCHITECTURE.md 2.7: `kernel`, `threads`, the measured figure (`gbps`, `gflops`, `tokens_per_s`), the
 // limit it is compared with (`read_gbps`, `gemm_gflops`) and `ratio` = figure / limit.
 #pragma once
 

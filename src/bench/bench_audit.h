@@ -1,4 +1,4 @@
-// `qharness bench audit`: the cost of the audit's statistics pass (DESIGN 1.1-1.2; issue target: at most 1.5x one
+// `qharness bench audit`: the cost of the audit's statistics pass (ARCHITECTURE.md 1.1-1.2; issue target: at most 1.5x one
 // full-precision evaluation pass over the same data). Times the fp forward over a set of windows with no observer
 // and the same forward with the audit's observers attached, alternating the two in one run, on (a) the trained
 // 1-layer zoo model bb1-softmax-adamw (from the zoo cache, trained on first use when models/zoo.yaml is found in

@@ -1,4 +1,4 @@
-// `qharness bench gemm`: the engine's two GEMM paths on 512 x 2048 x 2048 (DESIGN 2.4): oneDNN f32 matmul
+// `qharness bench gemm`: the engine's two GEMM paths on 512 x 2048 x 2048 (ARCHITECTURE.md 2.4): oneDNN f32 matmul
 // (the reference path) and u8 x s8 int8 matmul with int32 accumulation, per-output-channel weight scales as
 // output scales fixed at creation (mask 1 << 2) and per-token activation scales as a {1, M, 1} binary-mul
 // post-op. The int8 figure is compared with the f32 figure measured in the same run; the implementation

@@ -1,5 +1,5 @@
 // `qharness bench [quant|gemm|eval|audit|all] [--json OUT] [--threads 1,2] [--quick]`: measured against the machine's
-// own limits in the same run (DESIGN 2.2, 2.7). Prints a table; --json writes the rows for machines.
+// own limits in the same run (ARCHITECTURE.md 2.2, 2.7). Prints a table; --json writes the rows for machines.
 #include <cstdio>
 #include <functional>
 #include <map>

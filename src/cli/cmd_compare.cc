@@ -44,7 +44,9 @@ void add_compare(CLI::App& app, int* exit_code) {
     reports::BaselineOptions o;
     if (!args->metrics.empty()) {
       for (const auto& m : args->metrics) {
-        if (!reports::is_known_metric(m)) throw InputError("--metric '" + m + "': not a metric name (see DESIGN 2.7)");
+        if (!reports::is_known_metric(m)) {
+          throw InputError("--metric '" + m + "': not a metric name (see ARCHITECTURE.md 2.7)");
+        }
       }
       o.metrics = args->metrics;
     }

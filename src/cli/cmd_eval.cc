@@ -1,7 +1,7 @@
 // qharness eval CKPT [--data SPEC] --scheme S [--scheme S2 ...] [--protect none|tokens|channels|both ...]
 //                    [--window N] [--stride N] [--threads N] [--json OUT] [--quiet]
 // Evaluates each scheme x protection against the full-precision model (one shared fp pass per window) and
-// prints a short table; the JSON carries every metric under the DESIGN 2.7 names.
+// prints a short table; the JSON carries every metric under the ARCHITECTURE.md 2.7 names.
 #include <fmt/format.h>
 #include <omp.h>
 

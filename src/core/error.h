@@ -16,7 +16,7 @@ class InputError : public std::runtime_error {
   explicit InputError(const std::string& message) : std::runtime_error(message) {}
 };
 
-// Exit codes of every qharness command (DESIGN 2.2).
+// Exit codes of every qharness command (ARCHITECTURE.md 2.2).
 inline constexpr int kExitOk = 0;          // success; all checks pass
 inline constexpr int kExitCheckFailed = 1;  // a threshold, expectation or baseline check failed
 inline constexpr int kExitBadInput = 2;     // bad input or usage

@@ -1,4 +1,4 @@
-// Causal self-attention core for every variant of DESIGN 1.3, on one window: scores through oneDNN batched
+// Causal self-attention core for every variant of ARCHITECTURE.md 1.3, on one window: scores through oneDNN batched
 // matmuls over blocks of query rows (batch = key/value head; under GQA one call per query head of a group),
 // the variant's row transform (Highway softmax), optional KV-cache and attention-probability quantization
 // (fake-quant: the attention runs in f32), then P V through oneDNN straight into the output rows.

@@ -1,4 +1,4 @@
-// Protections (DESIGN 1.6) and the calibration statistics they and static activation scales need.
+// Protections (ARCHITECTURE.md 1.6) and the calibration statistics they and static activation scales need.
 #include <algorithm>
 #include <cmath>
 

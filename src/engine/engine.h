@@ -1,4 +1,4 @@
-// The engine: the forward pass of a qh::Model in full precision or under a quantization scheme (DESIGN 1.5,
+// The engine: the forward pass of a qh::Model in full precision or under a quantization scheme (ARCHITECTURE.md 1.5,
 // 1.6, 2.4), for one window of tokens at a time (prefill; no KV cache is kept between windows).
 //
 // Linear sites (q, k, v, o, gate, up, down; the gated variant's g_proj counts with q) run on one of three
@@ -14,7 +14,7 @@
 //             floats, exact below 2^24, then (acc * s_w) * s_x + b), so the two paths agree to f32 rounding.
 // KV-cache quantization (scheme.kv) is dynamic per token (or group) per head, or static with kv granularity
 // per_tensor: one calibrated scale per key/value head for K (after RoPE) and for V.
-// Protections (DESIGN 1.6): protected token rows run the site in full precision (and their K/V entries stay
+// Protections (ARCHITECTURE.md 1.6): protected token rows run the site in full precision (and their K/V entries stay
 // unquantized); protected input channels C of each linear run as y = X[:,~C] Wq[~C,:]^T + X[:,C] W[C,:]^T.
 // Weight scales always come from the full weight row; activation scales from the entries actually quantized.
 #pragma once
@@ -103,7 +103,7 @@ class ResidualNormObserver : public Observer {
 // KV-cache scales, or outlier channels.
 bool needs_calibration(const Scheme& scheme, const Protection& protection);
 
-// Chooses the protected input channels from a calibration's col_absmax (DESIGN 1.2 / 1.6).
+// Chooses the protected input channels from a calibration's col_absmax (ARCHITECTURE.md 1.2 / 1.6).
 std::vector<int> outlier_channels(const std::vector<float>& col_absmax, const Protection& p);
 
 class QuantizedModel;

@@ -1,4 +1,4 @@
-// oneDNN matmuls with cached primitives (DESIGN 2.4). Every matmul is 3-D ({1,M,K} x {1,K,N}), the layout
+// oneDNN matmuls with cached primitives (ARCHITECTURE.md 2.4). Every matmul is 3-D ({1,M,K} x {1,K,N}), the layout
 // that keeps oneDNN 2.6 on its brgemm kernels. Primitives are created once per row count M and kept; the
 // reordered weights are shared by all primitives that want the same weight layout.
 #pragma once

@@ -1,4 +1,4 @@
-// Weight quantization of a linear layer, done once when an engine is built (DESIGN 1.5): round-to-nearest-even
+// Weight quantization of a linear layer, done once when an engine is built (ARCHITECTURE.md 1.5): round-to-nearest-even
 // codes with scales from the full weight row (per channel), the whole tensor (per tensor; per segment when
 // several projections are fused into one matrix) or groups along K; fixed clip or MSE clip search.
 #pragma once

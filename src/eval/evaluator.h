@@ -1,4 +1,4 @@
-// The evaluator (DESIGN 2.1): runs a model over a dataset in windows of its context, computes the full-precision
+// The evaluator (ARCHITECTURE.md 2.1): runs a model over a dataset in windows of its context, computes the full-precision
 // pass once per window and shares it with every case (scheme + protection), and streams the scored rows into
 // one qh::eval::MetricsAccumulator per case.
 //

@@ -1,4 +1,4 @@
-// Evaluation metrics of DESIGN 1.7, one module with exact formulas, accumulated in double.
+// Evaluation metrics of ARCHITECTURE.md 1.7, one module with exact formulas, accumulated in double.
 // Per scored position (row) i with target y_i, fp log-probabilities a = log_softmax(fp_logits[i]) and quantized
 // b = log_softmax(q_logits[i]) (both computed stably: x - max - log(sum exp(x - max))):
 //   nll_fp = -a[y], nll = -b[y];  ppl = exp(mean nll), ppl_fp = exp(mean nll_fp), delta_ppl = ppl - ppl_fp,
@@ -66,7 +66,7 @@ struct EvalMetrics {
   double backcopy_risk = 0, backcopy_risk_fp = 0, bigram_risk = 0, bigram_risk_fp = 0;
   double backcopy_acc = 0, backcopy_acc_fp = 0;
 
-  // DESIGN 2.7 names; per class under "by_position": {"first": {...}, "sink": {...}, "rest": {...}};
+  // ARCHITECTURE.md 2.7 names; per class under "by_position": {"first": {...}, "sink": {...}, "rest": {...}};
   // BB keys only with has_oracle.
   nlohmann::json to_json() const;
   static EvalMetrics from_json(const nlohmann::json& j);  // inverse of to_json (missing keys stay 0)

@@ -11,7 +11,7 @@
 
 namespace qh::suite {
 
-// DESIGN 2.7 metric names in a fixed order, plus per-position-class KLD (kld_mean_first / _sink / _rest).
+// ARCHITECTURE.md 2.7 metric names in a fixed order, plus per-position-class KLD (kld_mean_first / _sink / _rest).
 reports::MetricMap metrics_from_eval(const eval::CaseResult& c);
 std::vector<std::pair<std::string, double>> site_sqnr_from_eval(const eval::CaseResult& c);
 reports::AuditSummary audit_summary(const audit::AuditResult& a);

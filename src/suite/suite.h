@@ -28,7 +28,7 @@ struct SchemeRef {
 
 struct Threshold {
   std::string scheme;  // a scheme label, or "*" for every scheme
-  std::string metric;  // DESIGN 2.7 name
+  std::string metric;  // ARCHITECTURE.md 2.7 name
   bool is_max = true;  // max_<metric>: value <= limit; min_<metric>: value >= limit
   double limit = 0;
   std::string where;

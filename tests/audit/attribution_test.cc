@@ -1,4 +1,4 @@
-// The two-player Shapley split of DESIGN 1.6.
+// The two-player Shapley split of ARCHITECTURE.md 1.6.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,7 +1,7 @@
 // The audit's sink_mass, residual_peak and value_drain on an HF-format Llama checkpoint (GQA, RoPE, RMSNorm,
 // SwiGLU, random weights with a planted BOS sink) read through the real loader, against an independent
 // reference: a naive double-precision forward written here from the HF tensor names (it never sees the
-// loaded qh::Model) and the metric formulas of DESIGN 1.1 as plain loops. Stands in for the issue's
+// loaded qh::Model) and the metric formulas of ARCHITECTURE.md 1.1 as plain loops. Stands in for the issue's
 // "real public Llama checkpoint" target (no network here); the agreement bound is the same, 1e-4 relative.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -143,7 +143,7 @@ double peak_of(const Mat& rows) {
   return norm(rows[0]) / sorted_median(rest);
 }
 
-// The reference statistics of one window, accumulated over windows the way DESIGN 1.1 defines them.
+// The reference statistics of one window, accumulated over windows the way ARCHITECTURE.md 1.1 defines them.
 struct Reference {
   std::vector<double> peak_sum = std::vector<double>(kLayers + 1, 0.0);    // embeddings, blocks
   std::vector<double> sink_sum = std::vector<double>(kLayers * kHeads, 0.0);  // sum over queries i >= 1

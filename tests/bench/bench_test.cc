@@ -1,4 +1,4 @@
-// The benchmark framework (row JSON names of DESIGN 2.7, paired timing) and `qharness bench` end to end:
+// The benchmark framework (row JSON names of ARCHITECTURE.md 2.7, paired timing) and `qharness bench` end to end:
 // rows, JSON output and exit code 2 on bad input. No timing assertions: only shapes and names.
 #include <gtest/gtest.h>
 

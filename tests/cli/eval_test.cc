@@ -1,4 +1,4 @@
-// `qharness eval` end to end: a good run writes the DESIGN 2.7 keys; bad input exits with code 2 and a message.
+// `qharness eval` end to end: a good run writes the ARCHITECTURE.md 2.7 keys; bad input exits with code 2 and a message.
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <sys/wait.h>

@@ -259,7 +259,7 @@ TEST(Engine, TokenProtectionLeavesProtectedTokensClose) {
   EXPECT_GT(enginetest::rel_error(yq, yfp), 1e-3);
 }
 
-// The sink-token rule (DESIGN 1.6): token norms per observed layer, token t > 0 marked when its norm exceeds
+// The sink-token rule (ARCHITECTURE.md 1.6): token norms per observed layer, token t > 0 marked when its norm exceeds
 // tau times the window's median at any layer; token 0 always. Norms are double sums (to float precision), for
 // window lengths 1..17.
 TEST(ResidualNormObserver, MarksTokensAboveTauTimesTheMedianAtAnyLayer) {

@@ -1,5 +1,5 @@
 // Tiny random models for the engine tests, and an independent naive forward pass written with plain loops
-// (double accumulation) straight from the formulas of DESIGN 1.3 — it shares no code with the engine.
+// (double accumulation) straight from the formulas of ARCHITECTURE.md 1.3 — it shares no code with the engine.
 #pragma once
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// The BB generator (DESIGN 1.4): the backcopy rule on every sampled sequence, triggers never at x1,
+// The BB generator (ARCHITECTURE.md 1.4): the backcopy rule on every sampled sequence, triggers never at x1,
 // determinism, oracle rows, trigger choice and the text-file table.
 #include <gtest/gtest.h>
 

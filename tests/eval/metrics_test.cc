@@ -1,4 +1,4 @@
-// Metrics of DESIGN 1.7 on hand-computed cases.
+// Metrics of ARCHITECTURE.md 1.7 on hand-computed cases.
 #include <gtest/gtest.h>
 
 #include <cmath>

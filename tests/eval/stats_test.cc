@@ -1,4 +1,4 @@
-// Statistics of DESIGN 1.1-1.2 on hand-constructed activations with known answers.
+// Statistics of ARCHITECTURE.md 1.1-1.2 on hand-constructed activations with known answers.
 #include <gtest/gtest.h>
 
 #include <cmath>

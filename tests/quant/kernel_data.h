@@ -1,4 +1,4 @@
-// Test data for the quantizer kernels: random rows and the adversarial cases of DESIGN 3 (all-zero rows,
+// Test data for the quantizer kernels: random rows and the adversarial cases of ARCHITECTURE.md 3 (all-zero rows,
 // one huge outlier, exact .5 ties, denormals, values at the clip boundary), plus bit-exact comparison.
 #pragma once
 
