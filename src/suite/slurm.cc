@@ -135,16 +135,17 @@ std::vector<SlurmScript> slurm_scripts(const SuiteSpec& suite, const SlurmOption
                     "# Submits the jobs with their dependencies (sbatch --dependency=afterok) and prints their ids.\n"
                     "set -euo pipefail\n"
                     "dir=" + dir + "\n"
-                    "# sbatch --parsable prints \"ID\" or \"ID;CLUSTER\".\n"
-                    "submit() { local id; id=$(sbatch --parsable \"$@\"); echo \"${id%%;*}\"; }\n";
+                    "# sbatch --parsable prints \"ID\" or \"ID;CLUSTER\"; a failed sbatch stops the script (set -e).\n";
     std::string after;
     if (!zoo_models.empty()) {
-      s += "train=$(submit \"$dir/train.sbatch\")\necho \"train $train\"\n";
+      s += "train=$(sbatch --parsable \"$dir/train.sbatch\")\ntrain=${train%%;*}\necho \"train $train\"\n";
       after = " --dependency=afterok:$train";
     }
-    s += "shards=$(submit" + after + " \"$dir/shard.sbatch\")\necho \"shards $shards\"\n";
+    s += "shards=$(sbatch --parsable" + after + " \"$dir/shard.sbatch\")\nshards=${shards%%;*}\n"
+         "echo \"shards $shards\"\n";
     s += "# afterok on an array's job id: every task of the array must have exited with 0.\n";
-    s += "merge=$(submit --dependency=afterok:$shards \"$dir/merge.sbatch\")\necho \"merge $merge\"\n";
+    s += "merge=$(sbatch --parsable --dependency=afterok:$shards \"$dir/merge.sbatch\")\nmerge=${merge%%;*}\n"
+         "echo \"merge $merge\"\n";
     out.push_back({"submit.sh", s});
   }
   return out;
