@@ -17,8 +17,9 @@ DEBIAN_PACKAGES=(
   clang libclang-rt-14-dev   # libFuzzer target and the sanitizer runtime for clang
   base-files                 # /usr/share/common-licenses: the text corpus of the text-LM zoo models
 )
-# Only the tests need these: report.html is rendered in headless Chromium to check every chart is visible.
-TEST_PACKAGES=(chromium fonts-dejavu-core)
+# Only the tests need these: report.html is rendered in headless Chromium to check every chart is visible;
+# tests/slurm starts a single-node Slurm cluster (its own munged, slurmctld and slurmd) to run a suite on it.
+TEST_PACKAGES=(chromium fonts-dejavu-core slurm-wlm munge)
 
 install_packages() {
   local missing=()

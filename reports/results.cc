@@ -206,6 +206,7 @@ ojson to_json(const Results& r) {
   j["created_utc"] = r.created_utc;
   if (!r.shard.empty()) j["shard"] = r.shard;
   if (!r.suite_file.empty()) j["suite_file"] = r.suite_file;
+  if (!r.suite_hash.empty()) j["suite_hash"] = r.suite_hash;
   ojson env = ojson::object();
   env["git_revision"] = r.environment.git_revision;
   env["cpu"] = r.environment.cpu;
@@ -376,6 +377,7 @@ Results results_from_json(const json& j, const std::string& where) {
   r.created_utc = opt_str(j, "created_utc", where);
   r.shard = opt_str(j, "shard", where);
   r.suite_file = opt_str(j, "suite_file", where);
+  r.suite_hash = opt_str(j, "suite_hash", where);
   if (j.contains("environment")) {
     const json& e = j["environment"];
     const std::string w = where + ".environment";

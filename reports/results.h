@@ -106,6 +106,7 @@ struct Results {
   std::string created_utc;   // ISO 8601
   std::string shard;         // "I/N" when this is a shard's part, else empty
   std::string suite_file;    // the suite file the run came from (lets `merge` recompute the checks)
+  std::string suite_hash;    // hash of the suite file's text: `merge` joins only parts of the same suite
   Environment environment;
   std::vector<CaseResult> cases;
   std::vector<Verdict> verdicts;

@@ -1,7 +1,9 @@
 // qharness merge PART.json... --out DIR [--suite SUITE.yaml] [--baseline FILE]
 // Joins the results of `qharness run --shard I/N` into the result of the whole suite: the same cases in the
 // same order, attributions and verdicts computed over all parts, the same report files. The suite defaults to
-// the file recorded in the parts. Exit code as for `run`.
+// the file recorded in the parts. The parts must be shards 1..N of that suite, each once (src/suite/merge.h):
+// a missing part file, a missing or repeated shard, or a part of another suite is bad input (exit 2) naming
+// it. Otherwise the exit code is as for `run`.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -37,9 +39,28 @@ void add_merge(CLI::App& app, int* exit_code) {
   cmd->add_option("--baseline", args->baseline, "results.json of an earlier run to check against");
   cmd->add_flag("--quiet", args->quiet, "no summary unless a check fails");
   cmd->callback([args, exit_code] {
+    // A part file that is not there (its job failed before writing it): name it together with the shards the
+    // others leave uncovered.
     std::vector<reports::Results> parts;
-    for (const auto& p : args->parts) parts.push_back(reports::read_results(p));
-    reports::Results merged = suite::merge_parts(parts, args->parts);
+    std::vector<std::string> names, absent;
+    for (const auto& p : args->parts) {
+      if (!std::filesystem::exists(p)) {
+        absent.push_back(p);
+        continue;
+      }
+      parts.push_back(reports::read_results(p));
+      names.push_back(p);
+    }
+    if (!absent.empty()) {
+      std::string message = "merge: no such part file: " + absent[0];
+      for (size_t i = 1; i < absent.size(); ++i) message += ", " + absent[i];
+      if (!parts.empty()) {
+        const std::string problem = suite::shard_set_problem(parts, names);
+        if (!problem.empty()) message += "; " + problem;
+      }
+      throw InputError(message);
+    }
+    reports::Results merged = suite::merge_parts(parts, names);
     const std::string suite_file = !args->suite.empty() ? args->suite : merged.suite_file;
     std::optional<reports::Results> baseline;
     if (!suite_file.empty()) {
@@ -48,6 +69,7 @@ void add_merge(CLI::App& app, int* exit_code) {
                          "' recorded in the results is not here; pass --suite SUITE.yaml");
       }
       const suite::SuiteSpec spec = suite::load_suite(suite_file);
+      suite::check_against_suite(spec, merged);
       suite::sort_cases_by_plan(spec, &merged);
       baseline = suite::finalize_results(spec, args->baseline, &merged);
     } else if (!args->baseline.empty()) {

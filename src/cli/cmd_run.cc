@@ -1,4 +1,5 @@
 // qharness run SUITE.yaml [--out DIR] [--baseline FILE] [--jobs N] [--shard I/N] [--threads N] [--quiet]
+// qharness run SUITE.yaml --plan [--shards N]   prints which case goes to which shard and the estimated cost
 // Runs a suite and writes results.json, report.md, report.html, junit.xml and cases.csv into DIR.
 // Exit code 0 when every check passes, 1 when one fails (each printed with its numbers) or a worker process
 // failed, 2 on bad input. With --jobs N > 1 the evaluation runs in N worker processes of this binary
@@ -32,8 +33,8 @@ namespace {
 
 struct RunArgs {
   std::string suite, out = "qharness-out", baseline, shard, cache;
-  int jobs = 0, threads = 0;
-  bool quiet = false, worker = false;
+  int jobs = 0, threads = 0, shards = 0;
+  bool quiet = false, worker = false, plan = false;
 };
 
 // The number of worker processes for --jobs (0: the number of cores).
@@ -69,6 +70,10 @@ void add_run(CLI::App& app, int* exit_code) {
   cmd->add_option("--shard", args->shard, "run only shard I of N (I/N); join the parts with `qharness merge`");
   cmd->add_option("--threads", args->threads, "OpenMP threads for evaluation (default: all)");
   cmd->add_option("--cache", args->cache, "zoo checkpoint cache (default: $QH_CACHE or .cache/qharness)");
+  cmd->add_flag("--plan", args->plan,
+                "print the shard plan (each case's shard and estimated cost; see --shards) and run nothing");
+  cmd->add_option("--shards", args->shards, "with --plan: the number of shards (default: N of --shard, else 1)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--quiet", args->quiet, "no progress, no summary unless a check fails");
   cmd->add_flag("--worker", args->worker)->group("");  // internal: a worker process of --jobs N
   cmd->callback([args, exit_code] {
@@ -79,6 +84,15 @@ void add_run(CLI::App& app, int* exit_code) {
       if (args->shard.empty()) throw InputError("--worker needs --shard I/N");
     }
     const suite::SuiteSpec spec = suite::load_suite(args->suite);
+    if (args->shards > 0 && !args->plan) throw InputError("--shards N goes with --plan (a run takes --shard I/N)");
+    if (args->plan) {
+      const int count = args->shards > 0 ? args->shards
+                        : args->shard.empty() ? 1
+                                              : suite::parse_shard(args->shard).count;
+      std::fputs(suite::format_plan(spec, suite::plan_shards(spec, count)).c_str(), stdout);
+      *exit_code = kExitOk;
+      return;
+    }
     suite::RunOptions o;
     o.out_dir = args->out;
     o.baseline_file = args->baseline;
@@ -94,7 +108,7 @@ void add_run(CLI::App& app, int* exit_code) {
       *exit_code = kExitOk;
       return;
     }
-    const auto total = static_cast<int64_t>(suite::shard_cases(suite::plan_cases(spec), o.shard).size());
+    const auto total = static_cast<int64_t>(suite::shard_cases(spec, o.shard).size());
     Progress progress("run " + spec.name, total, args->quiet);
     o.progress = [&progress](int64_t done, int64_t, const std::string& note) { progress.set(done, note); };
     const int jobs = resolve_jobs(args->jobs);

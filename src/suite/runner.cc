@@ -124,7 +124,7 @@ namespace {
 // is, and the cache keys.
 struct RunContext {
   RunContext(const SuiteSpec& s, const RunOptions& o)
-      : suite(s), options(o), planned(shard_cases(plan_cases(s), o.shard)), cache(o.out_dir + "/.cache") {
+      : suite(s), options(o), planned(shard_cases(s, o.shard)), cache(o.out_dir + "/.cache") {
     zoo_options.cache_dir = o.zoo_cache_dir;
     zoo_options.jobs = o.jobs;
     zoo_options.quiet = o.quiet;
@@ -190,11 +190,6 @@ struct RunContext {
 
 }  // namespace
 
-int audit_owner(const SuiteSpec& suite, int model, int data, int count) {
-  const int pair = model * static_cast<int>(suite.data.size()) + data;
-  return count > 0 ? pair % count : 0;
-}
-
 void train_missing_models(const SuiteSpec& suite, const RunOptions& options) {
   const RunContext ctx(suite, options);
   ctx.train_missing([](int, int) { return true; });
@@ -230,8 +225,10 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
   const std::vector<ModelSlot>& slots = ctx.slots;
   auto case_key = [&](const PlannedCase& p) { return ctx.case_key(p); };
   auto audit_key = [&](int model, int data) { return ctx.audit_key(model, data); };
+  // A worker audits the pairs whose first case the plan gives it (plan.h), so that no audit is computed twice.
+  const ShardPlan worker_plan = options.worker ? plan_shards(suite, options.shard.count) : ShardPlan{};
   auto owns_audit = [&](int model, int data) {
-    return !options.worker || audit_owner(suite, model, data, options.shard.count) == options.shard.index;
+    return !options.worker || worker_plan.audit_shard(model, data) == options.shard.index;
   };
 
   // What is already done; which zoo models must exist for the rest.
@@ -336,6 +333,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
   reports::Results& r = out.results;
   r.suite = suite.name;
   r.suite_file = suite.path;
+  r.suite_hash = suite.content_hash;
   r.created_utc = utc_now();
   r.environment = current_environment(options.threads);
   if (!options.shard.all()) r.shard = options.shard.to_string();

@@ -47,9 +47,6 @@ void train_missing_models(const SuiteSpec& suite, const RunOptions& options);
 std::vector<std::string> planned_case_keys(const SuiteSpec& suite, const RunOptions& options);
 int64_t count_cached(const std::vector<std::string>& keys, const std::string& out_dir);
 
-// The worker that audits (model m, data d) when `count` workers share a run: pair m*D+d modulo count.
-int audit_owner(const SuiteSpec& suite, int model, int data, int count);
-
 // Attribution and verdicts over complete results (after a full run or a merge). Reads the baseline file
 // given in `baseline_file` (or the suite's) and returns it for the report's delta tables.
 std::optional<reports::Results> finalize_results(const SuiteSpec& suite, const std::string& baseline_file,

@@ -9,6 +9,7 @@
 #include "src/core/error.h"
 #include "reports/audit_metrics.h"
 #include "reports/metric_info.h"
+#include "src/suite/case_cache.h"
 #include "src/suite/yaml_util.h"
 
 namespace qh::suite {
@@ -295,6 +296,7 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
   r.expect_map(root, "", suite_top_level_keys());
   SuiteSpec s;
   s.path = path;
+  s.content_hash = stable_hash(yaml_text);
   s.name = root["name"] ? r.get_string(root["name"], "name") : fs::path(path).stem().string();
   if (root["description"]) s.description = r.get_string(root["description"], "description");
   s.zoo = root["zoo"] ? resolve(path, r.get_string(root["zoo"], "zoo")) : std::string("models/zoo.yaml");

@@ -63,6 +63,7 @@ struct SuiteSpec {
   std::string path;         // the suite file
   std::string name;         // defaults to the file's stem
   std::string description;
+  std::string content_hash;  // stable_hash of the file's text: the suite's identity in results.json
   std::string zoo;          // zoo YAML (resolved); used for models given by zoo name
   std::vector<ModelRef> models;
   std::vector<std::string> data;

@@ -1,0 +1,378 @@
+// The quickstart suite on a real single-node Slurm cluster made from Debian's slurm-wlm and munge: munged with
+// a key generated for the test, slurmctld -D and slurmd -D with a minimal slurm.conf (127.0.0.1, 2 CPUs,
+// proctrack/linuxproc, task/none: no cgroups, no systemd, no /sys needed), every state, spool and log file in the test's own
+// directory, ports chosen free. `qharness slurm --submit` submits the training job, a 3-task array and the
+// merge; the merged results.json must equal a local one-process run's value for value (bits, via JSON).
+// A second submission with shard 2 failing checks that Slurm cancels the merge and that merging by hand names
+// the missing shard (exit 2). Every daemon the test starts is stopped by its process id: at the end, on a
+// failed assertion, on SIGINT/SIGTERM (ctest's timeout), and by the kernel when the test dies otherwise
+// (PR_SET_PDEATHSIG).
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reports/results.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Command {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs a shell command line, stdout and stderr together.
+Command sh(const std::string& cmd) {
+  Command c;
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+  if (!pipe) return c;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) c.output.append(buf, n);
+  const int status = pclose(pipe);
+  c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return c;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The daemons this test started, for the signal handler (async-signal-safe: a fixed array and kill()).
+constexpr int kMaxDaemons = 8;
+volatile pid_t g_daemons[kMaxDaemons] = {};
+
+void stop_daemons_on_signal(int sig) {
+  for (int i = kMaxDaemons - 1; i >= 0; --i) {
+    if (g_daemons[i] > 0) ::kill(g_daemons[i], SIGTERM);
+  }
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+// Starts a program in the foreground-daemon mode with stdout/stderr to `log`; it dies with this process.
+pid_t start_daemon(const std::vector<std::string>& argv, const fs::path& log) {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) ::_exit(127);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < kMaxDaemons; ++i) {
+    if (g_daemons[i] == 0) {
+      g_daemons[i] = pid;
+      break;
+    }
+  }
+  return pid;
+}
+
+// Stops the daemons in reverse start order (slurmd, slurmctld, munged), SIGKILL after 10 s.
+void stop_daemons() {
+  for (int i = kMaxDaemons - 1; i >= 0; --i) {
+    const pid_t pid = g_daemons[i];
+    if (pid <= 0) continue;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    bool gone = false;
+    for (int k = 0; k < 100 && !gone; ++k) {
+      gone = ::waitpid(pid, &status, WNOHANG) == pid;
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!gone) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+    }
+    g_daemons[i] = 0;
+  }
+}
+
+bool alive(pid_t pid) { return ::waitpid(pid, nullptr, WNOHANG) == 0; }
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof(a);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Polls `check` every 200 ms for `seconds`.
+template <typename F>
+bool wait_for(F check, double seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return check();
+}
+
+// "JobState=COMPLETED" of every record `scontrol show job ID` prints (one per array task), or "" when unknown.
+std::vector<std::string> job_states(const std::string& id) {
+  const Command c = sh("scontrol -o show job " + id);
+  std::vector<std::string> states;
+  std::istringstream lines(c.output);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t at = line.find("JobState=");
+    if (at != std::string::npos) states.push_back(line.substr(at + 9, line.find(' ', at) - at - 9));
+  }
+  return states;
+}
+
+bool finished(const std::string& state) {
+  return state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" ||
+         state == "NODE_FAIL" || state == "OUT_OF_MEMORY" || state == "BOOT_FAIL" || state == "DEADLINE";
+}
+
+// Job ids printed by `qharness slurm --submit`: "train ID", "shards ID", "merge ID".
+std::map<std::string, std::string> parse_ids(const std::string& output) {
+  std::map<std::string, std::string> ids;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    for (const char* role : {"train", "shards", "merge"}) {
+      const std::string prefix = std::string(role) + " ";
+      if (line.rfind(prefix, 0) == 0) ids[role] = line.substr(prefix.size());
+    }
+  }
+  return ids;
+}
+
+class SlurmCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* tool : {"munged", "mungekey", "slurmctld", "slurmd", "sbatch", "scontrol", "sinfo"}) {
+      ASSERT_EQ(sh(std::string("command -v ") + tool).exit_code, 0)
+          << tool << " is not installed: the test needs Debian's slurm-wlm and munge (./setup.sh test installs them)";
+    }
+    if (::geteuid() != 0) {
+      GTEST_SKIP() << "slurmd must run as root to start jobs (it becomes the job's user), and this test runs as uid "
+                   << ::geteuid() << "; CI runs it as root";
+    }
+    dir_ = fs::path(::testing::TempDir()) / ("qh_slurm_test." + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    for (const char* sub : {"munge", "socket", "state", "spool", "log"}) fs::create_directories(dir_ / sub);
+    // munged refuses a key readable by others and a socket directory others cannot enter.
+    fs::permissions(dir_ / "munge", fs::perms::owner_all);
+    for (const fs::path& p : {dir_, dir_ / "socket"}) {
+      fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                             fs::perms::others_read | fs::perms::others_exec);
+    }
+    ::signal(SIGINT, stop_daemons_on_signal);
+    ::signal(SIGTERM, stop_daemons_on_signal);
+
+    const Command key = sh("mungekey --create --keyfile " + (dir_ / "munge/munge.key").string());
+    ASSERT_EQ(key.exit_code, 0) << key.output;
+    const std::string socket = (dir_ / "socket/munge.socket").string();
+    munged_ = start_daemon({"munged", "--foreground", "--key-file=" + (dir_ / "munge/munge.key").string(),
+                            "--socket=" + socket, "--pid-file=" + (dir_ / "munge/munged.pid").string(),
+                            "--seed-file=" + (dir_ / "munge/munged.seed").string(),
+                            "--log-file=" + (dir_ / "log/munged.log").string()},
+                           dir_ / "log/munged.out");
+    ASSERT_TRUE(wait_for([&] { return fs::exists(socket) || !alive(munged_); }, 20) && alive(munged_))
+        << "munged did not start:\n" << read_text(dir_ / "log/munged.out");
+    const Command roundtrip = sh("munge -n -S " + socket + " | unmunge -S " + socket);
+    ASSERT_EQ(roundtrip.exit_code, 0) << "munge credential round trip failed:\n" << roundtrip.output;
+
+    const int ctld_port = free_port(), slurmd_port = free_port();
+    ASSERT_TRUE(ctld_port > 0 && slurmd_port > 0 && ctld_port != slurmd_port);
+    conf_ = dir_ / "slurm.conf";
+    std::ofstream(conf_) << "ClusterName=qhtest\n"
+                            "SlurmctldHost=localhost(127.0.0.1)\n"
+                            "SlurmctldPort=" << ctld_port << "\n"
+                            "SlurmdPort=" << slurmd_port << "\n"
+                            "SlurmUser=root\nSlurmdUser=root\n"
+                            "AuthType=auth/munge\nCredType=cred/munge\n"
+                            "AuthInfo=socket=" << socket << "\n"
+                            "StateSaveLocation=" << (dir_ / "state").string() << "\n"
+                            "SlurmdSpoolDir=" << (dir_ / "spool").string() << "\n"
+                            "SlurmctldPidFile=" << (dir_ / "slurmctld.pid").string() << "\n"
+                            "SlurmdPidFile=" << (dir_ / "slurmd.pid").string() << "\n"
+                            "SlurmctldLogFile=" << (dir_ / "log/slurmctld.log").string() << "\n"
+                            "SlurmdLogFile=" << (dir_ / "log/slurmd.log").string() << "\n"
+                            "ProctrackType=proctrack/linuxproc\n"
+                            "TaskPlugin=task/none\n"
+                            "JobAcctGatherType=jobacct_gather/none\n"
+                            "AccountingStorageType=accounting_storage/none\n"
+                            "JobCompType=jobcomp/none\n"
+                            "SchedulerType=sched/backfill\n"
+                            "SelectType=select/cons_tres\nSelectTypeParameters=CR_CPU\n"
+                            "MpiDefault=none\n"
+                            "ReturnToService=2\n"
+                            "MinJobAge=3600\n"
+                            "NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\n"
+                            "PartitionName=qh Nodes=localhost Default=YES MaxTime=INFINITE State=UP\n";
+    // slurmd loads a cgroup plugin even with proctrack/linuxproc and task/none, and the default (autodetect)
+    // fails where /sys is not mounted, as in a chroot: "cgroup filesystem not mounted in /sys/fs/cgroup/ ...
+    // slurmd initialization failed". The v1 plugin named outright loads without looking; nothing here uses it.
+    std::ofstream(dir_ / "cgroup.conf") << "CgroupPlugin=cgroup/v1\n";
+    ::setenv("SLURM_CONF", conf_.c_str(), 1);  // for sbatch, scontrol, sinfo and the jobs' environment
+
+    ctld_ = start_daemon({"slurmctld", "-D", "-f", conf_.string()}, dir_ / "log/slurmctld.out");
+    ASSERT_TRUE(wait_for([&] { return sh("scontrol ping").output.find("UP") != std::string::npos || !alive(ctld_); },
+                         60) && alive(ctld_))
+        << "slurmctld did not start:\n" << read_text(dir_ / "log/slurmctld.out");
+    slurmd_ = start_daemon({"slurmd", "-D", "-N", "localhost", "-f", conf_.string()}, dir_ / "log/slurmd.out");
+    ASSERT_TRUE(wait_for([&] {
+      const std::string s = sh("sinfo -h -N -o %t").output;
+      return s.find("idle") == 0 || !alive(slurmd_);
+    }, 60) && alive(slurmd_))
+        << "slurmd did not register as idle (sinfo: " << sh("sinfo -h -N -o %t").output << "):\n"
+        << read_text(dir_ / "log/slurmd.out");
+  }
+
+  void TearDown() override {
+    // Jobs still queued or running are cancelled first, so that no job step outlives the daemons.
+    if (!dir_.empty() && ctld_ > 0 && alive(ctld_) && slurmd_ > 0 && alive(slurmd_)) {
+      (void)sh("scancel --user=root");
+      wait_for([] { return sh("squeue -h -o %i").output.empty(); }, 60);
+    }
+    stop_daemons();
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
+  }
+
+  // Waits until every job of `ids` has finished; returns the logs to show when something went wrong.
+  std::string wait_for_jobs(const std::map<std::string, std::string>& ids, double seconds) {
+    wait_for([&] {
+      for (const auto& [role, id] : ids) {
+        const auto states = job_states(id);
+        if (states.empty()) return false;
+        for (const auto& s : states) {
+          if (!finished(s)) return false;
+        }
+      }
+      return true;
+    }, seconds);
+    std::string logs;
+    for (const auto& [role, id] : ids) logs += role + " " + id + ": " + sh("scontrol -o show job " + id).output;
+    return logs;
+  }
+
+  std::string job_logs(const fs::path& out) const {
+    std::string text;
+    if (fs::exists(out / "slurm/logs")) {
+      for (const auto& e : fs::directory_iterator(out / "slurm/logs")) {
+        text += "== " + e.path().string() + "\n" + read_text(e.path());
+      }
+    }
+    return text + "== slurmctld.log (tail)\n" + sh("tail -n 30 " + (dir_ / "log/slurmctld.log").string()).output +
+           "== slurmd.log (tail)\n" + sh("tail -n 30 " + (dir_ / "log/slurmd.log").string()).output;
+  }
+
+  fs::path dir_, conf_;
+  pid_t munged_ = 0, ctld_ = 0, slurmd_ = 0;
+};
+
+const std::string kQharness = QH_BINARY;
+const std::string kSuite = std::string(QH_SOURCE_DIR) + "/suites/quickstart.yaml";
+
+TEST_F(SlurmCluster, QuickstartAsAJobArrayEqualsALocalRun) {
+  const fs::path out = dir_ / "cluster", cache = dir_ / "zoo-cache";
+  const Command submitted = sh(kQharness + " slurm " + kSuite + " --out " + out.string() + " --shards 3" +
+                               " --cpus-per-task 1 --time 60 --cache " + cache.string() + " --submit");
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
+  const auto ids = parse_ids(submitted.output);
+  ASSERT_EQ(ids.size(), 3u) << submitted.output;
+  const std::string states = wait_for_jobs(ids, 1500);
+  for (const auto& [role, id] : ids) {
+    for (const auto& s : job_states(id)) EXPECT_EQ(s, "COMPLETED") << role << "\n" << states << job_logs(out);
+  }
+  EXPECT_EQ(job_states(ids.at("shards")).size(), 3u) << states;  // one record per array task
+  ASSERT_TRUE(fs::exists(out / "results.json")) << states << job_logs(out);
+  for (int i = 1; i <= 3; ++i) {
+    const auto p = qh::reports::read_results((out / "parts" / std::to_string(i) / "results.json").string());
+    EXPECT_EQ(p.shard, std::to_string(i) + "/3");
+  }
+
+  // The same suite in one local process, on the checkpoints the training job made.
+  const Command local = sh(kQharness + " run " + kSuite + " --out " + (dir_ / "local").string() + " --cache " +
+                           cache.string() + " --jobs 1 --threads 2 --quiet");
+  ASSERT_EQ(local.exit_code, 0) << local.output;
+  const auto merged = qh::reports::read_results((out / "results.json").string());
+  const auto single = qh::reports::read_results((dir_ / "local/results.json").string());
+  ASSERT_EQ(merged.cases.size(), single.cases.size());
+  ASSERT_EQ(merged.cases.size(), 3u * 2u * 4u);  // models x schemes x protections
+  for (size_t i = 0; i < single.cases.size(); ++i) {
+    auto a = qh::reports::to_json(single.cases[i]), b = qh::reports::to_json(merged.cases[i]);
+    a.erase("seconds");
+    b.erase("seconds");
+    EXPECT_EQ(a.dump(), b.dump()) << single.cases[i].key();
+  }
+  EXPECT_EQ(merged.verdicts, single.verdicts);
+  EXPECT_EQ(merged.suite_hash, single.suite_hash);
+  EXPECT_TRUE(fs::exists(out / "report.md"));
+  EXPECT_TRUE(fs::exists(out / "junit.xml"));
+
+  // Shard 2 fails (the others resume from the first submission's case caches): Slurm cancels the merge rather
+  // than run it, and the merge run by hand names the missing shard.
+  const fs::path failing = dir_ / "failing";
+  for (int i : {1, 3}) {
+    fs::create_directories(failing / "parts" / std::to_string(i));
+    fs::copy(out / "parts" / std::to_string(i) / ".cache", failing / "parts" / std::to_string(i) / ".cache");
+  }
+  const fs::path wrapper = dir_ / "fail-shard-2.sh";
+  std::ofstream(wrapper) << "#!/bin/bash\n"
+                            "if [ \"${SLURM_ARRAY_TASK_ID:-}\" = 2 ]; then echo 'shard 2 fails on purpose' >&2; exit 3; fi\n"
+                            "exec " << kQharness << " \"$@\"\n";
+  fs::permissions(wrapper, fs::perms::owner_all);
+  const Command again = sh("QHARNESS=" + wrapper.string() + " " + kQharness + " slurm " + kSuite + " --out " +
+                           failing.string() + " --shards 3 --cpus-per-task 1 --cache " + cache.string() + " --submit");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  const auto ids2 = parse_ids(again.output);
+  ASSERT_EQ(ids2.size(), 3u) << again.output;
+  const std::string states2 = wait_for_jobs(ids2, 600);
+  EXPECT_EQ(job_states(ids2.at("train")), std::vector<std::string>{"COMPLETED"}) << states2;
+  EXPECT_EQ(job_states(ids2.at("merge")), std::vector<std::string>{"CANCELLED"}) << states2 << job_logs(failing);
+  EXPECT_FALSE(fs::exists(failing / "results.json"));
+  const Command by_hand = sh("bash " + (failing / "slurm/merge.sbatch").string());
+  EXPECT_EQ(by_hand.exit_code, 2) << by_hand.output;
+  EXPECT_NE(by_hand.output.find("no such part file: " + (failing / "parts/2/results.json").string() +
+                                "; merge: shard 2/3 is missing"),
+            std::string::npos)
+      << by_hand.output;
+}
+
+}  // namespace
