@@ -8,8 +8,7 @@
 #
 # The pristine base root is made once with debootstrap and kept in $QH_CI_ROOT (default
 # /var/tmp/qharness-ci-root); every run works in a copy of it that is deleted afterwards. The host's apt
-# sources (its Debian mirror) are used for debootstrap and copied into the root. ../shared, when it exists
-# beside the checkout, is copied beside the clone, as CI has it.
+# sources (its Debian mirror) are used for debootstrap and copied into the root.
 set -euo pipefail
 cmd=${1:?usage: .ci/fresh-root.sh COMMAND}
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,7 +57,6 @@ trap cleanup EXIT
 cp -a "$cache/base" "$run/root-fs"
 root=$run/root-fs
 git clone -q "$top" "$root/root/project"
-[ -d "$top/../shared" ] && cp -a "$top/../shared" "$root/root/shared"
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
