@@ -82,7 +82,7 @@ void add_slurm(CLI::App& app, int* exit_code) {
     o.time = args->time;
     o.mem = args->mem;
     o.cpus_per_task = args->cpus;
-    o.work_dir = absolute(".");
+    o.work_dir = std::filesystem::current_path().string();
     suite::validate_slurm_options(o);
     (void)suite::plan_shards(spec, o.shards);  // unreadable model shapes or data files are reported now
     const std::string submit = suite::write_slurm_scripts(spec, o);
