@@ -4,8 +4,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
-#include <map>
+#include <functional>
 #include <numeric>
+#include <queue>
 
 #include "models/config.h"
 #include "models/data/data_spec.h"
@@ -175,6 +176,9 @@ std::vector<PairCost> estimate_costs(const SuiteSpec& suite) {
 
 namespace {
 
+// How many of the largest units each round of the plan tries to split.
+constexpr int kSplitCandidates = 8;
+
 // A piece of work given to one shard: schemes [first, last) of a (model, data) pair.
 struct Unit {
   int pair = 0, first = 0, last = 0;
@@ -192,11 +196,16 @@ std::vector<int> assign(const std::vector<Unit>& units, int count, std::vector<i
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return units[a].cost > units[b].cost; });
   loads->assign(count, 0);
+  // (load, shard) with the least load (then the lowest shard) on top.
+  std::priority_queue<std::pair<int64_t, int>, std::vector<std::pair<int64_t, int>>, std::greater<>> least;
+  for (int s = 0; s < count; ++s) least.push({0, s});
   std::vector<int> shard(units.size(), 0);
   for (size_t u : order) {
-    const int s = static_cast<int>(std::min_element(loads->begin(), loads->end()) - loads->begin());
+    const auto [load, s] = least.top();
+    least.pop();
     shard[u] = s;
-    (*loads)[s] += units[u].cost;
+    (*loads)[size_t(s)] = load + units[u].cost;
+    least.push({(*loads)[size_t(s)], s});
   }
   return shard;
 }
@@ -252,8 +261,12 @@ ShardPlan plan_shards(const SuiteSpec& suite, int count) {
     std::iota(by_cost.begin(), by_cost.end(), 0);
     std::stable_sort(by_cost.begin(), by_cost.end(),
                      [&](size_t a, size_t b) { return units[a].cost > units[b].cost; });
+    // Only the largest splittable units are tried: they decide the longest shard, and this bounds the work.
+    int tried = 0;
     for (size_t u : by_cost) {
       const int n = units[u].last - units[u].first;
+      if (n < 2) continue;
+      if (++tried > kSplitCandidates) break;
       std::vector<Unit> chosen;
       int64_t chosen_span = best;
       for (int k = 2; k <= std::min(n, count); ++k) {
