@@ -1,12 +1,11 @@
 // The quickstart suite on a real single-node Slurm cluster made from Debian's slurm-wlm and munge: munged with
 // a key generated for the test, slurmctld -D and slurmd -D with a minimal slurm.conf (127.0.0.1, 2 CPUs,
-// proctrack/linuxproc, task/none: no cgroups, no systemd, no /sys needed), every state, spool and log file in the test's own
-// directory, ports chosen free. `qharness slurm --submit` submits the training job, a 3-task array and the
-// merge; the merged results.json must equal a local one-process run's value for value (bits, via JSON).
-// A second submission with shard 2 failing checks that Slurm cancels the merge and that merging by hand names
-// the missing shard (exit 2). Every daemon the test starts is stopped by its process id: at the end, on a
-// failed assertion, on SIGINT/SIGTERM (ctest's timeout), and by the kernel when the test dies otherwise
-// (PR_SET_PDEATHSIG).
+// proctrack/linuxproc, task/none: no cgroups, no systemd, no /sys needed), every state, spool and log file in
+// the test's own directory, ports chosen free. `qharness slurm --submit` submits the training job, a 3-task
+// array and the merge; the merged results.json must equal a local one-process run's value for value (bits,
+// via JSON). A second submission with shard 2 failing checks that Slurm cancels the merge and that merging by
+// hand names the missing shard (exit 2). The daemons are started and stopped by a keeper process (below), by
+// their process ids, however the test ends; no job outlives them.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -25,6 +24,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -61,66 +62,161 @@ std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-// The daemons this test started, for the signal handler (async-signal-safe: a fixed array and kill()).
-constexpr int kMaxDaemons = 8;
-volatile pid_t g_daemons[kMaxDaemons] = {};
-
-void stop_daemons_on_signal(int sig) {
-  for (int i = kMaxDaemons - 1; i >= 0; --i) {
-    if (g_daemons[i] > 0) ::kill(g_daemons[i], SIGTERM);
+// The keeper: a child of the test that starts the daemons and stops them again, whatever way the test ends.
+// The test sends it "start" lines over a pipe and gets each daemon's pid back. When that pipe closes (the test
+// finished, failed, was interrupted or killed by ctest's timeout), the keeper cancels the jobs still queued or
+// running (scancel) while the daemons are still up, stops the daemons by pid in reverse start order (SIGTERM,
+// SIGKILL after 10 s), and then kills what is left of the jobs: it is a child subreaper, so the job steps that
+// slurmd double-forks (slurmstepd and the job's processes) are its children rather than init's.
+class Keeper {
+ public:
+  Keeper() {
+    int to_keeper[2], from_keeper[2];
+    if (::pipe(to_keeper) != 0 || ::pipe(from_keeper) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(to_keeper[1]);
+      ::close(from_keeper[0]);
+      serve(to_keeper[0], from_keeper[1]);
+      ::_exit(0);
+    }
+    ::close(to_keeper[0]);
+    ::close(from_keeper[1]);
+    to_ = to_keeper[1];
+    from_ = from_keeper[0];
   }
-  ::signal(sig, SIG_DFL);
-  ::raise(sig);
+  // Closes the pipe and waits until the keeper has stopped everything.
+  ~Keeper() {
+    if (to_ >= 0) ::close(to_);
+    if (from_ >= 0) ::close(from_);
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  }
+  Keeper(const Keeper&) = delete;
+  Keeper& operator=(const Keeper&) = delete;
+
+  // Starts a program with stdout/stderr appended to `log` and SLURM_CONF=`conf`; returns its pid (0: failed).
+  pid_t start(const std::vector<std::string>& argv, const fs::path& log, const fs::path& conf) {
+    std::string line = "start\t" + log.string() + "\t" + conf.string();
+    for (const auto& a : argv) line += "\t" + a;
+    line += "\n";
+    if (to_ < 0 || ::write(to_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return 0;
+    std::string reply;
+    char c = 0;
+    while (::read(from_, &c, 1) == 1 && c != '\n') reply += c;
+    return static_cast<pid_t>(std::atol(reply.c_str()));
+  }
+
+ private:
+  static std::vector<std::string> split_tabs(const std::string& line) {
+    std::vector<std::string> out;
+    std::string field;
+    std::istringstream in(line);
+    while (std::getline(in, field, '\t')) out.push_back(field);
+    return out;
+  }
+
+  // A command run by the keeper itself (scancel, squeue), as a child it waits for.
+  static std::string run(const std::string& cmd) {
+    std::string out;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+      char buf[512];
+      size_t n;
+      while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+      pclose(p);
+    }
+    return out;
+  }
+
+  static bool running(pid_t pid) {
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    return ::kill(pid, 0) == 0;
+  }
+
+  static void serve(int in, int out) {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    ::signal(SIGINT, SIG_IGN);  // a Ctrl-C reaches the whole process group: the test's pipe closing ends us
+    ::signal(SIGTERM, SIG_IGN);
+    std::vector<pid_t> daemons;
+    std::string conf, line;
+    char c = 0;
+    while (::read(in, &c, 1) == 1) {
+      if (c != '\n') {
+        line += c;
+        continue;
+      }
+      const std::vector<std::string> f = split_tabs(line);
+      line.clear();
+      if (f.size() < 4 || f[0] != "start") continue;
+      conf = f[2];
+      const pid_t pid = ::fork();
+      if (pid == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // should the keeper itself be killed
+        const int fd = ::open(f[1].c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+          ::dup2(fd, 1);
+          ::dup2(fd, 2);
+        }
+        ::setenv("SLURM_CONF", f[2].c_str(), 1);
+        std::vector<char*> args;
+        for (size_t i = 3; i < f.size(); ++i) args.push_back(const_cast<char*>(f[i].c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+      }
+      if (pid > 0) daemons.push_back(pid);
+      const std::string reply = std::to_string(pid > 0 ? pid : 0) + "\n";
+      if (::write(out, reply.data(), reply.size()) < 0) break;
+    }
+    // The test is done: jobs first (slurmd must be up to end them), then the daemons, then any leftover step.
+    if (!conf.empty() && daemons.size() >= 3 && running(daemons[1]) && running(daemons[2])) {
+      const std::string env = "SLURM_CONF='" + conf + "' ";
+      run(env + "scancel --user=root 2>/dev/null");
+      for (int i = 0; i < 150 && !run(env + "squeue -h -o %i 2>/dev/null").empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+    for (auto it = daemons.rbegin(); it != daemons.rend(); ++it) {
+      ::kill(*it, SIGTERM);
+      for (int i = 0; i < 100 && running(*it); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (running(*it)) ::kill(*it, SIGKILL);
+    }
+    for (int round = 0; round < 50; ++round) {  // orphaned job steps, reparented to us
+      bool any = false;
+      for (const auto& e : fs::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(e.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const size_t close = text.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(text.substr(close + 2));
+        char state = 0;
+        long ppid = 0;
+        rest >> state >> ppid;
+        if (ppid == ::getpid() && state != 'Z') {
+          ::kill(static_cast<pid_t>(std::atol(name.c_str())), SIGKILL);
+          any = true;
+        }
+      }
+      while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+      }
+      if (!any) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  pid_t pid_ = 0;
+  int to_ = -1, from_ = -1;
+};
+
+// Whether a daemon the keeper started is still running (not exited, not a zombie waiting to be reaped).
+bool alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
 }
-
-// Starts a program in the foreground-daemon mode with stdout/stderr to `log`; it dies with this process.
-pid_t start_daemon(const std::vector<std::string>& argv, const fs::path& log) {
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  for (int i = 0; i < kMaxDaemons; ++i) {
-    if (g_daemons[i] == 0) {
-      g_daemons[i] = pid;
-      break;
-    }
-  }
-  return pid;
-}
-
-// Stops the daemons in reverse start order (slurmd, slurmctld, munged), SIGKILL after 10 s.
-void stop_daemons() {
-  for (int i = kMaxDaemons - 1; i >= 0; --i) {
-    const pid_t pid = g_daemons[i];
-    if (pid <= 0) continue;
-    ::kill(pid, SIGTERM);
-    int status = 0;
-    bool gone = false;
-    for (int k = 0; k < 100 && !gone; ++k) {
-      gone = ::waitpid(pid, &status, WNOHANG) == pid;
-      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!gone) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-    }
-    g_daemons[i] = 0;
-  }
-}
-
-bool alive(pid_t pid) { return ::waitpid(pid, nullptr, WNOHANG) == 0; }
 
 int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -199,17 +295,17 @@ class SlurmCluster : public ::testing::Test {
       fs::permissions(p, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                              fs::perms::others_read | fs::perms::others_exec);
     }
-    ::signal(SIGINT, stop_daemons_on_signal);
-    ::signal(SIGTERM, stop_daemons_on_signal);
+    conf_ = dir_ / "slurm.conf";
+    keeper_ = std::make_unique<Keeper>();
 
     const Command key = sh("mungekey --create --keyfile " + (dir_ / "munge/munge.key").string());
     ASSERT_EQ(key.exit_code, 0) << key.output;
     const std::string socket = (dir_ / "socket/munge.socket").string();
-    munged_ = start_daemon({"munged", "--foreground", "--key-file=" + (dir_ / "munge/munge.key").string(),
+    munged_ = keeper_->start({"munged", "--foreground", "--key-file=" + (dir_ / "munge/munge.key").string(),
                             "--socket=" + socket, "--pid-file=" + (dir_ / "munge/munged.pid").string(),
                             "--seed-file=" + (dir_ / "munge/munged.seed").string(),
                             "--log-file=" + (dir_ / "log/munged.log").string()},
-                           dir_ / "log/munged.out");
+                           dir_ / "log/munged.out", conf_);
     ASSERT_TRUE(wait_for([&] { return fs::exists(socket) || !alive(munged_); }, 20) && alive(munged_))
         << "munged did not start:\n" << read_text(dir_ / "log/munged.out");
     const Command roundtrip = sh("munge -n -S " + socket + " | unmunge -S " + socket);
@@ -217,7 +313,6 @@ class SlurmCluster : public ::testing::Test {
 
     const int ctld_port = free_port(), slurmd_port = free_port();
     ASSERT_TRUE(ctld_port > 0 && slurmd_port > 0 && ctld_port != slurmd_port);
-    conf_ = dir_ / "slurm.conf";
     std::ofstream(conf_) << "ClusterName=qhtest\n"
                             "SlurmctldHost=localhost(127.0.0.1)\n"
                             "SlurmctldPort=" << ctld_port << "\n"
@@ -249,11 +344,12 @@ class SlurmCluster : public ::testing::Test {
     std::ofstream(dir_ / "cgroup.conf") << "CgroupPlugin=cgroup/v1\n";
     ::setenv("SLURM_CONF", conf_.c_str(), 1);  // for sbatch, scontrol, sinfo and the jobs' environment
 
-    ctld_ = start_daemon({"slurmctld", "-D", "-f", conf_.string()}, dir_ / "log/slurmctld.out");
+    ctld_ = keeper_->start({"slurmctld", "-D", "-f", conf_.string()}, dir_ / "log/slurmctld.out", conf_);
     ASSERT_TRUE(wait_for([&] { return sh("scontrol ping").output.find("UP") != std::string::npos || !alive(ctld_); },
                          60) && alive(ctld_))
         << "slurmctld did not start:\n" << read_text(dir_ / "log/slurmctld.out");
-    slurmd_ = start_daemon({"slurmd", "-D", "-N", "localhost", "-f", conf_.string()}, dir_ / "log/slurmd.out");
+    slurmd_ = keeper_->start({"slurmd", "-D", "-N", "localhost", "-f", conf_.string()}, dir_ / "log/slurmd.out",
+                             conf_);
     ASSERT_TRUE(wait_for([&] {
       const std::string s = sh("sinfo -h -N -o %t").output;
       return s.find("idle") == 0 || !alive(slurmd_);
@@ -263,14 +359,7 @@ class SlurmCluster : public ::testing::Test {
   }
 
   void TearDown() override {
-    // Jobs still queued or running are cancelled first, so that no job step outlives the daemons.
-    if (!dir_.empty() && ctld_ > 0 && alive(ctld_) && slurmd_ > 0 && alive(slurmd_)) {
-      (void)sh("scancel --user=root");
-      wait_for([] { return sh("squeue -h -o %i").output.empty(); }, 60);
-    }
-    stop_daemons();
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
+    keeper_.reset();  // cancels the jobs, stops the daemons and waits for it
     if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
   }
 
@@ -303,6 +392,7 @@ class SlurmCluster : public ::testing::Test {
   }
 
   fs::path dir_, conf_;
+  std::unique_ptr<Keeper> keeper_;
   pid_t munged_ = 0, ctld_ = 0, slurmd_ = 0;
 };
 
