@@ -54,7 +54,7 @@ void add_slurm(CLI::App& app, int* exit_code) {
       "trains the suite's zoo models once into the shared zoo cache; a job array of N tasks runs\n"
       "`qharness run SUITE --shard I/N` into DIR/parts/I; a merge job (--dependency=afterok on the array)\n"
       "joins the parts into DIR (results.json, report.md, junit.xml, ...). The jobs run in the current\n"
-      "directory; every path in them is absolute.");
+      "directory; every path in them is absolute. Exit code 0, 1 when sbatch failed, 2 on bad input.");
   cmd->add_option("suite", args->suite, "suite YAML file (see suites/SCHEMA.md)")->required();
   cmd->add_option("--out", args->out, "directory of the scripts, logs, parts and the merged report")->required();
   cmd->add_option("--shards", args->shards, "tasks of the job array (N of run --shard I/N)")->required();
