@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "models/tensor_layout.h"
+#include "src/core/median.h"
 
 namespace qh {
 
@@ -40,10 +41,7 @@ WeightStats weight_stats(const std::string& name, const Tensor& w) {
   m4 /= n;
   s.kurtosis = m2 > 0 ? m4 / (m2 * m2) : 0.0;
   s.absmax = *std::max_element(row_absmax.begin(), row_absmax.end());
-  std::vector<double> sorted = row_absmax;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t k = sorted.size();
-  const double median = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
+  const double median = qh::median(row_absmax);
   s.channel_ratio = median > 0 ? s.absmax / median
                                : (s.absmax > 0 ? std::numeric_limits<double>::infinity() : 0.0);
   return s;

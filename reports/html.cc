@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "src/core/format.h"
 #include "src/core/atomic_file.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
@@ -29,7 +30,7 @@ footer { margin-top: 3em; font-size: 0.8em; color: #666; }
 )";
 
 std::string td(const std::string& text) { return "<td>" + xml_escape(text) + "</td>"; }
-std::string td_num(double v) { return "<td class=\"num\">" + xml_escape(format_value(v)) + "</td>"; }
+std::string td_num(double v) { return "<td class=\"num\">" + xml_escape(format_number(v)) + "</td>"; }
 std::string th_row(const std::vector<std::string>& cols) {
   std::string s = "<tr>";
   for (const auto& c : cols) s += "<th>" + xml_escape(c) + "</th>";

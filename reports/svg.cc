@@ -4,7 +4,14 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "src/core/format.h"
+
 namespace qh::reports::svg {
+
+namespace {
+// Tick labels and tooltips: 3 significant digits are enough to read a chart.
+std::string chart_number(double v) { return qh::format_number(v, 3); }
+}  // namespace
 
 std::string xml_escape(const std::string& text) {
   std::string out;
@@ -20,14 +27,6 @@ std::string xml_escape(const std::string& text) {
     }
   }
   return out;
-}
-
-std::string format_number(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  if (v == 0) return "0";
-  const double a = std::fabs(v);
-  if (a >= 1e5 || a < 1e-3) return fmt::format("{:.2e}", v);
-  return fmt::format("{:.3g}", v);
 }
 
 namespace {
@@ -108,7 +107,7 @@ std::string axes(const Frame& f) {
     const double y = y0 + h * (1.0 - static_cast<double>(i) / ticks);
     s += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#dddddd\"/>\n", x0, y, x0 + w, y);
     s += fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", x0 - 4, y + 4,
-                     xml_escape(format_number(v)));
+                     xml_escape(chart_number(v)));
   }
   s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#333333\"/>\n", x0, y0, y0 + h);
   s += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#333333\"/>\n", x0, y0 + h, x0 + w);
@@ -183,7 +182,7 @@ std::string grouped_bar_chart(const std::vector<std::string>& categories, const 
     for (size_t ci = 0; ci < categories.size() && ci < series[si].values.size(); ++ci) {
       const double v = series[si].values[ci];
       const double x = kLeft + slot * ci + slot * 0.1 + bar_w * si;
-      std::string tip = categories[ci] + (series.size() > 1 ? ", " + series[si].name : "") + ": " + format_number(v);
+      std::string tip = categories[ci] + (series.size() > 1 ? ", " + series[si].name : "") + ": " + chart_number(v);
       if (!options.unit.empty()) tip += " " + options.unit;
       s += bar(f, x, bar_w, v, colour(si), tip);
     }
@@ -209,7 +208,7 @@ std::string line_chart(const std::vector<double>& x, const std::vector<Series>& 
   const size_t step = std::max<size_t>(1, (x.size() + 9) / 10);
   for (size_t i = 0; i < x.size(); i += step) {
     s += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x_of(x[i]),
-                     kTop + f.plot_h() + 16, xml_escape(format_number(x[i])));
+                     kTop + f.plot_h() + 16, xml_escape(chart_number(x[i])));
   }
   for (size_t si = 0; si < series.size(); ++si) {
     std::string path;
@@ -224,7 +223,7 @@ std::string line_chart(const std::vector<double>& x, const std::vector<Series>& 
       pen_down = true;
       s += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"><title>{}</title></circle>\n",
                        x_of(x[i]), f.y_of(v), colour(si),
-                       xml_escape(series[si].name + " @ " + format_number(x[i]) + ": " + format_number(v)));
+                       xml_escape(series[si].name + " @ " + chart_number(x[i]) + ": " + chart_number(v)));
     }
     if (!path.empty()) {
       s += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", path, colour(si));
@@ -273,7 +272,7 @@ std::string heatmap(const std::vector<std::vector<double>>& values, const std::v
       const double x = kLeft + cell_w * c, y = kTop + cell_h * r;
       const std::string fill = std::isfinite(v) ? ramp((v - lo) / (hi - lo)) : std::string("#f4f4f4");
       const std::string tip = (r < row_labels.size() ? row_labels[r] : std::to_string(r)) + ", " +
-                              (c < col_labels.size() ? col_labels[c] : std::to_string(c)) + ": " + format_number(v);
+                              (c < col_labels.size() ? col_labels[c] : std::to_string(c)) + ": " + chart_number(v);
       s += fmt::format(
           "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\" stroke=\"#ffffff\">"
           "<title>{}</title></rect>\n",
@@ -282,7 +281,7 @@ std::string heatmap(const std::vector<std::vector<double>>& values, const std::v
         const double t = std::isfinite(v) ? (v - lo) / (hi - lo) : 0;
         s += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>\n",
                          x + cell_w / 2, y + cell_h / 2 + 4, t > 0.55 ? "#ffffff" : "#000000",
-                         xml_escape(format_number(v)));
+                         xml_escape(chart_number(v)));
       }
     }
   }
@@ -308,8 +307,8 @@ std::string heatmap(const std::vector<std::vector<double>>& values, const std::v
                      kTop + f.plot_h() * i / static_cast<double>(steps), f.plot_h() / static_cast<double>(steps),
                      ramp(t));
   }
-  s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", lx + 14, kTop + 8, xml_escape(format_number(hi)));
-  s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", lx + 14, kTop + f.plot_h(), xml_escape(format_number(lo)));
+  s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", lx + 14, kTop + 8, xml_escape(chart_number(hi)));
+  s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", lx + 14, kTop + f.plot_h(), xml_escape(chart_number(lo)));
   if (!options.unit.empty()) {
     s += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", lx, kTop - 6, xml_escape(options.unit));
   }

@@ -50,7 +50,4 @@ std::string heatmap(const std::vector<std::vector<double>>& values, const std::v
 // Escapes &, <, >, " and ' for XML text and attribute values (shared by the HTML and JUnit writers).
 std::string xml_escape(const std::string& text);
 
-// A short number for tick labels and tooltips: 3 significant digits, "n/a" for NaN / Inf.
-std::string format_number(double v);
-
 }  // namespace qh::reports::svg

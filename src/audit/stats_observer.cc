@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "models/stats/activations.h"
+#include "src/core/median.h"
 
 namespace qh::audit {
 
@@ -194,7 +195,7 @@ void StatsObserver::finish(AuditResult* out) const {
       s.site = static_cast<Site>(si);
       s.kurtosis = acc.kurtosis_sum / acc.tokens;
       s.max_abs = acc.max_abs;
-      s.chan_max_median = stats::median(std::vector<double>(acc.chan_max.begin(), acc.chan_max.end()));
+      s.chan_max_median = qh::median(acc.chan_max);
       s.outlier_channels = stats::outlier_channels(acc.chan_max, options_.tau_channels);
       for (int c : s.outlier_channels) {
         s.outlier_chan_max.push_back(acc.chan_max[c]);

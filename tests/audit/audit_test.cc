@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "models/data/data_spec.h"
-#include "models/data/rng.h"
+#include "src/core/rng.h"
 #include "models/stats/sinks.h"
 #include "src/audit/audit.h"
 #include "src/audit/audit_report.h"
@@ -18,7 +18,7 @@
 namespace qh::audit {
 namespace {
 
-Tensor random_tensor(std::vector<int64_t> shape, data::Rng& rng, float scale) {
+Tensor random_tensor(std::vector<int64_t> shape, Rng& rng, float scale) {
   Tensor t(std::move(shape));
   for (float& v : t.data) v = static_cast<float>(rng.normal() * scale);
   return t;
@@ -48,7 +48,7 @@ Model tiny_model() {
   a.positions = PosKind::kLearned;
   a.mlp = MlpKind::kRelu;
   a.bos_token_id = 16;
-  data::Rng rng(42);
+  Rng rng(42);
   m.tok_emb = random_tensor({17, 16}, rng, 0.5f);
   for (int c = 0; c < 16; ++c) m.tok_emb.row(16)[c] *= 20.0f;
   m.pos_emb = random_tensor({32, 16}, rng, 0.1f);
