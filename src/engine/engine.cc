@@ -82,7 +82,7 @@ LinearConfig QuantizedModel::config_for(int layer, Site site) const {
     throw InputError("scheme " + scheme.name + " with protection " + protection.name() +
                      " needs calibration data (static activation scales / outlier channels)");
   const SiteCalibration& sc = calib.sites.at(layer).at(static_cast<int>(site));
-  if (protection.channels) c.protected_channels = outlier_channels(sc.col_absmax, protection);
+  if (protection.channels) c.protected_channels = protected_channels(sc.col_absmax, protection.outliers);
   float lo = 0, hi = 0;
   for (size_t k = 0; k < sc.col_min.size(); ++k) {
     if (std::binary_search(c.protected_channels.begin(), c.protected_channels.end(), static_cast<int>(k)))

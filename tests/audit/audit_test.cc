@@ -96,7 +96,7 @@ class AuditEndToEnd : public ::testing::Test {
     model_ = new Model(tiny_model());
     data_ = new data::Dataset(data::load_data("bb:seed=3,seqs=6,len=24,k=3,vocab=16", 17));
     AuditOptions o;
-    o.calib_sequences = 2;
+    o.outliers.calib_sequences = 2;
     result_ = new AuditResult(run_audit(*model_, *data_, {parse_scheme("W8A8"), parse_scheme("W4A4")}, o));
   }
   static void TearDownTestSuite() {
@@ -229,7 +229,7 @@ TEST(Audit, StaticKvSchemeIsCalibratedWithoutAttribution) {
   const data::Dataset d = data::load_data("bb:seed=5,seqs=3,len=24,k=3,vocab=16", 17);
   AuditOptions o;
   o.attribution = false;
-  o.calib_sequences = 2;
+  o.outliers.calib_sequences = 2;
   const AuditResult r = run_audit(m, d, {parse_scheme("base=W8A8,kv_bits=8,kv_granularity=per_tensor")}, o);
   ASSERT_EQ(r.schemes.size(), 1u);
 }
