@@ -6,6 +6,7 @@
 
 #include "src/core/atomic_file.h"
 #include "src/core/format.h"
+#include "reports/markdown_html.h"
 #include "reports/svg.h"
 
 namespace qh::audit {
@@ -211,10 +212,12 @@ std::string render_audit_html(const AuditResult& r) {
       body += svg::line_chart(lx, layer_sens, o);
     }
   }
-  // The tables of the Markdown file, as preformatted text, so the HTML holds everything.
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>qharness audit</title>\n"
                      "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}"
-                     "pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}svg{display:block;margin:1em 0}"
+                     "svg{display:block;margin:1em 0}"
+                     "table{border-collapse:collapse;margin:0.5em 0 1em 0;font-size:0.9em;display:block;overflow-x:auto}"
+                     "th,td{border:1px solid #ccc;padding:3px 8px}th{background:#f0f0f0}"
+                     "td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:0.95em}"
                      "</style></head><body>\n<h1>qharness audit</h1>\n";
   html += fmt::format("<p>Model <b>{}</b>: {} layers, {} heads, attention {}, norm {}, MLP {}. Data <code>{}</code>: "
                       "{} windows, {} tokens. fp ppl {}.</p>\n",
@@ -222,7 +225,11 @@ std::string render_audit_html(const AuditResult& r) {
                       xml_escape(r.norm), xml_escape(r.mlp), xml_escape(r.data_spec), r.windows, r.tokens,
                       format_number(r.fp.ppl_fp));
   html += body;
-  html += "<h2>Tables</h2>\n<pre>" + xml_escape(render_audit_markdown(r)) + "</pre>\n</body></html>\n";
+  // The tables of audit.md as HTML tables (its sections from the first "##" on; the summary is above).
+  const std::string md = render_audit_markdown(r);
+  const size_t tables = md.find("\n## ");
+  html += "<h2>Tables</h2>\n" + reports::markdown_to_html(tables == std::string::npos ? md : md.substr(tables + 1), 1);
+  html += "</body></html>\n";
   return html;
 }
 
