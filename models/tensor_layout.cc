@@ -59,6 +59,15 @@ std::vector<TensorSlot> canonical_layout(const ArchSpec& s, Model* m) {
   return b.slots;
 }
 
+std::vector<std::pair<std::string, const Tensor*>> canonical_tensors(const Model& m) {
+  QH_CHECK(static_cast<int>(m.layers.size()) == m.spec.num_layers);
+  // canonical_layout only takes the tensors' addresses (its resize of the layers is a no-op here).
+  std::vector<std::pair<std::string, const Tensor*>> out;
+  for (const TensorSlot& slot : canonical_layout(m.spec, const_cast<Model*>(&m)))
+    out.emplace_back(slot.name, slot.targets[0]);
+  return out;
+}
+
 static std::vector<TensorSlot> gpt2_layout(const ArchSpec& s, Model* m, const std::string& pre) {
   const int64_t d = s.d_model, ff = s.d_ff, V = s.vocab_size;
   m->layers.resize(s.num_layers);

@@ -24,6 +24,10 @@ struct TensorSlot {
 // save_checkpoint writes and what inspect's statistics are keyed by. Applies to any architecture's spec.
 std::vector<TensorSlot> canonical_layout(const ArchSpec& spec, Model* m);
 
+// Every tensor of a model under its canonical name (the slots of canonical_layout(m.spec), a tied lm_head
+// included), for checks that read a loaded model and must name what they reject.
+std::vector<std::pair<std::string, const Tensor*>> canonical_tensors(const Model& m);
+
 // The layout of a checkpoint of spec.architecture. For GPT-2, `prefix` is "" or "transformer.".
 std::vector<TensorSlot> file_layout(const ArchSpec& spec, Model* m, const std::string& gpt2_prefix = "");
 

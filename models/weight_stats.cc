@@ -5,8 +5,40 @@
 #include <limits>
 
 #include "models/tensor_layout.h"
+#include "src/core/median.h"
 
 namespace qh {
+
+double weight_kurtosis(const Tensor& w) {
+  const int64_t rows = w.rows(), cols = w.cols();
+  double sum_kurtosis = 0;
+  int64_t counted = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = w.row(r);
+    double sum = 0;
+    int64_t n = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      if (std::isfinite(x[c])) {
+        sum += x[c];
+        ++n;
+      }
+    }
+    if (n == 0) continue;
+    const double mean = sum / static_cast<double>(n);
+    double m2 = 0, m4 = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      if (!std::isfinite(x[c])) continue;
+      const double d = x[c] - mean, d2 = d * d;
+      m2 += d2;
+      m4 += d2 * d2;
+    }
+    m2 /= static_cast<double>(n);
+    m4 /= static_cast<double>(n);
+    sum_kurtosis += m2 > 0 ? m4 / (m2 * m2) : 0.0;
+    ++counted;
+  }
+  return counted ? sum_kurtosis / static_cast<double>(counted) : 0.0;
+}
 
 WeightStats weight_stats(const std::string& name, const Tensor& w) {
   WeightStats s;
@@ -14,7 +46,7 @@ WeightStats weight_stats(const std::string& name, const Tensor& w) {
   s.shape = w.shape;
   const int64_t rows = w.rows(), cols = w.cols();
   std::vector<double> row_absmax(static_cast<size_t>(rows), 0.0);
-  double sum = 0, n = 0;
+  int64_t n = 0;
   for (int64_t r = 0; r < rows; ++r) {
     const float* x = w.row(r);
     for (int64_t c = 0; c < cols; ++c) {
@@ -23,27 +55,13 @@ WeightStats weight_stats(const std::string& name, const Tensor& w) {
         continue;
       }
       row_absmax[r] = std::max(row_absmax[r], std::fabs(static_cast<double>(x[c])));
-      sum += x[c];
       ++n;
     }
   }
   if (n == 0) return s;
-  const double mean = sum / n;
-  double m2 = 0, m4 = 0;
-  for (float x : w.data) {
-    if (!std::isfinite(x)) continue;
-    const double d = x - mean, d2 = d * d;
-    m2 += d2;
-    m4 += d2 * d2;
-  }
-  m2 /= n;
-  m4 /= n;
-  s.kurtosis = m2 > 0 ? m4 / (m2 * m2) : 0.0;
+  s.kurtosis = weight_kurtosis(w);
   s.absmax = *std::max_element(row_absmax.begin(), row_absmax.end());
-  std::vector<double> sorted = row_absmax;
-  std::sort(sorted.begin(), sorted.end());
-  const size_t k = sorted.size();
-  const double median = k % 2 ? sorted[k / 2] : 0.5 * (sorted[k / 2 - 1] + sorted[k / 2]);
+  const double median = qh::median(row_absmax);
   s.channel_ratio = median > 0 ? s.absmax / median
                                : (s.absmax > 0 ? std::numeric_limits<double>::infinity() : 0.0);
   return s;

@@ -26,6 +26,8 @@
 #include <cstdint>
 #include <string>
 
+#include "quant/scheme.h"
+
 namespace qh::quant {
 
 struct RowParams {
@@ -33,6 +35,9 @@ struct RowParams {
   bool symmetric = true;
   float clip = 1.0f;       // (0, 1]
 };
+// The kernel parameters of a scheme's QuantSpec: its bits, symmetry and fixed clip ratio (granularity, group
+// size and the MSE clip search are the caller's choice of kernel).
+inline RowParams row_params(const QuantSpec& s) { return RowParams{s.bits, s.symmetric, s.clip}; }
 
 // Range statistics ---------------------------------------------------------------------------------
 // absmax of each row of x[rows][stride] (first `cols` values of each row).

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "src/core/format.h"
 #include "src/core/atomic_file.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
@@ -24,12 +25,12 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; } td.num { text-align: right;
 th { background: #f0f0f0; } tr.fail td { background: #fde2e1; } .pass { color: #1a7f37; } .fail { color: #c62828; font-weight: bold; }
 .banner { padding: 0.6em 1em; border-radius: 4px; font-weight: bold; }
 .banner.pass { background: #dafbe1; } .banner.fail { background: #fde2e1; }
-.charts { display: flex; flex-wrap: wrap; gap: 1em; } .charts svg { border: 1px solid #eee; }
+.charts { display: flex; flex-wrap: wrap; gap: 1em; } .charts svg { border: 1px solid #eee; display: block; }
 footer { margin-top: 3em; font-size: 0.8em; color: #666; }
 )";
 
 std::string td(const std::string& text) { return "<td>" + xml_escape(text) + "</td>"; }
-std::string td_num(double v) { return "<td class=\"num\">" + xml_escape(format_value(v)) + "</td>"; }
+std::string td_num(double v) { return "<td class=\"num\">" + xml_escape(format_number(v)) + "</td>"; }
 std::string th_row(const std::vector<std::string>& cols) {
   std::string s = "<tr>";
   for (const auto& c : cols) s += "<th>" + xml_escape(c) + "</th>";
@@ -129,7 +130,6 @@ std::string attribution_section(const Results& r) {
     o.x_label = "model and scheme";
     o.y_label = metric_label(metric) + " part";
     o.unit = metric == "kld_mean" ? "nats" : "";
-    o.width = std::max(640, 160 * static_cast<int>(cats.size()));
     s += svg::grouped_bar_chart(cats, {tok, chan, rest}, o);
   }
   return s + "</div>\n" + table + "</table>\n";
@@ -215,7 +215,6 @@ std::string baseline_section(const Results& r, const Results& baseline) {
     o.title = "Change of " + metric_label(metric) + " against the baseline";
     o.x_label = "case";
     o.y_label = "Δ " + metric_label(metric);
-    o.width = std::max(640, 110 * static_cast<int>(cats.size()));
     s += svg::bar_chart(cats, values, o);
   }
   s += "</div>\n<table>\n" + th_row({"model", "scheme", "protection", "metric", "baseline", "now", "Δ"});

@@ -2,6 +2,7 @@
 // a failed check carries its one-line message with the numbers. No timestamps, so the file is reproducible.
 #include <fmt/format.h>
 
+#include "src/core/format.h"
 #include "reports/svg.h"
 #include "reports/writers.h"
 
@@ -31,7 +32,7 @@ std::string render_junit(const Results& r) {
         s += fmt::format(">\n      <system-out>{}</system-out>\n    </testcase>\n", xml_escape(v.message));
       } else {
         s += fmt::format(">\n      <failure message=\"{}\">value {} limit {}</failure>\n    </testcase>\n",
-                         xml_escape(v.message), xml_escape(format_value(v.value)), xml_escape(format_value(v.limit)));
+                         xml_escape(v.message), xml_escape(format_number(v.value)), xml_escape(format_number(v.limit)));
       }
     }
     s += "  </testsuite>\n";

@@ -4,20 +4,12 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "src/core/format.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
 #include "reports/writers.h"
 
 namespace qh::reports {
-
-std::string format_value(double v) {
-  if (std::isnan(v)) return "n/a";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  if (v == 0) return "0";
-  const double a = std::fabs(v);
-  if (a >= 1e6 || a < 1e-4) return fmt::format("{:.3e}", v);
-  return fmt::format("{:.4g}", v);
-}
 
 std::vector<std::string> present_headline_metrics(const Results& r) {
   std::vector<std::string> out;
@@ -79,7 +71,7 @@ std::string verdict_section(const Results& r) {
   for (int pass = 0; pass < 2; ++pass) {  // failures first
     for (const auto& v : r.verdicts) {
       if (v.passed != (pass == 1)) continue;
-      s += row({v.passed ? "pass" : "**FAIL**", v.name, format_value(v.value), format_value(v.limit), v.message});
+      s += row({v.passed ? "pass" : "**FAIL**", v.name, format_number(v.value), format_number(v.limit), v.message});
     }
   }
   return s + "\n";
@@ -99,7 +91,7 @@ std::string degradation_section(const Results& r) {
     std::vector<std::string> cells = {c.model, c.scheme};
     for (const auto& m : metrics) {
       const auto v = c.metric(m);
-      cells.push_back(v ? format_value(*v) : "");
+      cells.push_back(v ? format_number(*v) : "");
     }
     s += row(cells);
   }
@@ -117,7 +109,7 @@ std::string degradation_section(const Results& r) {
       std::vector<std::string> cells = {c.model, c.scheme, c.protection};
       for (const auto& m : shown) {
         const auto v = c.metric(m);
-        cells.push_back(v ? format_value(*v) : "");
+        cells.push_back(v ? format_number(*v) : "");
       }
       s += row(cells);
     }
@@ -134,10 +126,10 @@ std::string attribution_section(const Results& r) {
         s = "## Attribution of the degradation (Shapley: sink tokens vs outlier channels)\n\n" +
             header({"model", "scheme", "metric", "total", "sink tokens", "outlier channels", "rest"});
       }
-      s += row({c.model, c.scheme, a.metric, format_value(a.total),
-                format_value(a.phi_tokens) + " (" + percent(a.share_tokens) + ")",
-                format_value(a.phi_channels) + " (" + percent(a.share_channels) + ")",
-                format_value(a.rest) + " (" + percent(a.share_rest) + ")"});
+      s += row({c.model, c.scheme, a.metric, format_number(a.total),
+                format_number(a.phi_tokens) + " (" + percent(a.share_tokens) + ")",
+                format_number(a.phi_channels) + " (" + percent(a.share_channels) + ")",
+                format_number(a.rest) + " (" + percent(a.share_rest) + ")"});
     }
   }
   return s.empty() ? s : s + "\n";
@@ -183,9 +175,9 @@ std::string audit_section(const Results& r) {
     size_t channels = 0;
     for (const auto& l : c.audit.outlier_channels) channels += l.size();
     s += row({c.model,
-              sink.layer < 0 ? "n/a" : fmt::format("{} ({}.{})", format_value(sink.value), sink.layer, sink.head),
-              peak.layer < 0 ? "n/a" : fmt::format("{} ({})", format_value(peak.value), peak.layer),
-              format_value(kurt.value), format_value(maxabs.value), std::to_string(channels)});
+              sink.layer < 0 ? "n/a" : fmt::format("{} ({}.{})", format_number(sink.value), sink.layer, sink.head),
+              peak.layer < 0 ? "n/a" : fmt::format("{} ({})", format_number(peak.value), peak.layer),
+              format_number(kurt.value), format_number(maxabs.value), std::to_string(channels)});
   }
   return s.empty() ? s : s + "\n";
 }
@@ -203,8 +195,8 @@ std::string baseline_section(const Results& r, const Results& baseline) {
       ++unchanged;
       continue;
     }
-    table += row({d.model, d.scheme, d.protection, d.metric, format_value(d.old_value), format_value(d.new_value),
-                  (d.delta() > 0 ? "+" : "") + format_value(d.delta())});
+    table += row({d.model, d.scheme, d.protection, d.metric, format_number(d.old_value), format_number(d.new_value),
+                  (d.delta() > 0 ? "+" : "") + format_number(d.delta())});
   }
   if (static_cast<size_t>(unchanged) < deltas.size()) s += table + "\n";
   s += fmt::format("{} of {} compared values unchanged.\n\n", unchanged, deltas.size());

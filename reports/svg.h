@@ -1,6 +1,9 @@
 // Inline SVG charts for self-contained HTML reports (suite reports, audit reports). Each function returns one
 // complete <svg> element with a title, axis labels (with units), tick labels and a legend when there is more
-// than one series. No scripts, no external fonts or URLs (not even the xmlns URI, which HTML5 does not need for
+// than one series. Charts are drawn in a width x height box and scale down to the page (CSS width 100%, never
+// wider than drawn). Y ticks sit at round values (1, 2 or 5 times a power of ten; whole decades on log axes);
+// category labels never overlap: straight when they fit, else on two lines, else rotated (and cut, with the full
+// text as a tooltip), and margins grow to hold them. No scripts, no external fonts or URLs (not even the xmlns URI, which HTML5 does not need for
 // inline SVG): the markup renders as-is in any browser.
 // Non-finite values are drawn as gaps (and listed in the SVG <title> tooltips as "n/a").
 #pragma once
@@ -16,7 +19,7 @@ struct ChartOptions {
   std::string x_label;  // e.g. "layer"
   std::string y_label;  // e.g. "KL divergence"
   std::string unit;     // appended to the y label as " [unit]" when non-empty, e.g. "nats"
-  int width = 640;
+  int width = 960;
   int height = 320;
   bool log_y = false;   // logarithmic y axis (values <= 0 are drawn as gaps)
   // Heatmap colour range; when both are finite the ramp spans [range_min, range_max] instead of the data's
@@ -49,8 +52,5 @@ std::string heatmap(const std::vector<std::vector<double>>& values, const std::v
 
 // Escapes &, <, >, " and ' for XML text and attribute values (shared by the HTML and JUnit writers).
 std::string xml_escape(const std::string& text);
-
-// A short number for tick labels and tooltips: 3 significant digits, "n/a" for NaN / Inf.
-std::string format_number(double v);
 
 }  // namespace qh::reports::svg

@@ -19,7 +19,6 @@ std::string render_csv(const Results& r);
 std::vector<std::string> write_report_dir(const std::string& dir, const Results& r, const Results* baseline = nullptr);
 
 // Table helpers shared by the writers.
-std::string format_value(double v);  // 4 significant digits, "n/a" for NaN
 // The metrics among headline_metrics() that at least one case has, in headline order.
 std::vector<std::string> present_headline_metrics(const Results& r);
 // Distinct values in first-seen order.

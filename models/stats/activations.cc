@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "models/stats/sinks.h"
+#include "src/core/median.h"
 
 namespace qh::stats {
 
@@ -28,7 +29,7 @@ std::vector<int> outlier_channels(const std::vector<float>& chan_max, double tau
     order.resize(std::min(order.size(), static_cast<size_t>(top_k)));
     return order;
   }
-  const double med = median(std::vector<double>(chan_max.begin(), chan_max.end()));
+  const double med = qh::median(chan_max);
   std::vector<int> out;
   for (int c : order) {
     // A zero median (mostly-dead site) would make every non-zero channel an outlier: report none.
@@ -45,15 +46,11 @@ void accumulate_persistence(const float* x, int64_t T, int64_t d, double tau_p, 
     return;
   }
   // One scratch row reused for every token: this runs on every site input of every window, so no per-row
-  // allocation (the median is the same as stats::median: mean of the two middle values for even d).
+  // allocation.
   std::vector<float> abs_row(static_cast<size_t>(d));
-  const size_t mid = static_cast<size_t>(d) / 2;
   for (int64_t i = 0; i < T; ++i) {
     for (int64_t c = 0; c < d; ++c) abs_row[c] = std::fabs(x[i * d + c]);
-    std::nth_element(abs_row.begin(), abs_row.begin() + mid, abs_row.end());
-    double med = abs_row[mid];
-    if (d % 2 == 0) med = 0.5 * (med + *std::max_element(abs_row.begin(), abs_row.begin() + mid));
-    const double thr = tau_p * med;
+    const double thr = tau_p * qh::median_in_place(abs_row.data(), d);
     for (int64_t c = 0; c < d; ++c)
       if (std::fabs(x[i * d + c]) >= thr && thr > 0.0) ++(*hits)[c];
   }
@@ -112,7 +109,7 @@ std::vector<MassiveActivation> massive_activations(const float* x, int64_t T, in
   });
   std::vector<double> abs_all(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) abs_all[i] = std::fabs(x[i]);
-  const double med = median(std::move(abs_all));
+  const double med = qh::median(std::move(abs_all));
   for (int64_t r = 0; r < k; ++r) {
     MassiveActivation m;
     m.token = idx[r] / d;

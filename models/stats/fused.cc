@@ -7,6 +7,7 @@
 
 #include "models/stats/row_median.h"
 #include "models/stats/small_median.h"
+#include "src/core/median.h"
 
 
 namespace qh::stats {
@@ -77,11 +78,7 @@ double median_in_place(double* v, int64_t n) {
     double buf[kSmallMedianMax + 8];
     return median_small(v, n, buf);
   }
-  const int64_t mid = n / 2;
-  std::nth_element(v, v + mid, v + n);
-  const double hi = v[mid];
-  if (n % 2) return hi;
-  return 0.5 * (*std::max_element(v, v + mid) + hi);
+  return qh::median_in_place(v, n);
 }
 
 void ChannelStats::add(const float* x, int64_t T, int64_t K, double tau_p, FusedScratch* s) {

@@ -55,8 +55,8 @@ void summarize_residual(const float* h, int64_t T, int64_t d, int n_massive, Res
 // Median of |x| over all n entries of x, as massive_activations computes it (the ratio's denominator).
 double median_abs(const float* x, int64_t n, FusedScratch* scratch);
 
-// Median of the n values (mean of the two middle ones for even n; 0 when empty); may reorder them (selection
-// above kSmallMedianMax values, small_median.h below).
+// qh::median_in_place (src/core/median.h) with the counting kernel of small_median.h up to kSmallMedianMax
+// values; may reorder them.
 double median_in_place(double* v, int64_t n);
 
 // Row kurtosis in float lanes combined in double (row_moments.h; the same population moments as row_kurtosis).

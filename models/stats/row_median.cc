@@ -12,6 +12,7 @@
 #include "hwy/highway.h"
 #include "models/stats/persistence_bounds.h"
 #include "models/stats/row_median.h"
+#include "src/core/median.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace qh {
@@ -322,8 +323,7 @@ double median_abs_row_reference(const float* x, int64_t n) {
   if (n <= 0) return 0.0;
   std::vector<float> a(static_cast<size_t>(n));
   for (int64_t c = 0; c < n; ++c) a[c] = std::fabs(x[c]);
-  std::sort(a.begin(), a.end());
-  return n % 2 ? a[n / 2] : 0.5 * (double(a[n / 2 - 1]) + a[n / 2]);
+  return qh::median_in_place(a.data(), n);
 }
 
 void count_at_least(const float* x, int64_t n, double threshold, int32_t* hits) {

@@ -14,7 +14,7 @@ namespace qh::stats {
 // short ones the splits do not settle in a few passes, are narrowed to a bracket of a few values by counting,
 // and only those are sorted. buf has room for n + 16 floats.
 double median_abs_row(const float* x, int64_t n, float guess, float* buf);
-double median_abs_row_reference(const float* x, int64_t n);  // sorts a copy
+double median_abs_row_reference(const float* x, int64_t n);  // qh::median of |x| (src/core/median.h)
 
 // The persistence test of one row (ARCHITECTURE.md 1.2): hits[c] += 1 where double(|x[c]|) >= tau_p * median_c |x[c]|,
 // for n finite entries (nothing is counted when the threshold is not > 0); max_abs is the row's max |x|. Rows

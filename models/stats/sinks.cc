@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "src/core/error.h"
+#include "src/core/median.h"
 
 namespace qh::stats {
 
@@ -51,23 +52,13 @@ std::vector<double> row_norms(const float* x, int64_t T, int64_t d) {
   return n;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
-  const size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + mid, v.end());
-  const double hi = v[mid];
-  if (v.size() % 2) return hi;
-  const double lo = *std::max_element(v.begin(), v.begin() + mid);
-  return 0.5 * (lo + hi);
-}
-
 double residual_peak(const float* h, int64_t T, int64_t d, int64_t pos) {
   if (T < 2) return 0.0;
   QH_CHECK(pos >= 0 && pos < T);
   std::vector<double> norms = row_norms(h, T, d);
   const double peak = norms[pos];
   norms.erase(norms.begin() + pos);
-  const double med = median(std::move(norms));
+  const double med = qh::median(std::move(norms));
   return med > 0.0 ? peak / med : 0.0;
 }
 
@@ -89,7 +80,7 @@ double value_drain(const float* values, int64_t T, int64_t hd, const float* wo, 
   }
   const double sink = norms[0];
   norms.erase(norms.begin());
-  const double med = median(std::move(norms));
+  const double med = qh::median(std::move(norms));
   return med > 0.0 ? sink / med : 0.0;
 }
 

@@ -48,7 +48,4 @@ double value_drain(const float* values, int64_t T, int64_t hd, const float* wo, 
 // Row L2 norms of x [T, d] in double.
 std::vector<double> row_norms(const float* x, int64_t T, int64_t d);
 
-// Median of a copy of v (mean of the two middle values for an even count); empty: 0.
-double median(std::vector<double> v);
-
 }  // namespace qh::stats

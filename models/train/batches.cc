@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "models/train/rng.h"
+#include "src/core/rng.h"
 #include "src/core/error.h"
 
 namespace qh::train {

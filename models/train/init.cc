@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "models/train/rng.h"
+#include "src/core/rng.h"
 #include "src/core/error.h"
 
 namespace qh::train {

@@ -8,7 +8,7 @@
 #include "models/checkpoint.h"
 #include "models/train/batches.h"
 #include "models/train/init.h"
-#include "models/train/rng.h"
+#include "src/core/rng.h"
 #include "models/train/transformer.h"
 #include "src/core/atomic_file.h"
 #include "src/core/version.h"

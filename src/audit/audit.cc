@@ -11,6 +11,7 @@
 
 #include "models/stats/activations.h"
 #include "models/stats/fused.h"
+#include "models/weight_stats.h"
 #include "src/audit/fidelity.h"
 #include "src/audit/query_split.h"
 #include "src/audit/stats_observer.h"
@@ -51,7 +52,7 @@ engine::Protection protection_for(int index, const AuditOptions& o) {
   engine::Protection p;
   p.tokens = index == 1 || index == 3;
   p.channels = index == 2 || index == 3;
-  p.tau_tokens = o.tau_tokens;
+  p.outliers = o.outliers;
   return p;
 }
 
@@ -104,29 +105,20 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
   const QuerySplit split = choose_query_split(options.query_class, data.bb.get(), options.early_positions);
   res.dormant_split = split.name();
   res.dormant_labels = split.labels();
-  res.weights = weight_stats(model, options.tau_channels);
+  res.weights = weight_stats(model, options.report_tau_channels);
 
   engine::check_finite_weights(model);
   engine::Engine fp(model, parse_scheme("FP32"));
 
-  // Calibration (outlier channels, static scales) on the first windows, sink rows excluded from the scales.
+  // Calibration (outlier channels, static scales) as the evaluator does it, sink rows excluded from the scales.
   bool needs_calib = options.attribution;
   for (const Scheme& s : schemes) needs_calib |= engine::needs_calibration(s, engine::Protection{});
   engine::Calibration calib;
   std::vector<float> logits;
   if (needs_calib) {
-    engine::CalibrationObserver cal(L);
-    for (size_t w = 0; w < windows.size() && w < static_cast<size_t>(std::max(options.calib_sequences, 1)); ++w) {
-      const int32_t* tok = data.sequences[windows[w].sequence].data() + windows[w].start;
-      logits.resize(windows[w].T * V);
-      engine::ResidualNormObserver rn;
-      fp.forward(tok, windows[w].T, logits.data(), &rn);
-      const std::vector<uint8_t> mask = rn.sink_tokens(options.tau_tokens);
-      cal.set_protected_rows(mask.data());
-      fp.forward(tok, windows[w].T, logits.data(), &cal);
-      cal.set_protected_rows(nullptr);
-    }
-    calib = cal.result();
+    const size_t sequences = options.max_sequences > 0 ? static_cast<size_t>(options.max_sequences)
+                                                       : data.sequences.size();
+    calib = engine::calibrate(fp, data.sequences, sequences, W, options.outliers);
   }
 
   // Every quantized case, built once.
@@ -193,7 +185,7 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     const auto t0 = Clock::now();
     fp.forward(tok, T, logits.data(), &list);
     res.stats_seconds += seconds_since(t0);
-    const std::vector<uint8_t> sinks = rn.sink_tokens(options.tau_tokens);
+    const std::vector<uint8_t> sinks = rn.sink_tokens(options.outliers.tau_tokens);
 
     targets.assign(T, -1);
     pos_class.assign(T, static_cast<uint8_t>(eval::PosClass::kRest));
@@ -270,7 +262,7 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
   return res;
 }
 
-std::vector<WeightStats> weight_stats(const qh::Model& model, double tau_channels) {
+std::vector<WeightStats> weight_stats(const qh::Model& model, double report_tau_channels) {
   std::vector<WeightStats> out;
   stats::FusedScratch scratch;
   for (size_t l = 0; l < model.layers.size(); ++l) {
@@ -286,12 +278,10 @@ std::vector<WeightStats> weight_stats(const qh::Model& model, double tau_channel
       const int64_t rows = t->rows(), cols = t->cols();
       const std::vector<float> col_max = stats::channel_max(t->ptr(), rows, cols);
       s.max_abs = col_max.empty() ? 0.0 : *std::max_element(col_max.begin(), col_max.end());
-      double kurtosis_sum = 0;
-      for (int64_t r = 0; r < rows; ++r) kurtosis_sum += stats::row_kurtosis_fast(t->ptr() + r * cols, cols);
-      s.kurtosis = rows ? kurtosis_sum / rows : 0.0;
+      s.kurtosis = qh::weight_kurtosis(*t);
       const double med = stats::median_abs(t->ptr(), rows * cols, &scratch);
       s.max_to_median = med > 0.0 ? s.max_abs / med : 0.0;
-      s.outlier_in_channels = stats::outlier_channels(col_max, tau_channels);
+      s.outlier_in_channels = stats::outlier_channels(col_max, report_tau_channels);
       out.push_back(std::move(s));
     }
   }

@@ -16,6 +16,7 @@
 #include "models/model.h"
 #include "quant/scheme.h"
 #include "src/audit/attribution.h"
+#include "src/engine/engine.h"
 #include "src/eval/metrics.h"
 
 namespace qh::audit {
@@ -28,10 +29,11 @@ struct AuditOptions {
   // trigger vs non-trigger, else window positions 1..early_positions vs the rest.
   std::vector<int32_t> query_class;
   int64_t early_positions = 16;
-  double tau_channels = 20.0;      // outlier channel: chan_max >= tau_channels x median chan_max
+  // Outlier channels the audit lists (sites and weights): chan_max >= report_tau_channels x median chan_max.
+  // A report rule only; the channels protection C keeps follow outliers.top_k_channels / tau_channels.
+  double report_tau_channels = 20.0;
   double tau_persistence = 5.0;    // persistence: |x[i][c]| >= tau_persistence x median_j |x[i][j]|
-  float tau_tokens = 10.0f;        // sink token: residual norm > tau_tokens x median at any layer
-  int calib_sequences = 4;         // windows used to calibrate static scales / outlier channels
+  engine::OutlierSettings outliers;  // sink tokens, protected channels, calibration data (shared with eval)
   int64_t attention_rows = 64;     // fp attention rows kept per head and window for the attention KL
   bool attribution = true;         // the 2x2 protection design per scheme
   bool layer_sensitivity = true;   // quantize one layer at a time (linear sites of that layer only)
@@ -71,10 +73,10 @@ struct SiteStats {  // the input of one linear site kind of one layer (q stands 
   int layer = 0;
   Site site = Site::kQ;
   double kurtosis = 0, max_abs = 0;
-  std::vector<int> outlier_channels;     // tau_channels rule, by descending chan_max
+  std::vector<int> outlier_channels;     // report_tau_channels rule, by descending chan_max
   std::vector<float> outlier_chan_max;   // their chan_max
   std::vector<double> outlier_persistence;
-  std::vector<int> top_channels;         // top-2 by chan_max (what the channel protection keeps)
+  std::vector<int> top_channels;         // what protection C keeps (AuditOptions::outliers' rule), ascending
   double chan_max_median = 0;
 };
 
@@ -82,9 +84,9 @@ struct WeightStats {  // one weight matrix [out, in]
   int layer = 0;
   Site site = Site::kQ;
   double max_abs = 0;
-  double kurtosis = 0;                   // mean over output rows
+  double kurtosis = 0;                   // qh::weight_kurtosis (models/weight_stats.h), as `inspect` reports it
   double max_to_median = 0;              // max |w| / median |w|
-  std::vector<int> outlier_in_channels;  // input columns with max |w| >= tau_channels x median column max
+  std::vector<int> outlier_in_channels;  // input columns with max |w| >= report_tau_channels x median column max
 };
 
 struct SchemeAudit {
@@ -130,6 +132,6 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
                       const AuditOptions& options);
 
 // Weight statistics of every linear of the model (no data needed).
-std::vector<WeightStats> weight_stats(const qh::Model& model, double tau_channels);
+std::vector<WeightStats> weight_stats(const qh::Model& model, double report_tau_channels);
 
 }  // namespace qh::audit

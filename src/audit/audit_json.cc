@@ -35,9 +35,14 @@ nlohmann::json AuditResult::to_json() const {
                 {"mlp", mlp},                   {"positions", positions}, {"num_layers", num_layers},
                 {"num_heads", num_heads},       {"d_model", d_model}};
   j["data"] = {{"spec", data_spec}, {"windows", windows}, {"tokens", tokens}, {"window", window}};
-  j["options"] = {{"dormant_threshold", options.dormant_threshold}, {"tau_channels", options.tau_channels},
-                  {"tau_persistence", options.tau_persistence},     {"tau_tokens", options.tau_tokens},
-                  {"attention_rows", options.attention_rows},       {"calib_sequences", options.calib_sequences}};
+  j["options"] = {{"dormant_threshold", options.dormant_threshold},
+                  {"report_tau_channels", options.report_tau_channels},
+                  {"tau_persistence", options.tau_persistence},
+                  {"tau_tokens", options.outliers.tau_tokens},
+                  {"top_k_channels", options.outliers.top_k_channels},
+                  {"tau_channels", options.outliers.tau_channels},
+                  {"calib_sequences", options.outliers.calib_sequences},
+                  {"attention_rows", options.attention_rows}};
   j["timing"] = {{"stats_seconds", stats_seconds}, {"total_seconds", total_seconds}};
   // How dormant_frac splits the queries, and the names its per-head breakdown uses.
   j["dormant_split"] = {{"by", dormant_split}, {"labels", dormant_labels}};

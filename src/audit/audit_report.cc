@@ -5,17 +5,17 @@
 #include <fmt/format.h>
 
 #include "src/core/atomic_file.h"
+#include "src/core/format.h"
+#include "reports/markdown_html.h"
 #include "reports/svg.h"
 
 namespace qh::audit {
 namespace {
 
-using reports::svg::format_number;
 using reports::svg::xml_escape;
 
 const char* const kProtections[4] = {"none", "tokens", "channels", "both"};
 
-std::string f4(double v) { return std::isfinite(v) ? fmt::format("{:.4g}", v) : "n/a"; }
 
 std::vector<int> present_sites(const AuditResult& r) {
   std::vector<int> out;
@@ -46,10 +46,10 @@ std::string render_audit_markdown(const AuditResult& r) {
                     r.architecture, r.num_layers, r.num_heads, r.d_model, r.attention, r.norm, r.mlp, r.positions);
   md += fmt::format("Data: `{}` — {} windows of up to {} tokens, {} tokens.  \n", r.data_spec, r.windows, r.window,
                     r.tokens);
-  md += fmt::format("Full precision: ppl {}", f4(r.fp.ppl_fp));
+  md += fmt::format("Full precision: ppl {}", format_number(r.fp.ppl_fp));
   if (r.fp.has_oracle)
-    md += fmt::format(", backcopy risk {}, bigram risk {}, backcopy acc {}", f4(r.fp.backcopy_risk_fp),
-                      f4(r.fp.bigram_risk_fp), f4(r.fp.backcopy_acc_fp));
+    md += fmt::format(", backcopy risk {}, bigram risk {}, backcopy acc {}", format_number(r.fp.backcopy_risk_fp),
+                      format_number(r.fp.bigram_risk_fp), format_number(r.fp.backcopy_acc_fp));
   md += fmt::format(".  \nStatistics pass (fp forward with the observers): {:.3f} s; whole audit {:.3f} s.\n\n",
                     r.stats_seconds, r.total_seconds);
 
@@ -59,63 +59,63 @@ std::string render_audit_markdown(const AuditResult& r) {
     std::string top = "-";
     if (!l.massive.empty()) {
       const MassiveEntry& m = l.massive[0];
-      top = fmt::format("{}, {}, {}, {}, {}", m.sequence, m.position, m.channel, f4(m.value), f4(m.ratio));
+      top = fmt::format("{}, {}, {}, {}, {}", m.sequence, m.position, m.channel, format_number(m.value), format_number(m.ratio));
     }
-    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", layer_label(l.layer), f4(l.residual_peak),
-                      f4(l.sink_norm), f4(l.median_norm), f4(l.kurtosis), f4(l.max_abs), top);
+    md += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", layer_label(l.layer), format_number(l.residual_peak),
+                      format_number(l.sink_norm), format_number(l.median_norm), format_number(l.kurtosis), format_number(l.max_abs), top);
   }
   md += fmt::format("\n## Attention heads\n\nDormant queries (>= {} of the attention on key 0) split by {}.\n\n",
-                    f4(r.options.dormant_threshold), split_note(r));
+                    format_number(r.options.dormant_threshold), split_note(r));
   md += fmt::format("| layer | head | sink_mass | sink_key | dormant_frac | dormant {} / {} (queries) | value_drain |\n"
                     "|---|---|---|---|---|---|---|\n",
                     r.dormant_labels[0], r.dormant_labels[1]);
   for (const HeadStats& h : r.heads)
-    md += fmt::format("| {} | {} | {} | {} ({}) | {} | {} / {} ({} / {}) | {} |\n", h.layer, h.head, f4(h.sink_mass),
-                      h.sink_key, f4(h.sink_key_mass), f4(h.dormant_frac), f4(h.dormant_frac_domain[0]),
-                      f4(h.dormant_frac_domain[1]), h.domain_queries[0], h.domain_queries[1], f4(h.value_drain));
+    md += fmt::format("| {} | {} | {} | {} ({}) | {} | {} / {} ({} / {}) | {} |\n", h.layer, h.head, format_number(h.sink_mass),
+                      h.sink_key, format_number(h.sink_key_mass), format_number(h.dormant_frac), format_number(h.dormant_frac_domain[0]),
+                      format_number(h.dormant_frac_domain[1]), h.domain_queries[0], h.domain_queries[1], format_number(h.value_drain));
   md += "\n## Linear inputs\n\n| layer | site | kurtosis | max_abs | outlier_channels (chan_max, persistence) |\n"
         "|---|---|---|---|---|\n";
   for (const SiteStats& s : r.sites) {
     std::string oc;
     for (size_t i = 0; i < s.outlier_channels.size() && i < 4; ++i)
-      oc += fmt::format("{}{} ({}, {})", i ? "; " : "", s.outlier_channels[i], f4(s.outlier_chan_max[i]),
-                        f4(s.outlier_persistence[i]));
+      oc += fmt::format("{}{} ({}, {})", i ? "; " : "", s.outlier_channels[i], format_number(s.outlier_chan_max[i]),
+                        format_number(s.outlier_persistence[i]));
     if (s.outlier_channels.size() > 4) oc += fmt::format("; +{} more", s.outlier_channels.size() - 4);
-    md += fmt::format("| {} | {} | {} | {} | {} |\n", s.layer, to_string(s.site), f4(s.kurtosis), f4(s.max_abs),
+    md += fmt::format("| {} | {} | {} | {} | {} |\n", s.layer, to_string(s.site), format_number(s.kurtosis), format_number(s.max_abs),
                       oc.empty() ? "none" : oc);
   }
   for (const SchemeAudit& s : r.schemes) {
     md += fmt::format("\n## {}\n\n", s.scheme);
     const eval::EvalMetrics& m = s.metrics;
-    md += fmt::format("ppl {} (fp {}), delta_ppl {}, kld_mean {} ± {}, kld_p99 {}, top1_agree {}", f4(m.ppl),
-                      f4(m.ppl_fp), f4(m.delta_ppl), f4(m.kld_mean), f4(m.kld_mean_se), f4(m.kld_p99),
-                      f4(m.top1_agree));
+    md += fmt::format("ppl {} (fp {}), delta_ppl {}, kld_mean {} ± {}, kld_p99 {}, top1_agree {}", format_number(m.ppl),
+                      format_number(m.ppl_fp), format_number(m.delta_ppl), format_number(m.kld_mean), format_number(m.kld_mean_se), format_number(m.kld_p99),
+                      format_number(m.top1_agree));
     if (m.has_oracle)
-      md += fmt::format(", backcopy_risk {}, bigram_risk {}, backcopy_acc {}", f4(m.backcopy_risk),
-                        f4(m.bigram_risk), f4(m.backcopy_acc));
+      md += fmt::format(", backcopy_risk {}, bigram_risk {}, backcopy_acc {}", format_number(m.backcopy_risk),
+                        format_number(m.bigram_risk), format_number(m.backcopy_acc));
     md += ".\n\n| site |";
     std::string sep = "|---|", row = "| SQNR [dB] |";
     for (int si : present_sites(r)) {
       md += fmt::format(" {} |", to_string(static_cast<Site>(si)));
       sep += "---|";
-      row += fmt::format(" {} |", f4(s.site_sqnr_total[si]));
+      row += fmt::format(" {} |", format_number(s.site_sqnr_total[si]));
     }
     md += "\n" + sep + "\n" + row + "\n";
     if (s.has_site_sensitivity) {
       row = "| kld_mean when only this site is quantized |";
-      for (int si : present_sites(r)) row += fmt::format(" {} |", f4(s.site_kld[si]));
+      for (int si : present_sites(r)) row += fmt::format(" {} |", format_number(s.site_kld[si]));
       md += row + "\n";
     }
     if (s.has_attribution) {
       md += "\n| protection | kld_mean | delta_ppl |\n|---|---|---|\n";
       for (int p = 0; p < 4; ++p)
-        md += fmt::format("| {} | {} | {} |\n", kProtections[p], f4(s.protected_metrics[p].kld_mean),
-                          f4(s.protected_metrics[p].delta_ppl));
+        md += fmt::format("| {} | {} | {} |\n", kProtections[p], format_number(s.protected_metrics[p].kld_mean),
+                          format_number(s.protected_metrics[p].delta_ppl));
       md += "\n| attribution | phi_tokens | phi_channels | rest | total |\n|---|---|---|---|---|\n";
       auto line = [&](const char* name, const Shapley& a) {
-        md += fmt::format("| {} | {} ({:.0f}%) | {} ({:.0f}%) | {} ({:.0f}%) | {} |\n", name, f4(a.phi_tokens),
-                          100 * a.share_tokens, f4(a.phi_channels), 100 * a.share_channels, f4(a.rest),
-                          100 * a.share_rest, f4(a.total));
+        md += fmt::format("| {} | {} ({:.0f}%) | {} ({:.0f}%) | {} ({:.0f}%) | {} |\n", name, format_number(a.phi_tokens),
+                          100 * a.share_tokens, format_number(a.phi_channels), 100 * a.share_channels, format_number(a.rest),
+                          100 * a.share_rest, format_number(a.total));
       };
       line("kld_mean", s.kld);
       line("delta_ppl", s.delta_ppl);
@@ -124,7 +124,7 @@ std::string render_audit_markdown(const AuditResult& r) {
     if (!s.layer_kld.empty()) {
       md += "\n| layer quantized alone | kld_mean | delta_ppl |\n|---|---|---|\n";
       for (size_t l = 0; l < s.layer_kld.size(); ++l)
-        md += fmt::format("| {} | {} | {} |\n", l, f4(s.layer_kld[l]), f4(s.layer_delta_ppl[l]));
+        md += fmt::format("| {} | {} | {} |\n", l, format_number(s.layer_kld[l]), format_number(s.layer_delta_ppl[l]));
     }
   }
   return md;
@@ -212,10 +212,12 @@ std::string render_audit_html(const AuditResult& r) {
       body += svg::line_chart(lx, layer_sens, o);
     }
   }
-  // The tables of the Markdown file, as preformatted text, so the HTML holds everything.
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>qharness audit</title>\n"
                      "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}"
-                     "pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}svg{display:block;margin:1em 0}"
+                     "svg{display:block;margin:1em 0}"
+                     "table{border-collapse:collapse;margin:0.5em 0 1em 0;font-size:0.9em;display:block;overflow-x:auto}"
+                     "th,td{border:1px solid #ccc;padding:3px 8px}th{background:#f0f0f0}"
+                     "td.num{text-align:right;font-variant-numeric:tabular-nums}code{font-size:0.95em}"
                      "</style></head><body>\n<h1>qharness audit</h1>\n";
   html += fmt::format("<p>Model <b>{}</b>: {} layers, {} heads, attention {}, norm {}, MLP {}. Data <code>{}</code>: "
                       "{} windows, {} tokens. fp ppl {}.</p>\n",
@@ -223,7 +225,11 @@ std::string render_audit_html(const AuditResult& r) {
                       xml_escape(r.norm), xml_escape(r.mlp), xml_escape(r.data_spec), r.windows, r.tokens,
                       format_number(r.fp.ppl_fp));
   html += body;
-  html += "<h2>Tables</h2>\n<pre>" + xml_escape(render_audit_markdown(r)) + "</pre>\n</body></html>\n";
+  // The tables of audit.md as HTML tables (its sections from the first "##" on; the summary is above).
+  const std::string md = render_audit_markdown(r);
+  const size_t tables = md.find("\n## ");
+  html += "<h2>Tables</h2>\n" + reports::markdown_to_html(tables == std::string::npos ? md : md.substr(tables + 1), 1);
+  html += "</body></html>\n";
   return html;
 }
 

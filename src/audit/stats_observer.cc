@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "models/stats/activations.h"
+#include "src/core/median.h"
 
 namespace qh::audit {
 
@@ -194,13 +195,13 @@ void StatsObserver::finish(AuditResult* out) const {
       s.site = static_cast<Site>(si);
       s.kurtosis = acc.kurtosis_sum / acc.tokens;
       s.max_abs = acc.max_abs;
-      s.chan_max_median = stats::median(std::vector<double>(acc.chan_max.begin(), acc.chan_max.end()));
-      s.outlier_channels = stats::outlier_channels(acc.chan_max, options_.tau_channels);
+      s.chan_max_median = qh::median(acc.chan_max);
+      s.outlier_channels = stats::outlier_channels(acc.chan_max, options_.report_tau_channels);
       for (int c : s.outlier_channels) {
         s.outlier_chan_max.push_back(acc.chan_max[c]);
         s.outlier_persistence.push_back(double(acc.hits[c]) / acc.tokens);
       }
-      s.top_channels = stats::outlier_channels(acc.chan_max, options_.tau_channels, 2);
+      s.top_channels = engine::protected_channels(acc.chan_max, options_.outliers);
       out->sites.push_back(std::move(s));
     }
 }

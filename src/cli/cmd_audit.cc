@@ -25,8 +25,8 @@ struct AuditArgs {
   std::vector<std::string> schemes;
   int threads = 0;
   int64_t window = 0, max_sequences = 0, early_positions = 16;
-  double dormant_threshold = 0.89, tau_channels = 20.0;
-  float tau_tokens = 10.0f;
+  double dormant_threshold = 0.89, report_tau_channels = 20.0;
+  engine::OutlierSettings outliers;
   bool no_attribution = false, no_sensitivity = false, quiet = false;
 };
 
@@ -50,8 +50,8 @@ void run(const AuditArgs& a) {
   o.dormant_threshold = a.dormant_threshold;
   if (!a.query_class.empty()) o.query_class = audit::parse_query_class(a.query_class, model.spec.vocab_size);
   o.early_positions = a.early_positions;
-  o.tau_channels = a.tau_channels;
-  o.tau_tokens = a.tau_tokens;
+  o.report_tau_channels = a.report_tau_channels;
+  o.outliers = a.outliers;
   o.attribution = !a.no_attribution;
   o.site_sensitivity = !a.no_sensitivity;
   o.layer_sensitivity = !a.no_sensitivity;
@@ -99,8 +99,17 @@ void add_audit(CLI::App& app, int* exit_code) {
   cmd->add_option("--early-positions", args->early_positions,
                   "without a class on non-BB data: split the dormant profile into window positions 1..P vs the "
                   "rest (default 16)");
-  cmd->add_option("--tau-channels", args->tau_channels, "outlier channel rule: chan_max >= tau x median");
-  cmd->add_option("--tau-tokens", args->tau_tokens, "sink token rule: residual norm > tau x median");
+  cmd->add_option("--report-tau-channels", args->report_tau_channels,
+                  "outlier channels listed in the report: chan_max >= tau x median chan_max (default 20)");
+  cmd->add_option("--tau-tokens", args->outliers.tau_tokens,
+                  "sink token rule (protection T): residual norm > tau x median (default 10)");
+  cmd->add_option("--top-k-channels", args->outliers.top_k_channels,
+                  "protection C keeps the top k channels by max |x| on the calibration data (default 2)");
+  cmd->add_option("--tau-channels", args->outliers.tau_channels,
+                  "protection C keeps the channels with chan_max >= tau x median instead of the top k (default 0: "
+                  "top k)");
+  cmd->add_option("--calib-sequences", args->outliers.calib_sequences,
+                  "calibration data: the first window of each of the first N sequences (default 4)");
   cmd->add_flag("--no-attribution", args->no_attribution, "skip the 2x2 protection design");
   cmd->add_flag("--no-sensitivity", args->no_sensitivity, "skip per-site / per-layer sensitivity");
   cmd->add_flag("--quiet", args->quiet, "no progress or summary");

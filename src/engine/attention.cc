@@ -24,14 +24,6 @@ void to_heads(const float* x, int64_t ld, int64_t T, int64_t heads, int64_t hd, 
   });
 }
 
-quant::RowParams params_of(const QuantSpec& s) {
-  quant::RowParams p;
-  p.bits = s.bits;
-  p.symmetric = s.symmetric;
-  p.clip = s.clip;
-  return p;
-}
-
 }  // namespace
 
 void Attention::quantize_kv(float* x, int64_t T, const uint8_t* protected_rows,
@@ -40,7 +32,7 @@ void Attention::quantize_kv(float* x, int64_t T, const uint8_t* protected_rows,
   // scale per head (static).
   const int64_t hd = spec_.head_dim, rows = spec_.num_kv_heads * T;
   if (protected_rows) kv_keep_.assign(x, x + rows * hd);
-  const quant::RowParams p = params_of(kv_);
+  const quant::RowParams p = quant::row_params(kv_);
   if (!static_scale.empty())
     for (int64_t h = 0; h < spec_.num_kv_heads; ++h)
       quant::fake_quant_fixed(x + h * T * hd, T, hd, hd, static_scale[h], static_zp[h], p, x + h * T * hd, hd);
@@ -57,7 +49,7 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
   const int64_t H = spec_.num_heads, ld = T;
   const AttnKind kind = spec_.attn.kind;
   const float zeta = spec_.attn.clip_zeta, gamma = spec_.attn.clip_gamma;
-  const quant::RowParams pp = params_of(probs_);
+  const quant::RowParams pp = quant::row_params(probs_);
   const bool quant_probs = probs_.enabled();
   for_rows_dynamic(H * T, T / 2 + 1, [&](int64_t r) {
     const int64_t h = r / T, i = r % T;

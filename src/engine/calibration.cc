@@ -1,8 +1,12 @@
 // Protections (ARCHITECTURE.md 1.6) and the calibration statistics they and static activation scales need.
+// The outlier-channel rule itself is the audit's (models/stats/activations.h), so that the channels a report
+// lists and the channels a protection keeps follow one definition.
 #include <algorithm>
 #include <cmath>
 
+#include "models/stats/activations.h"
 #include "src/core/error.h"
+#include "src/core/median.h"
 #include "src/engine/engine.h"
 
 namespace qh::engine {
@@ -106,35 +110,43 @@ std::vector<uint8_t> ResidualNormObserver::sink_tokens(float tau) const {
   std::vector<uint8_t> mask(T, 0);
   mask[0] = 1;
   for (const auto& n : norms_) {
-    std::vector<float> sorted(n);
-    std::sort(sorted.begin(), sorted.end());
-    const float median =
-        T % 2 ? sorted[T / 2] : 0.5f * (sorted[T / 2 - 1] + sorted[T / 2]);
+    const double limit = static_cast<double>(tau) * qh::median(n);
     for (int64_t t = 1; t < T; ++t)
-      if (n[t] > tau * median) mask[t] = 1;
+      if (n[t] > limit) mask[t] = 1;
   }
   return mask;
 }
 
-std::vector<int> outlier_channels(const std::vector<float>& col_absmax, const Protection& p) {
-  const int K = static_cast<int>(col_absmax.size());
-  std::vector<int> idx(K);
-  for (int i = 0; i < K; ++i) idx[i] = i;
+std::vector<int> protected_channels(const std::vector<float>& col_absmax, const OutlierSettings& o) {
   std::vector<int> out;
-  if (p.tau_channels > 0) {
-    std::vector<float> sorted(col_absmax);
-    std::sort(sorted.begin(), sorted.end());
-    const float median = K % 2 ? sorted[K / 2] : 0.5f * (sorted[K / 2 - 1] + sorted[K / 2]);
-    for (int i = 0; i < K; ++i)
-      if (col_absmax[i] >= p.tau_channels * median && col_absmax[i] > 0) out.push_back(i);
-    return out;
+  if (o.tau_channels > 0) {
+    out = stats::outlier_channels(col_absmax, o.tau_channels);
+  } else if (o.top_k_channels > 0) {
+    out = stats::outlier_channels(col_absmax, 0.0, o.top_k_channels);
   }
-  // Top-k by max |x| (ties: the lower channel index).
-  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return col_absmax[a] > col_absmax[b]; });
-  const int k = std::min(std::max(p.top_k_channels, 0), K);
-  out.assign(idx.begin(), idx.begin() + k);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+Calibration calibrate(Engine& fp, const std::vector<std::vector<int32_t>>& sequences, size_t count, int64_t window,
+                      const OutlierSettings& o) {
+  const ArchSpec& a = fp.model().spec;
+  CalibrationObserver cal(a.num_layers);
+  const size_t n = std::min({count, sequences.size(), static_cast<size_t>(std::max(o.calib_sequences, 1))});
+  std::vector<float> logits;
+  for (size_t s = 0; s < n; ++s) {
+    const std::vector<int32_t>& seq = sequences[s];
+    const int64_t T = std::min<int64_t>(window, static_cast<int64_t>(seq.size()));
+    if (T <= 0) continue;
+    logits.resize(static_cast<size_t>(T * a.vocab_size));
+    ResidualNormObserver norms;
+    fp.forward(seq.data(), T, logits.data(), &norms);
+    const std::vector<uint8_t> mask = norms.sink_tokens(o.tau_tokens);
+    cal.set_protected_rows(mask.data());
+    fp.forward(seq.data(), T, logits.data(), &cal);
+    cal.set_protected_rows(nullptr);
+  }
+  return cal.result();
 }
 
 }  // namespace qh::engine

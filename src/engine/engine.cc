@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "src/core/error.h"
+#include "models/tensor_layout.h"
 #include "quant/quantize.h"
 #include "src/engine/attention.h"
 #include "src/engine/for_rows.h"
@@ -82,7 +83,7 @@ LinearConfig QuantizedModel::config_for(int layer, Site site) const {
     throw InputError("scheme " + scheme.name + " with protection " + protection.name() +
                      " needs calibration data (static activation scales / outlier channels)");
   const SiteCalibration& sc = calib.sites.at(layer).at(static_cast<int>(site));
-  if (protection.channels) c.protected_channels = outlier_channels(sc.col_absmax, protection);
+  if (protection.channels) c.protected_channels = protected_channels(sc.col_absmax, protection.outliers);
   float lo = 0, hi = 0;
   for (size_t k = 0; k < sc.col_min.size(); ++k) {
     if (std::binary_search(c.protected_channels.begin(), c.protected_channels.end(), static_cast<int>(k)))
@@ -97,10 +98,7 @@ LinearConfig QuantizedModel::config_for(int layer, Site site) const {
 
 // One scale (and zero point) per key/value head from its calibrated range, as for static activations.
 Attention::StaticKv QuantizedModel::static_kv_scales(const KvCalibration& c) const {
-  quant::RowParams p;
-  p.bits = scheme.kv.bits;
-  p.symmetric = scheme.kv.symmetric;
-  p.clip = scheme.kv.clip;
+  const quant::RowParams p = quant::row_params(scheme.kv);
   Attention::StaticKv out;
   const size_t heads = c.k_min.size();
   for (auto* v : {&out.k_scale, &out.v_scale}) v->assign(heads, 0.0f);
@@ -206,11 +204,8 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
   lm_head = std::make_unique<Linear>(m.lm_head.ptr(), m.lm_head.dim(0), m.lm_head.dim(1), nullptr, head);
   emb = m.tok_emb;
   if (scheme.quantize_embeddings && scheme.weights.enabled()) {
-    quant::RowParams rp;
-    rp.bits = scheme.weights.bits;
-    rp.symmetric = scheme.weights.symmetric;
-    rp.clip = scheme.weights.clip;
-    quant::fake_quant_rows(emb.ptr(), emb.rows(), emb.cols(), emb.cols(), rp, emb.ptr(), emb.cols());
+    quant::fake_quant_rows(emb.ptr(), emb.rows(), emb.cols(), emb.cols(), quant::row_params(scheme.weights),
+                           emb.ptr(), emb.cols());
   }
 }
 
@@ -377,26 +372,7 @@ void check_finite_weights(const qh::Model& m) {
     if (!t.empty() && !quant::all_finite(t.ptr(), static_cast<int64_t>(t.size())))
       throw InputError("weight " + name + " contains NaN or Inf");
   };
-  check(m.tok_emb, "model.embed_tokens.weight");
-  check(m.pos_emb, "model.embed_positions.weight");
-  check(m.lm_head, "lm_head.weight");
-  check(m.final_norm_w, "model.norm.weight");
-  check(m.final_norm_b, "model.norm.bias");
-  for (size_t l = 0; l < m.layers.size(); ++l) {
-    const LayerWeights& w = m.layers[l];
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    const std::pair<const Tensor*, const char*> all[] = {
-        {&w.attn_norm_w, "input_layernorm.weight"}, {&w.attn_norm_b, "input_layernorm.bias"},
-        {&w.wq, "self_attn.q_proj.weight"}, {&w.wk, "self_attn.k_proj.weight"},
-        {&w.wv, "self_attn.v_proj.weight"}, {&w.bq, "self_attn.q_proj.bias"},
-        {&w.bk, "self_attn.k_proj.bias"}, {&w.bv, "self_attn.v_proj.bias"},
-        {&w.wo, "self_attn.o_proj.weight"}, {&w.bo, "self_attn.o_proj.bias"},
-        {&w.sink, "self_attn.sinks"}, {&w.wg, "self_attn.g_proj.weight"},
-        {&w.mlp_norm_w, "post_attention_layernorm.weight"}, {&w.mlp_norm_b, "post_attention_layernorm.bias"},
-        {&w.w_gate, "mlp.gate_proj.weight"}, {&w.w_up, "mlp.up_proj.weight"}, {&w.b_up, "mlp.up_proj.bias"},
-        {&w.w_down, "mlp.down_proj.weight"}, {&w.b_down, "mlp.down_proj.bias"}};
-    for (const auto& [t, n] : all) check(*t, p + n);
-  }
+  for (const auto& [name, t] : canonical_tensors(m)) check(*t, name);
 }
 
 }  // namespace qh::engine

@@ -30,12 +30,26 @@
 
 namespace qh::engine {
 
+// Which tokens and channels count as outliers, and on which data they are found: one struct shared by the
+// evaluator, the audit, the protections and the suites, one meaning per field (ARCHITECTURE.md 1.2, 1.6).
+struct OutlierSettings {
+  // Sink token: position 0, and every position whose residual norm exceeds tau_tokens x the median token norm
+  // of its window after any layer of the fp pass (protection T, the position classes, the audit's sink rows).
+  float tau_tokens = 10.0f;
+  // Outlier channels that protection C keeps in full precision: the top_k_channels input channels by max |x|
+  // over the calibration data, or, when tau_channels > 0, those with chan_max >= tau_channels x median chan_max
+  // (none when that median is 0; outlier_channels() in models/stats/activations.h).
+  int top_k_channels = 2;
+  double tau_channels = 0.0;
+  // Calibration data (outlier channels, static activation and KV scales): the first window of each of the
+  // first calib_sequences sequences.
+  int calib_sequences = 4;
+};
+
 struct Protection {
-  bool tokens = false;         // T: position 0 plus tokens whose residual norm > tau_tokens x median (fp pass)
-  bool channels = false;       // C: outlier input channels of each linear, from calibration data
-  float tau_tokens = 10.0f;    // residual-norm ratio that makes a token a sink token (at any layer)
-  int top_k_channels = 2;      // top-k channels by max |x| over calibration data (when tau_channels == 0)
-  float tau_channels = 0.0f;   // > 0: channels with chan_max >= tau_channels x median chan_max instead of top-k
+  bool tokens = false;         // T: sink tokens (outliers.tau_tokens) stay in full precision
+  bool channels = false;       // C: outlier input channels of each linear (outliers' channel rule)
+  OutlierSettings outliers;
   bool none() const { return !tokens && !channels; }
   std::string name() const;    // "none" | "tokens" | "channels" | "both"
 };
@@ -103,8 +117,8 @@ class ResidualNormObserver : public Observer {
 // KV-cache scales, or outlier channels.
 bool needs_calibration(const Scheme& scheme, const Protection& protection);
 
-// Chooses the protected input channels from a calibration's col_absmax (ARCHITECTURE.md 1.2 / 1.6).
-std::vector<int> outlier_channels(const std::vector<float>& col_absmax, const Protection& p);
+// The protected input channels from a calibration's col_absmax under the settings' channel rule, ascending.
+std::vector<int> protected_channels(const std::vector<float>& col_absmax, const OutlierSettings& o);
 
 class QuantizedModel;
 
@@ -139,6 +153,11 @@ class Engine {
  private:
   std::unique_ptr<QuantizedModel> impl_;
 };
+
+// A Calibration from fp passes of `fp` over the first window (up to `window` tokens) of each of the first
+// min(o.calib_sequences, count) sequences, sink-token rows (o.tau_tokens) excluded from the scales.
+Calibration calibrate(Engine& fp, const std::vector<std::vector<int32_t>>& sequences, size_t count, int64_t window,
+                      const OutlierSettings& o);
 
 // Checks that every weight is finite; InputError naming the tensor otherwise.
 void check_finite_weights(const qh::Model& model);

@@ -20,14 +20,6 @@ const char* to_string(LinearPath p) {
 
 namespace {
 
-quant::RowParams act_params(const QuantSpec& s) {
-  quant::RowParams p;
-  p.bits = s.bits;
-  p.symmetric = s.symmetric;
-  p.clip = s.clip;
-  return p;
-}
-
 // Whether the site's quantization is one the int8 GEMM computes (force_fake aside).
 bool integer_shaped(const LinearConfig& c) {
   const QuantSpec& w = c.weights;
@@ -48,7 +40,7 @@ Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const Li
     throw InputError("activation group size " + std::to_string(a.group_size) + " does not divide the input width " +
                      std::to_string(K));
   if (a.enabled() && a.granularity == Granularity::kPerTensor) {
-    const quant::RowParams p = act_params(a);
+    const quant::RowParams p = quant::row_params(a);
     if (a.symmetric) {
       quant::scale_from_absmax(std::max(std::fabs(cfg_.static_lo), std::fabs(cfg_.static_hi)), p, &static_scale_);
     } else {
@@ -107,7 +99,7 @@ void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* prot
   }
   const float* xs = xsrc_;
   if (!a.enabled()) return;  // weight-only: xin_ is used as is
-  const quant::RowParams p = act_params(a);
+  const quant::RowParams p = quant::row_params(a);
   const bool per_tensor = a.granularity == Granularity::kPerTensor;
   xq_.resize(M * K);
   if (path_ == LinearPath::kInteger || code_gemm_) {

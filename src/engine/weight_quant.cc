@@ -10,18 +10,10 @@ namespace qh::engine {
 
 namespace {
 
-quant::RowParams params_of(const QuantSpec& s) {
-  quant::RowParams p;
-  p.bits = s.bits;
-  p.symmetric = s.symmetric;
-  p.clip = s.clip;
-  return p;
-}
-
 // Scales (and zero points) for `rows` rows of `cols` values; per_tensor treats the block as one row.
 void block_scales(const float* w, int64_t rows, int64_t cols, bool per_tensor, const QuantSpec& spec,
                   float* scales, int32_t* zps) {
-  const quant::RowParams p = params_of(spec);
+  const quant::RowParams p = quant::row_params(spec);
   const int64_t r = per_tensor ? 1 : rows, c = per_tensor ? rows * cols : cols;
   std::vector<float> s(r);
   std::vector<int32_t> z(r, 0);
@@ -51,7 +43,7 @@ QuantizedWeights quantize_weights(const float* w, int64_t N, int64_t K, const Qu
   QH_CHECK(spec.enabled());
   QuantizedWeights out;
   out.dequant.assign(N * K, 0.0f);
-  const quant::RowParams p = params_of(spec);
+  const quant::RowParams p = quant::row_params(spec);
   if (spec.granularity == Granularity::kGroup) {
     // Groups along K: fake-quant only (no per-group scales in the int8 GEMM); fixed clip.
     if (spec.group_size <= 0 || K % spec.group_size != 0)

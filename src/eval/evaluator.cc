@@ -121,22 +121,8 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
 
   // Calibration on the first windows of the first sequences (fp passes; sink rows from the fp pass).
   engine::Calibration calib;
-  if (std::any_of(cases.begin(), cases.end(), needs_calibration)) {
-    engine::CalibrationObserver cal(a.num_layers);
-    const size_t n_cal = std::min(n_seqs, static_cast<size_t>(std::max(options.calib_sequences, 1)));
-    for (size_t s = 0; s < n_cal; ++s) {
-      const auto& seq = data.sequences[s];
-      const int64_t T = std::min<int64_t>(window, static_cast<int64_t>(seq.size()));
-      std::vector<float> logits(T * a.vocab_size);
-      engine::ResidualNormObserver norms;
-      fp.forward(seq.data(), T, logits.data(), &norms);
-      const auto mask = norms.sink_tokens(options.tau_tokens);
-      cal.set_protected_rows(mask.data());
-      fp.forward(seq.data(), T, logits.data(), &cal);
-      cal.set_protected_rows(nullptr);
-    }
-    calib = cal.result();
-  }
+  if (std::any_of(cases.begin(), cases.end(), needs_calibration))
+    calib = engine::calibrate(fp, data.sequences, n_seqs, window, options.outliers);
 
   struct CaseState {
     std::unique_ptr<engine::Engine> engine;
@@ -145,8 +131,11 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     double seconds = 0;
   };
   std::vector<CaseState> states(cases.size());
-  for (size_t c = 0; c < cases.size(); ++c)
-    states[c].engine = std::make_unique<engine::Engine>(model, cases[c].scheme, cases[c].protection, calib, eopt);
+  for (size_t c = 0; c < cases.size(); ++c) {
+    engine::Protection p = cases[c].protection;
+    p.outliers = options.outliers;
+    states[c].engine = std::make_unique<engine::Engine>(model, cases[c].scheme, p, calib, eopt);
+  }
 
   const std::vector<Window> windows = plan_windows(data, n_seqs, window, stride);
   const int64_t V = a.vocab_size;
@@ -164,7 +153,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     auto t0 = Clock::now();
     fp.forward(tok, T, fp_logits.data(), &norms);
     report.fp_seconds += seconds_since(t0);
-    const auto sinks = norms.sink_tokens(options.tau_tokens);
+    const auto sinks = norms.sink_tokens(options.outliers.tau_tokens);
     // Rows of the window scored here: positions [score_from, end) that have a next token.
     const int64_t r0 = win.score_from - win.start, r1 = std::min(win.end, L - 1) - win.start;
     const int64_t n = std::max<int64_t>(0, r1 - r0);
@@ -196,7 +185,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
       if (cases[c].scheme.is_fp() && p.none()) {
         rows.q_logits = fp_logits.data() + r0 * V;
       } else {
-        const auto mask = p.tokens ? norms.sink_tokens(p.tau_tokens) : std::vector<uint8_t>();
+        const auto mask = p.tokens ? norms.sink_tokens(options.outliers.tau_tokens) : std::vector<uint8_t>();
         q_logits.resize(T * V);
         st.engine->forward(tok, T, q_logits.data(), &st.errors, p.tokens ? mask.data() : nullptr);
         rows.q_logits = q_logits.data() + r0 * V;

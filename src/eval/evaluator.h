@@ -5,8 +5,9 @@
 // Windows: a sequence longer than the window is cut into windows starting every `stride` tokens; positions
 // restart at 0 in each window; with stride < window only the positions not scored by the previous window are
 // scored. Row t of a window predicts token t+1 of the sequence. Position classes: kFirst for sequence position
-// 0, kSink for sink tokens (residual norm > tau x median at any layer in the fp pass), kRest otherwise.
-// Calibration (static activation scales, outlier channels) uses the first `calib_sequences` sequences.
+// 0, kSink for sink tokens (EvalOptions::outliers.tau_tokens, in the fp pass), kRest otherwise.
+// Calibration (static activation scales, outlier channels) uses the first window of each of the first
+// outliers.calib_sequences sequences (engine::calibrate).
 #pragma once
 
 #include <array>
@@ -28,14 +29,13 @@ namespace qh::eval {
 struct EvalCase {
   std::string label;  // shown in tables; default "<scheme>" or "<scheme>+<protection>"
   Scheme scheme;
-  engine::Protection protection;
+  engine::Protection protection;  // which parts stay in fp; its thresholds are EvalOptions::outliers
 };
 
 struct EvalOptions {
   int64_t window = 0;          // 0: min(model context, longest sequence)
   int64_t stride = 0;          // 0: the window (no overlap)
-  int calib_sequences = 4;     // sequences used for calibration
-  float tau_tokens = 10.0f;    // sink-token threshold for the position classes
+  engine::OutlierSettings outliers;  // sink tokens, protected channels, calibration data
   int64_t max_sequences = 0;   // 0: all
   bool force_fake_quant = false;
   std::function<void(int64_t done, int64_t total)> progress;  // called after each window

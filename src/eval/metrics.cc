@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "src/core/error.h"
+#include "src/core/median.h"
 
 namespace qh::eval {
 
@@ -64,8 +65,7 @@ Summary summarize(std::vector<double> v) {
     for (double x : v) ss += (x - s.mean) * (x - s.mean);
     s.se = std::sqrt(ss / (s.n - 1)) / std::sqrt(double(s.n));
   }
-  const size_t mid = v.size() / 2;
-  s.median = v.size() % 2 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
+  s.median = median_sorted(v.data(), s.n);
   s.p1 = percentile_sorted(v, 1);
   s.p10 = percentile_sorted(v, 10);
   s.p90 = percentile_sorted(v, 90);

@@ -53,12 +53,14 @@ std::string eval_settings_text(const EvalSettings& e) {
                      e.max_sequences, e.calib_sequences, e.tau_tokens, e.top_k_channels, e.tau_channels);
 }
 
-engine::Protection make_protection(const std::string& name, const EvalSettings& e) {
-  engine::Protection p = engine::parse_protection(name);
-  p.tau_tokens = e.tau_tokens;
-  p.top_k_channels = e.top_k_channels;
-  p.tau_channels = e.tau_channels;
-  return p;
+// The suite's outlier rules, the same for its evaluations, its audits and its protections.
+engine::OutlierSettings outlier_settings(const EvalSettings& e) {
+  engine::OutlierSettings o;
+  o.tau_tokens = e.tau_tokens;
+  o.top_k_channels = e.top_k_channels;
+  o.tau_channels = e.tau_channels;
+  o.calib_sequences = e.calib_sequences;
+  return o;
 }
 
 // Everything one model needs: its label, where its checkpoint is (or will be), and its cache identity.
@@ -267,8 +269,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
           audit::AuditOptions ao;
           ao.window = suite.eval.window;
           ao.max_sequences = suite.eval.max_sequences;
-          ao.tau_tokens = suite.eval.tau_tokens;
-          ao.calib_sequences = suite.eval.calib_sequences;
+          ao.outliers = outlier_settings(suite.eval);
           ao.attribution = ao.layer_sensitivity = ao.site_sensitivity = false;
           const audit::AuditResult ar = audit::run_audit(model, data, {}, ao);
           reports::CaseResult holder;
@@ -285,13 +286,12 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
           for (size_t i : todo) {
             const PlannedCase& p = planned[i];
             cases.push_back({suite.schemes[p.scheme].label + "+" + p.protection, suite.schemes[p.scheme].scheme,
-                             make_protection(p.protection, suite.eval)});
+                             engine::parse_protection(p.protection)});
           }
           eval::EvalOptions eo;
           eo.window = suite.eval.window;
           eo.stride = suite.eval.stride;
-          eo.calib_sequences = suite.eval.calib_sequences;
-          eo.tau_tokens = suite.eval.tau_tokens;
+          eo.outliers = outlier_settings(suite.eval);
           eo.max_sequences = suite.eval.max_sequences;
           const size_t before = done.size();
           eo.progress = [&](int64_t w, int64_t total) {

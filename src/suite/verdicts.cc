@@ -6,6 +6,7 @@
 #include "reports/audit_metrics.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
+#include "src/core/format.h"
 
 namespace qh::suite {
 
@@ -14,7 +15,7 @@ using reports::VerdictKind;
 
 namespace {
 
-std::string num(double v) { return fmt::format("{:.6g}", v); }
+std::string num(double v) { return format_number(v, 6); }
 
 bool value_of(const reports::CaseResult* c, const std::string& metric, double* out) {
   if (!c) return false;

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "models/data/data_spec.h"
-#include "models/data/rng.h"
+#include "src/core/rng.h"
 #include "models/stats/sinks.h"
 #include "src/audit/audit.h"
 #include "src/audit/audit_report.h"
@@ -18,7 +18,7 @@
 namespace qh::audit {
 namespace {
 
-Tensor random_tensor(std::vector<int64_t> shape, data::Rng& rng, float scale) {
+Tensor random_tensor(std::vector<int64_t> shape, Rng& rng, float scale) {
   Tensor t(std::move(shape));
   for (float& v : t.data) v = static_cast<float>(rng.normal() * scale);
   return t;
@@ -48,7 +48,7 @@ Model tiny_model() {
   a.positions = PosKind::kLearned;
   a.mlp = MlpKind::kRelu;
   a.bos_token_id = 16;
-  data::Rng rng(42);
+  Rng rng(42);
   m.tok_emb = random_tensor({17, 16}, rng, 0.5f);
   for (int c = 0; c < 16; ++c) m.tok_emb.row(16)[c] *= 20.0f;
   m.pos_emb = random_tensor({32, 16}, rng, 0.1f);
@@ -96,7 +96,7 @@ class AuditEndToEnd : public ::testing::Test {
     model_ = new Model(tiny_model());
     data_ = new data::Dataset(data::load_data("bb:seed=3,seqs=6,len=24,k=3,vocab=16", 17));
     AuditOptions o;
-    o.calib_sequences = 2;
+    o.outliers.calib_sequences = 2;
     result_ = new AuditResult(run_audit(*model_, *data_, {parse_scheme("W8A8"), parse_scheme("W4A4")}, o));
   }
   static void TearDownTestSuite() {
@@ -229,7 +229,7 @@ TEST(Audit, StaticKvSchemeIsCalibratedWithoutAttribution) {
   const data::Dataset d = data::load_data("bb:seed=5,seqs=3,len=24,k=3,vocab=16", 17);
   AuditOptions o;
   o.attribution = false;
-  o.calib_sequences = 2;
+  o.outliers.calib_sequences = 2;
   const AuditResult r = run_audit(m, d, {parse_scheme("base=W8A8,kv_bits=8,kv_granularity=per_tensor")}, o);
   ASSERT_EQ(r.schemes.size(), 1u);
 }

@@ -120,7 +120,7 @@ void run_and_compare(int threads) {
   const Model model = observer_model(rng);
   AuditOptions options;
   options.tau_persistence = 5.0;
-  options.tau_channels = 3.0;
+  options.report_tau_channels = 3.0;
   StatsObserver obs(model, options);
 
   const std::vector<int64_t> lengths = {17, 1400, 1, 2, 64};  // 1400 rows cross the parallel threshold
@@ -270,7 +270,7 @@ void run_and_compare(int threads) {
     EXPECT_EQ(static_cast<int>(s.site), kSites[k % 4]);
     expect_rel(s.kurtosis, site_kurt[k] / site_tokens[k], 1e-5, "site kurtosis", k);
     EXPECT_EQ(s.max_abs, site_max[k]) << k;
-    EXPECT_EQ(s.outlier_channels, stats::outlier_channels(chan_max[k], options.tau_channels)) << k;
+    EXPECT_EQ(s.outlier_channels, stats::outlier_channels(chan_max[k], options.report_tau_channels)) << k;
     // Channel 5 (40 on every token) and the last one (-300 on some rows) are outliers, the largest first.
     EXPECT_EQ(s.outlier_channels, (std::vector<int>{site_width(kSites[k % 4]) - 1, 5})) << k;
     for (size_t i = 0; i < s.outlier_channels.size(); ++i) {

@@ -105,14 +105,19 @@ TEST(WeightStats, HandComputedValues) {
   EXPECT_DOUBLE_EQ(s.absmax, 8.0);
   EXPECT_DOUBLE_EQ(s.channel_ratio, 4.0);
   EXPECT_EQ(s.nonfinite, 0);
-  // mean -1; deviations 2, 0, 3, 1, -7, 1 -> m2 = 64/6, m4 = (16+81+1+2401+1)/6 = 2500/6
-  EXPECT_NEAR(s.kurtosis, (2500.0 / 6) / ((64.0 / 6) * (64.0 / 6)), 1e-12);
-  // Two finite values +-1 (kurtosis 1), and two non-finite ones that are counted, not used.
-  const Tensor v({2, 2}, {1.0f, NAN, -1.0f, INFINITY});
+  // Each row is two values a, b: deviations +-|a-b|/2, so m4 / m2^2 = 1 for every row; the mean is 1.
+  EXPECT_DOUBLE_EQ(s.kurtosis, 1.0);
+  // Kurtosis per output row, averaged: row 0 (1, 1, 1, 5): mean 2, deviations -1, -1, -1, 3 -> m2 = 12/4,
+  // m4 = 84/4, kurtosis 21/9 = 7/3; row 1 is constant (0). Mean over the rows: 7/6.
+  const Tensor k({2, 4}, {1.0f, 1.0f, 1.0f, 5.0f, 2.0f, 2.0f, 2.0f, 2.0f});
+  EXPECT_DOUBLE_EQ(weight_stats("k", k).kurtosis, 7.0 / 6.0);
+  // Non-finite values are counted, not used: row 0 keeps (1, 3) (kurtosis 1), row 1 has none left and is not
+  // part of the kurtosis mean; row absmax 3 and 0 -> median 1.5, ratio 2.
+  const Tensor v({2, 4}, {1.0f, NAN, 3.0f, INFINITY, NAN, INFINITY, NAN, -INFINITY});
   const WeightStats t = weight_stats("v", v);
-  EXPECT_EQ(t.nonfinite, 2);
+  EXPECT_EQ(t.nonfinite, 6);
   EXPECT_DOUBLE_EQ(t.kurtosis, 1.0);
-  EXPECT_DOUBLE_EQ(t.channel_ratio, 1.0);
+  EXPECT_DOUBLE_EQ(t.channel_ratio, 2.0);
   // Even row count: median is the mean of the middle two (1 and 3) -> 4 / 2.
   const Tensor e({4, 1}, {0.0f, 1.0f, 3.0f, 4.0f});
   EXPECT_DOUBLE_EQ(weight_stats("e", e).channel_ratio, 2.0);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "models/train/init.h"
-#include "models/train/rng.h"
+#include "src/core/rng.h"
 #include "models/train/transformer.h"
 
 namespace qh::train {

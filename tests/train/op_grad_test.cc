@@ -8,7 +8,7 @@
 
 #include "models/train/attention.h"
 #include "models/train/ops.h"
-#include "models/train/rng.h"
+#include "src/core/rng.h"
 
 namespace qh::train {
 namespace {

@@ -1,14 +1,15 @@
-// The project's own seeded PRNG (splitmix64 seeding xoshiro256**) and the few distributions the data
-// generators need. std:: distributions are avoided on purpose: their output differs across standard
-// libraries, and generated data sets must be identical everywhere for a seed.
+// The project's one seeded PRNG: xoshiro256** (Blackman & Vigna) seeded through splitmix64, and the few
+// distributions the data generators and the trainer need. std:: distributions are avoided on purpose: their
+// output is implementation-defined, and generated data sets and trained checkpoints must be the same bits
+// everywhere for a seed.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
-namespace qh::data {
+namespace qh {
 
+// One step of splitmix64: advances *state and returns a well-mixed 64-bit value.
 inline uint64_t splitmix64(uint64_t* state) {
   uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -16,10 +17,9 @@ inline uint64_t splitmix64(uint64_t* state) {
   return z ^ (z >> 31);
 }
 
-// A well-mixed seed from two inputs (e.g. a user seed and a sequence index).
-inline uint64_t mix_seed(uint64_t a, uint64_t b) {
-  uint64_t s = a ^ (b * 0xD1B54A32D192ED03ull + 0x8CB92BA72F3D8DD7ull);
-  splitmix64(&s);
+// The seed of stream `stream` of `seed` (e.g. the initial weights, or the batches, of a recipe seed).
+inline uint64_t mix_seed(uint64_t seed, uint64_t stream) {
+  uint64_t s = seed ^ (stream * 0xD1B54A32D192ED03ull);
   return splitmix64(&s);
 }
 
@@ -49,19 +49,31 @@ class Rng {
     while (u == 0.0);
     return u;
   }
-  // Standard normal (Box-Muller; one value per call keeps the stream simple).
+  // Uniform integer in [0, n) (n > 0); the modulo bias is negligible for the small n used here.
+  uint64_t below(uint64_t n) { return next() % n; }
+  // Standard normal by Box-Muller, both outputs used (cos first, then sin from the same pair).
   double normal() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
     const double u1 = uniform_open(), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    const double r = std::sqrt(-2.0 * std::log(u1)), a = 6.283185307179586 * u2;
+    spare_ = r * std::sin(a);
+    has_spare_ = true;
+    return r * std::cos(a);
   }
-  // Gamma(shape, 1) by Marsaglia-Tsang; shape < 1 via Gamma(shape + 1) * U^(1/shape).
+  // Gamma(shape, 1) by Marsaglia-Tsang; shape < 1 via Gamma(shape + 1) * U^(1/shape). Its normals take one
+  // Box-Muller pair per draw and use only the cos output (the BB generator's Dirichlet tables were drawn this
+  // way; keeping it keeps every BB data set, and the zoo models trained on them, the same for a seed).
   double gamma(double shape) {
     if (shape < 1.0) return gamma(shape + 1.0) * std::pow(uniform_open(), 1.0 / shape);
     const double d = shape - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * d);
     for (;;) {
       double x, v;
       do {
-        x = normal();
+        const double u1 = uniform_open(), u2 = uniform();
+        x = std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
         v = 1.0 + c * x;
       } while (v <= 0.0);
       v = v * v * v;
@@ -86,6 +98,8 @@ class Rng {
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   uint64_t s_[4];
+  double spare_ = 0.0;
+  bool has_spare_ = false;
 };
 
-}  // namespace qh::data
+}  // namespace qh
