@@ -81,6 +81,20 @@ BpeModel::BpeModel(const json_util::Fields& f) : file_(f.file) {
     const auto im = vocab_.find(merged);
     if (im == vocab_.end()) f.fail(where, "merged token " + brief(json(merged)) + " is not in the vocabulary");
     merges_[pair_key(ia->second, ib->second)] = Merge{static_cast<int32_t>(r), im->second};  // a repeat: the later rank
+    if (first_invalid_utf8(merged)) continue;  // not text: never next to a cut (cuts need single-char tokens)
+    size_t i = 0;
+    char32_t prev = next_code_point(merged, i);
+    while (i < merged.size()) {
+      const char32_t c = next_code_point(merged, i);
+      joined_pairs_.insert((uint64_t(prev) << 32) | c);
+      prev = c;
+    }
+  }
+  for (const auto& [token, id] : vocab_) {
+    if (token.empty() || first_invalid_utf8(token)) continue;
+    size_t i = 0;
+    const char32_t c = next_code_point(token, i);
+    if (i == token.size()) single_chars_.insert(c);
   }
 }
 
@@ -110,7 +124,7 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
   };
   // A run of characters without a token, waiting to become one unk (the reference adds byte-fallback tokens
   // before a pending unk; kept as it does).
-  std::optional<int32_t> pending_unk;
+  int32_t pending_unk = -1;  // -1: none
   std::string s;
   for (size_t i = 0; i < w.size();) {
     const size_t begin = i;
@@ -126,7 +140,7 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
       id = lookup(s);
     }
     if (id) {
-      if (pending_unk) add(*pending_unk), pending_unk.reset();
+      if (pending_unk >= 0) add(pending_unk), pending_unk = -1;
       add(*id);
       continue;
     }
@@ -143,10 +157,10 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
       throw InputError(file_ + ": model: the text has the character '" + std::string(ch) +
                        "', which has no token, and the model has neither byte_fallback nor an unk_token");
     const int32_t unk = vocab_.at(*unk_token_);
-    if (pending_unk && !fuse_unk_) add(*pending_unk);
+    if (pending_unk >= 0 && !fuse_unk_) add(pending_unk);
     pending_unk = unk;
   }
-  if (pending_unk) add(*pending_unk);
+  if (pending_unk >= 0) add(pending_unk);
 
   struct Candidate {
     int32_t rank, pos, new_id;
@@ -184,6 +198,30 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const 
       out.push_back(*id);
       return;
     }
+  if (word.size() <= kCacheMaxWordBytes || !prefix_.empty() || !suffix_.empty()) {
+    tokenize_cached(word, out);
+    return;
+  }
+  // Cut between two characters that are tokens by themselves (no unk run or byte fallback spans the cut) and
+  // that no merged token holds side by side.
+  size_t part = 0, i = 0;
+  char32_t prev = next_code_point(word, i);
+  bool prev_single = single_chars_.count(prev) > 0;
+  while (i < word.size()) {
+    const size_t at = i;
+    const char32_t c = next_code_point(word, i);
+    const bool single = single_chars_.count(c) > 0;
+    if (prev_single && single && !joined_pairs_.count((uint64_t(prev) << 32) | c)) {
+      tokenize_cached(word.substr(part, at - part), out);
+      part = at;
+    }
+    prev = c;
+    prev_single = single;
+  }
+  tokenize_cached(word.substr(part), out);
+}
+
+void BpeModel::tokenize_cached(std::string_view word, std::vector<int32_t>& out) const {
   const bool cacheable = word.size() <= kCacheMaxWordBytes;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mutex_);

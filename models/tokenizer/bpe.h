@@ -2,7 +2,10 @@
 // continuing_subword_prefix / end_of_word_suffix, <0xNN> byte tokens for characters outside the vocabulary
 // when byte_fallback is on, else the unk token, fused when fuse_unk) and is merged pair by pair, always the
 // pair of lowest merge rank first (leftmost on ties), through a priority queue over a linked list of
-// symbols. Results are cached per word; the cache is shared by threads (a mutex) and bounded.
+// symbols. Results are cached per word; the cache is shared by threads (a mutex) and bounded. A long word
+// (Metaspace without split makes the whole text one word) is cut where no merge can ever join the two
+// characters on either side: they are not adjacent in any merged token. The parts are then merged (and
+// cached) on their own, which gives the same ids, since merges never reach across such a cut.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "models/json_util.h"
@@ -37,6 +41,7 @@ class BpeModel {
   static uint64_t pair_key(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
   const Merge* find_merge(int32_t a, int32_t b) const;
   void merge_word(std::string_view word, std::vector<int32_t>& out) const;
+  void tokenize_cached(std::string_view word, std::vector<int32_t>& out) const;
   std::optional<int32_t> lookup(std::string_view s) const;
 
   std::string file_;
@@ -49,6 +54,8 @@ class BpeModel {
   bool byte_fallback_ = false;
   bool ignore_merges_ = false;
   int32_t byte_ids_[256];  // <0xNN> ids, -1 where absent
+  std::unordered_set<uint64_t> joined_pairs_;  // (code point, next code point) adjacent inside a merged token
+  std::unordered_set<char32_t> single_chars_;  // code points that are tokens by themselves
 
   static constexpr size_t kCacheCapacity = 1 << 17;
   static constexpr size_t kCacheMaxWordBytes = 256;
