@@ -45,6 +45,14 @@ AddedToken parse_added_token(const Fields& f) {
   return t;
 }
 
+// Ids index a table: an id far beyond the number of tokens is a broken file, not a reason to allocate
+// gigabytes.
+void check_dense(const Fields& f, const std::string& key, int64_t max_id, size_t tokens) {
+  if (max_id >= static_cast<int64_t>(2 * tokens + 1024))
+    f.fail(key, "id " + std::to_string(max_id) + " is far beyond the " + std::to_string(tokens) +
+                    " tokens (ids must be numbered from 0 without large gaps)");
+}
+
 std::string base_name(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -80,8 +88,12 @@ HfTokenizer::HfTokenizer(const std::string& content, const std::string& file, co
   if (type == "BPE") {
     bpe_ = std::make_unique<BpeModel>(model);
     kind = "hf-bpe";
+    int64_t max_id = -1;
+    for (const auto& entry : bpe_->vocab()) max_id = std::max<int64_t>(max_id, entry.second);
+    check_dense(model, "vocab", max_id, bpe_->vocab().size());
+    id_to_token_.resize(static_cast<size_t>(max_id + 1));
+    known_.resize(id_to_token_.size());
     for (const auto& [token, id] : bpe_->vocab()) {
-      if (static_cast<size_t>(id) >= id_to_token_.size()) id_to_token_.resize(id + 1), known_.resize(id + 1);
       id_to_token_[id] = token;
       known_[id] = true;
     }
@@ -102,6 +114,7 @@ HfTokenizer::HfTokenizer(const std::string& content, const std::string& file, co
       const std::string path = "added_tokens[" + std::to_string(i) + "]";
       if (!arr[i].is_object()) top.fail(path, "expected an object, got " + brief(arr[i]));
       AddedToken t = parse_added_token(Fields{arr[i], file, path});
+      check_dense(Fields{arr[i], file, path}, "id", t.id, known_.size() + arr.size());
       const size_t id = static_cast<size_t>(t.id);
       if (id < known_.size() && known_[id] && id_to_token_[id] != t.content)
         Fields{arr[i], file, path}.fail("id", "id " + std::to_string(id) + " is already the token " +
@@ -131,6 +144,14 @@ HfTokenizer::HfTokenizer(const std::string& content, const std::string& file, co
   raw_matcher_ = std::make_unique<TokenMatcher>(raw_patterns, raw_tokens);
   normalized_matcher_ = std::make_unique<TokenMatcher>(norm_patterns, norm_tokens);
 
+  if (post_processor_) {  // the ids it adds must be tokens of this tokenizer
+    std::vector<int32_t> before, after;
+    post_processor_->wrap(before, after);
+    before.insert(before.end(), after.begin(), after.end());
+    for (int32_t id : before)
+      if (!id_to_token(id))
+        top.fail("post_processor", "adds id " + std::to_string(id) + ", which is not a token of this tokenizer");
+  }
   find_document_markers(config, config_file);
   describe_ = kind + " " + base_name(file) + " sha256:" + sha256_hex(content) + " vocab=" + std::to_string(vocab_size());
 }

@@ -132,6 +132,12 @@ TEST(BrokenTokenizerJson, BadFieldsNameTheField) {
   j["added_tokens"] = {{{"id", 1}, {"content", "<s>"}, {"special", true}}};
   expect_refused(j, {"added_tokens[0].id", "already the token"});
   j = minimal();
+  j["added_tokens"] = {{{"id", 2000000000}, {"content", "<big>"}}};
+  expect_refused(j, {"added_tokens[0].id", "far beyond"});
+  j = minimal();
+  j["model"]["vocab"]["b"] = 1999999999;
+  expect_refused(j, {"model.vocab", "far beyond"});
+  j = minimal();
   j["added_tokens"] = {{{"id", 5}, {"content", ""}}};
   expect_refused(j, {"added_tokens[0].content"});
   j = minimal();
@@ -140,6 +146,9 @@ TEST(BrokenTokenizerJson, BadFieldsNameTheField) {
                          {"pair", json::array()},
                          {"special_tokens", json::object()}};
   expect_refused(j, {"post_processor.single[0]", "'<s>' is not defined"});
+  j = minimal();
+  j["post_processor"] = {{"type", "BertProcessing"}, {"sep", {"</s>", 7}}, {"cls", {"<s>", 0}}};
+  expect_refused(j, {"post_processor", "adds id 7"});
   j = minimal();
   j["model"] = {{"vocab", {{"a", 0}}}};  // no type, no merges, vocab not a list: neither BPE nor Unigram
   expect_refused(j, {"model.type", "(none)"});

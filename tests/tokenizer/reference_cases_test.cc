@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "models/tokenizer/load.h"
@@ -81,6 +82,20 @@ TEST_P(ReferenceCases, WholeFileIdsMatch) {
     if (got[i] != expected[i]) first_diff = i;
   EXPECT_EQ(first_diff, got.size()) << r.folder << ": first differing id at position " << first_diff;
   EXPECT_EQ(tok->decode(got, false), text) << r.folder << ": decode does not give the file back";
+}
+
+TEST_P(ReferenceCases, ThreadsSharingOneTokenizerGetTheSameIds) {
+  const Reference r = GetParam();
+  const auto tok = load_tokenizer(kData + "/" + r.folder + "/" + r.file);
+  const std::string text = slurp(kData + "/tinystories_head.txt");
+  const std::vector<int32_t> expected = read_u32(kData + "/" + r.folder + "/tinystories_head.u32");
+  std::vector<std::vector<int32_t>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t)
+    threads.emplace_back([&, t] { got[t] = tok->encode(text.substr(t * 1000), false); });  // overlapping texts
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(got[0], expected);
+  for (size_t t = 1; t < got.size(); ++t) EXPECT_EQ(got[t], tok->encode(text.substr(t * 1000), false)) << t;
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, ReferenceCases,
