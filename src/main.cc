@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   qh::cli::add_compare(app, &exit_code);
   qh::cli::add_merge(app, &exit_code);
   qh::cli::add_slurm(app, &exit_code);
+  qh::cli::add_tokenize(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "models/data/text_data.h"
 #include "models/data/token_file.h"
 #include "src/core/error.h"
 
@@ -16,7 +17,7 @@ namespace qh::data {
 namespace {
 
 struct ParsedSpec {
-  std::string kind;  // "bb" | "tokens" | "text"
+  std::string kind;  // "bb" | "tokens" | "text" | "jsonl"
   std::string path;  // tokens / text
   std::map<std::string, std::string> keys;
 };
@@ -30,13 +31,13 @@ std::string trim(const std::string& s) {
 ParsedSpec split_spec(const std::string& spec) {
   const size_t colon = spec.find(':');
   if (colon == std::string::npos)
-    throw InputError(fmt::format("data spec '{}': expected 'bb:key=value,...', 'tokens:PATH[,len=N]' or "
-                                 "'text:PATH[,len=N]'",
+    throw InputError(fmt::format("data spec '{}': expected 'bb:key=value,...', 'tokens:PATH[,len=N]', "
+                                 "'text:PATH[,len=N]' or 'jsonl:PATH[,field=text][,len=N]'",
                                  spec));
   ParsedSpec p;
   p.kind = trim(spec.substr(0, colon));
-  if (p.kind != "bb" && p.kind != "tokens" && p.kind != "text")
-    throw InputError(fmt::format("data spec '{}': unknown kind '{}' (expected bb, tokens or text)", spec, p.kind));
+  if (p.kind != "bb" && p.kind != "tokens" && p.kind != "text" && p.kind != "jsonl")
+    throw InputError(fmt::format("data spec '{}': unknown kind '{}' (expected bb, tokens, text or jsonl)", spec, p.kind));
   std::vector<std::string> parts;
   std::string rest = spec.substr(colon + 1);
   size_t start = 0;
@@ -141,6 +142,48 @@ std::vector<std::vector<int32_t>> split(const std::vector<int64_t>& ids, int64_t
   return out;
 }
 
+// text: / jsonl: (see data_spec.h for the rules).
+void load_text(const std::string& spec, const ParsedSpec& p, int64_t len, int64_t model_vocab,
+               const TextSource& source, Dataset& d) {
+  const std::string field = p.keys.count("field") ? p.keys.at("field") : "text";
+  if (field.empty()) throw InputError(fmt::format("data spec '{}': field= needs a JSON field name", spec));
+  const std::string tokenizer_path = p.keys.count("tokenizer") ? p.keys.at("tokenizer") : "";
+  if (p.keys.count("tokenizer") && tokenizer_path.empty())
+    throw InputError(fmt::format("data spec '{}': tokenizer= needs a path", spec));
+  const auto tokenizer = text_tokenizer(tokenizer_path, source.tokenizer, source.checkpoint_dir);
+  // Checked before any text is read or encoded.
+  if (!tokenizer && model_vocab > 0 && model_vocab != 257)
+    throw InputError(fmt::format("data spec '{}': the model's vocabulary has {} ids, so its text needs its own "
+                                 "tokenizer, and the checkpoint folder has no tokenizer.json or tokenizer.model "
+                                 "(add one, give tokenizer=PATH, or use tokens:FILE with pre-tokenized ids); "
+                                 "bytes as ids are only for the byte-level vocabulary of 257",
+                                 spec, model_vocab));
+  if (tokenizer && model_vocab > 0 && tokenizer->vocab_size() > model_vocab)
+    throw InputError(fmt::format("data spec '{}': the tokenizer ({}) has {} ids but the model's vocabulary has "
+                                 "only {}: they do not belong together",
+                                 spec, tokenizer->describe(), tokenizer->vocab_size(), model_vocab));
+  const std::vector<std::string> docs = read_documents(p.kind, p.path, field);
+  d.documents = static_cast<int64_t>(docs.size());
+  if (tokenizer) {
+    d.sequences = split(join_documents(*tokenizer, docs, p.path), len);
+    d.tokenizer = tokenizer->describe();
+    d.vocab_size = tokenizer->vocab_size();
+    return;
+  }
+  // Byte-level: each sequence is BOS + len-1 bytes so that len is the sequence length the model sees.
+  for (const std::string& doc : docs) {
+    const int64_t chunk = len > 0 ? len - 1 : static_cast<int64_t>(doc.size());
+    for (size_t start = 0; start < doc.size(); start += static_cast<size_t>(chunk)) {
+      const size_t end = std::min(doc.size(), start + static_cast<size_t>(chunk));
+      std::vector<int32_t> seq{tok::ByteTokenizer::kBos};
+      for (size_t i = start; i < end; ++i) seq.push_back(static_cast<unsigned char>(doc[i]));
+      d.sequences.push_back(std::move(seq));
+    }
+  }
+  d.tokenizer = "bytes";
+  d.vocab_size = 257;
+}
+
 }  // namespace
 
 BBSpec parse_bb_spec(const std::string& spec) {
@@ -167,7 +210,7 @@ std::string default_eval_spec(const std::string& recipe_json) {
   return format_bb_spec(s);
 }
 
-Dataset load_data(const std::string& spec, int64_t model_vocab) {
+Dataset load_data(const std::string& spec, int64_t model_vocab, const TextSource& source) {
   const ParsedSpec p = split_spec(spec);
   Dataset d;
   d.spec = spec;
@@ -182,7 +225,8 @@ Dataset load_data(const std::string& spec, int64_t model_vocab) {
     d.bb = std::move(task);
   } else {
     reject_unknown(spec, p, p.kind == "tokens" ? std::initializer_list<const char*>{"len", "dtype"}
-                                               : std::initializer_list<const char*>{"len"});
+                            : p.kind == "text" ? std::initializer_list<const char*>{"len", "tokenizer"}
+                                               : std::initializer_list<const char*>{"len", "tokenizer", "field"});
     const int64_t len = p.keys.count("len") ? parse_int(spec, "len", p.keys.at("len"), 2, int64_t(1) << 40) : 0;
     if (p.kind == "tokens") {
       const std::string dtype = p.keys.count("dtype") ? p.keys.at("dtype") : "";
@@ -209,18 +253,7 @@ Dataset load_data(const std::string& spec, int64_t model_vocab) {
         d.sequences = split(ids, len);
       }
     } else {
-      const std::vector<uint8_t> bytes = read_bytes(p.path);
-      if (bytes.empty()) throw InputError(fmt::format("text file '{}' is empty", p.path));
-      // Each sequence is BOS + len-1 bytes so that len is the sequence length the model sees.
-      const int64_t chunk = len > 0 ? len - 1 : static_cast<int64_t>(bytes.size());
-      for (size_t start = 0; start < bytes.size(); start += static_cast<size_t>(chunk)) {
-        const size_t end = std::min(bytes.size(), start + static_cast<size_t>(chunk));
-        std::vector<int32_t> seq{256};
-        for (size_t i = start; i < end; ++i) seq.push_back(bytes[i]);
-        d.sequences.push_back(std::move(seq));
-      }
-      d.tokenizer = "bytes";
-      d.vocab_size = 257;
+      load_text(spec, p, len, model_vocab, source, d);
     }
   }
   if (d.sequences.empty())

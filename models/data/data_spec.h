@@ -2,7 +2,15 @@
 //   bb:seed=7,seqs=64,len=256,k=3,vocab=64,table_seed=0,alpha=0.5[,text=PATH]   the BB generator
 //   tokens:PATH[,len=N][,dtype=u16|u32]   raw little-endian u16 / u32 ids (by extension .u16 / .u32 or dtype=),
 //                                         or a .npy array (<u2, <u4, <i4, <i8; 1-D or 2-D)
-//   text:PATH[,len=N]                     bytes as ids 0..255, BOS = 256 prepended to each sequence (vocab 257)
+//   text:PATH[,len=N][,tokenizer=T]       a UTF-8 text file, one document, tokenized with the model's tokenizer
+//   jsonl:PATH[,field=text][,len=N][,tokenizer=T]   one JSON object per line, the document in `field`
+// Text and JSONL are tokenized with, in order: tokenizer=T (a checkpoint folder, tokenizer.json or
+// tokenizer.model), the tokenizer the caller passes, the checkpoint folder's tokenizer.json / tokenizer.model.
+// Without any, only a model with the zoo's byte-level vocabulary (257 ids) reads text, as bytes 0..255 with
+// BOS = 256 prepended to each sequence (each document on its own); any other vocabulary is an error, never
+// silently bytes. With a tokenizer, documents are joined as encode(doc, add_special=true) (the tokenizer's
+// BOS / template) with its EOS between documents, and the stream is split into sequences of len ids. A
+// tokenizer with more ids than the model's vocabulary is an error before anything is encoded.
 // `len=N` splits a flat stream into sequences of N ids (the last, shorter piece is kept when it has >= 2 ids);
 // a 2-D .npy gives one sequence per row. Every problem is a qh::InputError naming the spec, key or file.
 #pragma once
@@ -13,12 +21,14 @@
 #include <vector>
 
 #include "models/data/bb.h"
+#include "models/tokenizer/tokenizer.h"
 
 namespace qh::data {
 
 struct Dataset {
   std::string spec;       // the spec it was loaded from
-  std::string tokenizer;  // "bb" | "bytes" | "ids"
+  std::string tokenizer;  // "bb" | "bytes" | "ids" | the tokenizer's describe() (kind, file, sha256, vocab)
+  int64_t documents = 0;  // text / jsonl: documents read
   std::vector<std::vector<int32_t>> sequences;
   std::shared_ptr<const BBTask> bb;  // non-null for BB data (oracle, triggers)
   int64_t vocab_size = 0;            // ids are < vocab_size (BB: base + 1; bytes: 257; ids: max id + 1)
@@ -29,9 +39,15 @@ struct Dataset {
   }
 };
 
+// Where text / jsonl data find their tokenizer when the spec names none.
+struct TextSource {
+  std::string checkpoint_dir;                       // its tokenizer.json / tokenizer.model, if it has one
+  std::shared_ptr<const tok::Tokenizer> tokenizer;  // takes precedence over checkpoint_dir
+};
+
 // Parses and loads a spec. model_vocab > 0: any id >= model_vocab is an InputError naming the sequence,
-// position and id. model_vocab <= 0 skips that check.
-Dataset load_data(const std::string& spec, int64_t model_vocab);
+// position and id. model_vocab <= 0 skips that check (and lets text without a tokenizer be bytes).
+Dataset load_data(const std::string& spec, int64_t model_vocab, const TextSource& source = {});
 
 // The parsed `bb:` spec as a BBConfig plus sampling parameters (for the trainer, which samples fresh batches).
 struct BBSpec {

@@ -40,7 +40,7 @@ void run(const AuditArgs& a) {
       throw InputError("audit: --data is required: the checkpoint '" + a.checkpoint +
                        "' has no training recipe naming its task (e.g. --data bb:seed=7,seqs=64)");
   }
-  const data::Dataset data = data::load_data(spec, model.spec.vocab_size);
+  const data::Dataset data = data::load_data(spec, model.spec.vocab_size, {a.checkpoint, nullptr});
   std::vector<Scheme> schemes;
   for (const std::string& s : a.schemes.empty() ? std::vector<std::string>{"W8A8", "W4A4"} : a.schemes)
     schemes.push_back(parse_scheme(s));

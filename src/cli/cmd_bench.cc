@@ -1,5 +1,7 @@
-// `qharness bench [quant|gemm|eval|audit|all] [--json OUT] [--threads 1,2] [--quick]`: measured against the machine's
-// own limits in the same run (ARCHITECTURE.md 2.2, 2.7). Prints a table; --json writes the rows for machines.
+// `qharness bench [quant|gemm|eval|audit|tokenize|all] [--json OUT] [--threads 1,2] [--quick]`: measured against the
+// machine's own limits in the same run (ARCHITECTURE.md 2.2, 2.7). Prints a table; --json writes the rows for machines.
+// `tokenize` takes --tokenizer PATH and --text FILE (default: the reference tokenizers and TinyStories file of
+// tests/tokenizer/data).
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -11,6 +13,7 @@
 #include "src/bench/bench.h"
 #include "src/bench/bench_audit.h"
 #include "src/bench/bench_eval.h"
+#include "src/bench/bench_tokenize.h"
 #include "src/cli/command.h"
 
 namespace qh::cli {
@@ -21,6 +24,8 @@ struct BenchArgs {
   std::string json;
   std::string threads = "1,2";
   bool quick = false;
+  std::string tokenizer;  // bench tokenize
+  std::string text;
 };
 
 // The benchmark groups by name, in the order "all" runs them.
@@ -69,6 +74,16 @@ void run_bench(const BenchArgs& args) {
     const std::vector<bench::BenchRow> got = fn(options);
     rows.insert(rows.end(), got.begin(), got.end());
   }
+  names += ", tokenize";
+  if (args.what == "tokenize" || args.what == "all") {
+    found = true;
+    std::fprintf(stderr, "bench tokenize ...\n");
+    const std::vector<bench::BenchRow> got =
+        bench::bench_tokenize(options, {args.tokenizer, args.text, /*required=*/args.what == "tokenize"});
+    rows.insert(rows.end(), got.begin(), got.end());
+  } else if (!args.tokenizer.empty() || !args.text.empty()) {
+    throw InputError("bench: --tokenizer and --text belong to 'bench tokenize'");
+  }
   if (!found) throw InputError("bench: unknown benchmark '" + args.what + "'; expected one of " + names + ", all");
   bench::print_table(rows, stdout);
   if (!args.json.empty()) bench::write_json(rows, args.json);
@@ -80,10 +95,15 @@ void add_bench(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure the quantizer and the GEMMs against the machine's own limits "
                                               "(same-run read bandwidth, f32 GEMM)");
-  cmd->add_option("what", args->what, "quant | gemm | eval | audit | all")->capture_default_str();
+  cmd->add_option("what", args->what, "quant | gemm | eval | audit | tokenize | all")->capture_default_str();
   cmd->add_option("--json", args->json, "write the rows as JSON to this file");
   cmd->add_option("--threads", args->threads, "comma-separated thread counts")->capture_default_str();
   cmd->add_flag("--quick", args->quick, "smaller shapes, shorter timing (smoke test)");
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  "bench tokenize: a checkpoint folder, tokenizer.json or tokenizer.model (default: the reference "
+                  "tokenizers in tests/tokenizer/data)");
+  cmd->add_option("--text", args->text,
+                  "bench tokenize: the text to encode (default: tests/tokenizer/data/tinystories_head.txt)");
   cmd->callback([args, exit_code] {
     run_bench(*args);
     *exit_code = kExitOk;

@@ -63,7 +63,7 @@ void run_eval(const EvalArgs& args, int* exit_code) {
   }
   const Model model = load_checkpoint(args.checkpoint);
   const std::string spec = args.data.empty() ? data_from_recipe(model.spec, args.checkpoint) : args.data;
-  const data::Dataset data = data::load_data(spec, model.spec.vocab_size);
+  const data::Dataset data = data::load_data(spec, model.spec.vocab_size, {args.checkpoint, nullptr});
   eval::EvalOptions opt;
   opt.window = args.window;
   opt.stride = args.stride;

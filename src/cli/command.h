@@ -16,5 +16,6 @@ void add_compare(CLI::App& app, int* exit_code);
 void add_merge(CLI::App& app, int* exit_code);
 void add_bench(CLI::App& app, int* exit_code);
 void add_slurm(CLI::App& app, int* exit_code);
+void add_tokenize(CLI::App& app, int* exit_code);
 
 }  // namespace qh::cli

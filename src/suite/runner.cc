@@ -263,7 +263,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
       if (!todo.empty() || need_audit) {  // else everything is cached: only the audit is attached below
         const ModelSlot& slot = slots[m];
         const Model model = load_checkpoint(slot.checkpoint);
-        const data::Dataset data = data::load_data(suite.data[d], model.spec.vocab_size);
+        const data::Dataset data = data::load_data(suite.data[d], model.spec.vocab_size, {slot.checkpoint, nullptr});
         if (need_audit) {
           progress(done.size(), "audit " + note);
           audit::AuditOptions ao;
