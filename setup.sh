@@ -11,8 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # The one list of dependencies (ARCHITECTURE.md 4). Debian 12 packages only; nothing is downloaded otherwise.
 DEBIAN_PACKAGES=(
   cmake g++ make git pkg-config ca-certificates
-  libdnnl-dev libhwy-dev libeigen3-dev libgtest-dev libgmock-dev libyaml-cpp-dev nlohmann-json3-dev
-  libcli11-dev libfmt-dev libbenchmark-dev
+  libdnnl-dev libhwy-dev libeigen3-dev libgtest-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libpcre2-dev libicu-dev libsentencepiece-dev  # tokenizers: Unicode regexes, normalization, tokenizer.model
   ocl-icd-opencl-dev         # libdnnl-dev's CMake config calls find_package(OpenCL); only a Recommends of it
   clang libclang-rt-14-dev   # libFuzzer target and the sanitizer runtime for clang

@@ -113,15 +113,4 @@ bool is_ignored_buffer(const ArchSpec& s, const std::string& name) {
   return ends_with(name, ".rotary_emb.inv_freq");
 }
 
-void allocate(const std::vector<TensorSlot>& slots) {
-  for (const TensorSlot& slot : slots) {
-    if (slot.ignore) continue;
-    Shape canon = slot.shape;
-    if (slot.transpose) std::swap(canon[0], canon[1]);
-    QH_CHECK(canon[0] % static_cast<int64_t>(slot.targets.size()) == 0);
-    canon[0] /= static_cast<int64_t>(slot.targets.size());
-    for (Tensor* t : slot.targets) *t = Tensor(canon);
-  }
-}
-
 }  // namespace qh

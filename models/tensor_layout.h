@@ -34,7 +34,4 @@ std::vector<TensorSlot> file_layout(const ArchSpec& spec, Model* m, const std::s
 // Non-parameter buffers some exporters store (rotary inv_freq, GPT-2's causal mask): skipped on load.
 bool is_ignored_buffer(const ArchSpec& spec, const std::string& name);
 
-// Allocates every tensor the slots point at (zero-filled) in its canonical shape.
-void allocate(const std::vector<TensorSlot>& slots);
-
 }  // namespace qh

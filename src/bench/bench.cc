@@ -31,12 +31,6 @@ void read_buffer(const float* x, int64_t rows, int64_t cols) {
   sink = sink + quant::tensor_absmax(x, rows, cols, cols);
 }
 
-double measure_read_gbps(const float* x, int64_t rows, int64_t cols, int threads, const BenchOptions& options) {
-  set_threads(threads);
-  const double seconds = best_seconds([&] { read_buffer(x, rows, cols); }, options);
-  return static_cast<double>(rows) * static_cast<double>(cols) * sizeof(float) / seconds / 1e9;
-}
-
 void fill_random(float* x, int64_t n, uint32_t seed) {
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {

@@ -35,26 +35,6 @@ struct BenchOptions {
   int min_repeats = 3;                // ... and at least this many times; report the best
 };
 
-// Best (smallest) wall time in seconds of one call of fn, after one warm-up call.
-template <class Fn>
-double best_seconds(Fn&& fn, const BenchOptions& options) {
-  using Clock = std::chrono::steady_clock;
-  fn();
-  double best = 1e300;
-  const auto start = Clock::now();
-  for (int rep = 0;; ++rep) {
-    const auto t0 = Clock::now();
-    fn();
-    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-    best = dt < best ? dt : best;
-    if (rep + 1 >= options.min_repeats &&
-        std::chrono::duration<double>(Clock::now() - start).count() >= options.min_seconds) {
-      break;
-    }
-  }
-  return best;
-}
-
 // Best times of two functions measured in alternation (a, b, a, b, ...), so that both sample the same
 // moments of a shared machine: {best seconds of a, best seconds of b}.
 // Timing::kSteady precedes each timed call by an untimed call of the same function: a kernel that leaves dirty
@@ -92,10 +72,6 @@ std::pair<double, double> best_seconds_paired(FnA&& a, FnB&& b, const BenchOptio
 // A plain read of a rows x cols f32 buffer (a SIMD absmax with the quantizer's row-block split), for
 // best_seconds_paired.
 void read_buffer(const float* x, int64_t rows, int64_t cols);
-
-// Read bandwidth of a rows x cols f32 buffer on `threads` OpenMP threads: a SIMD absmax over the buffer with
-// the quantizer's own row-block split (GB/s, 1 GB = 1e9 bytes).
-double measure_read_gbps(const float* x, int64_t rows, int64_t cols, int threads, const BenchOptions& options);
 
 // Sets the OpenMP thread count for the following kernels (and oneDNN, which uses the OpenMP runtime).
 void set_threads(int threads);

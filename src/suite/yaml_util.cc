@@ -1,9 +1,7 @@
 #include "src/suite/yaml_util.h"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
 #include "src/core/error.h"
 
@@ -133,14 +131,6 @@ YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
     throw InputError(name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                      ": YAML syntax error: " + e.msg);
   }
-}
-
-YAML::Node load_yaml_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open the suite file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return load_yaml_string(buffer.str(), path);
 }
 
 }  // namespace qh::suite

@@ -40,8 +40,7 @@ class YamlReader {
   std::string file_;
 };
 
-// Loads a YAML file; a syntax error becomes an InputError with the file, line and column.
-YAML::Node load_yaml_file(const std::string& path);
+// Parses YAML text read from `name`; a syntax error becomes an InputError with the file, line and column.
 YAML::Node load_yaml_string(const std::string& text, const std::string& name);
 
 }  // namespace qh::suite
