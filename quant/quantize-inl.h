@@ -76,13 +76,23 @@ HWY_INLINE void StoreCodes1(hn::Vec<DF> t, const CodeRange& range, T* HWY_RESTRI
   hn::StoreU(hn::DemoteTo(d8, code), d8, out);
 }
 
+}  // namespace HWY_NAMESPACE
+}  // namespace quant
+}  // namespace qh
+HWY_AFTER_NAMESPACE();
+
+// The one raw-intrinsic kernel of the quantizer (AVX2 / AVX-512 only; see the file for why).
+#include "quant/store_codes_x86-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace qh {
+namespace quant {
+namespace HWY_NAMESPACE {
+
 // Stores the codes of four vectors of products as 4 * Lanes bytes in order. kClampFirst: |t| may exceed
 // kMaxUnclampedProduct (scales given by the caller), so t is clamped in f32 first.
-// On AVX2 / AVX-512 (where the quantize pass is bound by vector ops, not loads, once the row is in L1) each
-// product takes one conversion (cvtps2dq: round half to even in the default rounding mode, as std::nearbyint
-// and the reference) and the clamp is done by the saturating packs to the 8-bit range plus, for fewer bits,
-// one byte min / max per 4 vectors: about half the vector ops of clamp + RoundClampedToInt per vector. Two
-// pack steps and one cross-block permute put the bytes in order. Elsewhere: StoreCodes1 four times.
+// On AVX2 / AVX-512: x86::StoreCodes4Packs (quant/store_codes_x86-inl.h: one conversion per product, the
+// clamp done by saturating packs; why it is raw intrinsics is said there). Elsewhere: StoreCodes1 four times.
 // kStream: non-temporal store (out must be aligned to 4 * Lanes bytes), for outputs far larger than the
 // caches: no read-for-ownership of the destination; the caller issues hwy::FlushStream() after its block.
 template <bool kAsym, bool kStream, bool kClampFirst, typename T>
@@ -98,49 +108,7 @@ HWY_INLINE void StoreCodes4(hn::Vec<DF> t0, hn::Vec<DF> t1, hn::Vec<DF> t2, hn::
     t2 = hn::Min(hn::Max(t2, vlo), vhi);
     t3 = hn::Min(hn::Max(t3, vlo), vhi);
   }
-#endif
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  const __m512i vz = _mm512_set1_epi32(range.z);
-  auto to_int = [&](hn::Vec<DF> t) {
-    const __m512i q = _mm512_cvtps_epi32(t.raw);
-    return kAsym ? _mm512_add_epi32(q, vz) : q;
-  };
-  // After the packs, 32-bit word 4k + m holds block k of vector m; the permute puts it at 4m + k.
-  const __m512i p01 = _mm512_packs_epi32(to_int(t0), to_int(t1)), p23 = _mm512_packs_epi32(to_int(t2), to_int(t3));
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  __m512i bytes = _mm512_permutexvar_epi32(order, kAsym ? _mm512_packus_epi16(p01, p23) : _mm512_packs_epi16(p01, p23));
-  if (kAsym) {
-    if (range.hi < 255) bytes = _mm512_min_epu8(bytes, _mm512_set1_epi8(static_cast<char>(range.hi)));
-  } else if (range.hi < 127) {
-    bytes = _mm512_min_epi8(_mm512_max_epi8(bytes, _mm512_set1_epi8(static_cast<char>(range.lo))),
-                            _mm512_set1_epi8(static_cast<char>(range.hi)));
-  }
-  if (kStream) {
-    _mm512_stream_si512(reinterpret_cast<__m512i*>(out), bytes);
-  } else {
-    _mm512_storeu_si512(reinterpret_cast<void*>(out), bytes);
-  }
-#elif HWY_TARGET == HWY_AVX2
-  const __m256i vz = _mm256_set1_epi32(range.z);
-  auto to_int = [&](hn::Vec<DF> t) {
-    const __m256i q = _mm256_cvtps_epi32(t.raw);
-    return kAsym ? _mm256_add_epi32(q, vz) : q;
-  };
-  const __m256i p01 = _mm256_packs_epi32(to_int(t0), to_int(t1)), p23 = _mm256_packs_epi32(to_int(t2), to_int(t3));
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  __m256i bytes =
-      _mm256_permutevar8x32_epi32(kAsym ? _mm256_packus_epi16(p01, p23) : _mm256_packs_epi16(p01, p23), order);
-  if (kAsym) {
-    if (range.hi < 255) bytes = _mm256_min_epu8(bytes, _mm256_set1_epi8(static_cast<char>(range.hi)));
-  } else if (range.hi < 127) {
-    bytes = _mm256_min_epi8(_mm256_max_epi8(bytes, _mm256_set1_epi8(static_cast<char>(range.lo))),
-                            _mm256_set1_epi8(static_cast<char>(range.hi)));
-  }
-  if (kStream) {
-    _mm256_stream_si256(reinterpret_cast<__m256i*>(out), bytes);
-  } else {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), bytes);
-  }
+  x86::StoreCodes4Packs<kAsym, kStream>(t0, t1, t2, t3, range, out);
 #else
   const size_t N = hn::Lanes(DF());
   StoreCodes1(t0, range, out);
