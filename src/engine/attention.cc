@@ -51,22 +51,29 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
   const float zeta = spec_.attn.clip_zeta, gamma = spec_.attn.clip_gamma;
   const quant::RowParams pp = quant::row_params(probs_);
   const bool quant_probs = probs_.enabled();
-  for_rows_dynamic(H * T, T / 2 + 1, [&](int64_t r) {
-    const int64_t h = r / T, i = r % T;
-    float* s = scores_.data() + r * ld;
-    const int64_t n = i + 1;  // causal: keys 0..i
-    if (kind == AttnKind::kRelu) {
-      const float inv = 1.0f / static_cast<float>(i + 1);
-      for (int64_t j = 0; j < n; ++j) s[j] = s[j] > 0.0f ? s[j] * inv : 0.0f;
-    } else {
-      const float mass = softmax_row(s, n, kind == AttnKind::kSink ? sink[h] : kNoExtraLogit);
-      if (kind == AttnKind::kSink) sink_mass_[r] = mass;
-      if (kind == AttnKind::kClipped)
-        for (int64_t j = 0; j < n; ++j) s[j] = std::min(1.0f, std::max(0.0f, (zeta - gamma) * s[j] + gamma));
+  // Blocks of kRowBlock query rows of one head: the softmax kernel is dispatched once per block.
+  constexpr int64_t kRowBlock = 16;
+  const int64_t per_head = (T + kRowBlock - 1) / kRowBlock;
+  for_blocks_dynamic(H * per_head, kRowBlock * (T / 2 + 1), [&](int64_t b) {
+    const int64_t h = b / per_head, i0 = (b % per_head) * kRowBlock, i1 = std::min(T, i0 + kRowBlock);
+    float* block = scores_.data() + (h * T + i0) * ld;
+    if (kind != AttnKind::kRelu) {
+      softmax_causal_rows(block, ld, i0, i1, kind == AttnKind::kSink ? sink[h] : kNoExtraLogit,
+                          kind == AttnKind::kSink ? sink_mass_.data() + h * T + i0 : nullptr);
     }
-    if (quant_probs && !(protected_rows && protected_rows[i])) quant::fake_quant_rows(s, 1, n, n, pp, s, n);
-    // Zero the keys after i inside the query block (the P V product reads up to the block end).
-    std::fill(s + n, s + std::min(ld, (i / kQueryBlock + 1) * kQueryBlock), 0.0f);
+    for (int64_t i = i0; i < i1; ++i) {
+      float* s = block + (i - i0) * ld;
+      const int64_t n = i + 1;  // causal: keys 0..i
+      if (kind == AttnKind::kRelu) {
+        const float inv = 1.0f / static_cast<float>(i + 1);
+        for (int64_t j = 0; j < n; ++j) s[j] = s[j] > 0.0f ? s[j] * inv : 0.0f;
+      } else if (kind == AttnKind::kClipped) {
+        for (int64_t j = 0; j < n; ++j) s[j] = std::min(1.0f, std::max(0.0f, (zeta - gamma) * s[j] + gamma));
+      }
+      if (quant_probs && !(protected_rows && protected_rows[i])) quant::fake_quant_rows(s, 1, n, n, pp, s, n);
+      // Zero the keys after i inside the query block (the P V product reads up to the block end).
+      std::fill(s + n, s + std::min(ld, (i / kQueryBlock + 1) * kQueryBlock), 0.0f);
+    }
   });
 }
 

@@ -1,5 +1,5 @@
 // Highway kernels of exp_rows.h, compiled once per target through foreach_target.h and dispatched once per
-// row (a row is hundreds of values: the indirect call is noise next to its exps).
+// block of rows (the single-row entry points remain for the tests and for callers with one row).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/engine/exp_rows.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -82,6 +82,18 @@ void SwigluRow(const float* gate, const float* up, int64_t n, float* out) {
   }
 }
 
+void SoftmaxCausalRows(float* s, int64_t ld, int64_t i0, int64_t i1, float extra, float* masses) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float mass = SoftmaxRow(s + (i - i0) * ld, i + 1, extra);
+    if (masses) masses[i - i0] = mass;
+  }
+}
+
+void SwigluRowsBlock(const float* gate, const float* up, int64_t rows, int64_t n, int64_t ld_in, float* out,
+                     int64_t ld_out) {
+  for (int64_t r = 0; r < rows; ++r) SwigluRow(gate + r * ld_in, up + r * ld_in, n, out + r * ld_out);
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace engine
 }  // namespace qh
@@ -94,6 +106,17 @@ namespace qh::engine {
 
 HWY_EXPORT(SoftmaxRow);
 HWY_EXPORT(SwigluRow);
+HWY_EXPORT(SoftmaxCausalRows);
+HWY_EXPORT(SwigluRowsBlock);
+
+void softmax_causal_rows(float* s, int64_t ld, int64_t i0, int64_t i1, float extra, float* masses) {
+  if (i1 > i0) HWY_DYNAMIC_DISPATCH(SoftmaxCausalRows)(s, ld, i0, i1, extra, masses);
+}
+
+void swiglu_rows_block(const float* gate, const float* up, int64_t rows, int64_t n, int64_t ld_in, float* out,
+                       int64_t ld_out) {
+  if (rows > 0) HWY_DYNAMIC_DISPATCH(SwigluRowsBlock)(gate, up, rows, n, ld_in, out, ld_out);
+}
 
 float softmax_row(float* s, int64_t n, float extra) { return HWY_DYNAMIC_DISPATCH(SoftmaxRow)(s, n, extra); }
 

@@ -40,4 +40,31 @@ void for_rows_dynamic(int64_t rows, int64_t work_per_row, Fn fn) {
   for (int64_t r = 0; r < rows; ++r) fn(r);
 }
 
+// fn(r0, r1) over contiguous blocks [r0, r1) covering [0, rows), one per thread (a static split), for kernels
+// dispatched once per block.
+template <class Fn>
+void for_row_blocks(int64_t rows, int64_t work_per_row, Fn fn) {
+  if (run_serially(rows, work_per_row)) {
+    if (rows > 0) fn(int64_t{0}, rows);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t t = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t r0 = rows * t / n, r1 = rows * (t + 1) / n;
+    if (r0 < r1) fn(r0, r1);
+  }
+}
+
+// fn(b) for blocks b in [0, blocks) of unequal cost, handed out one at a time.
+template <class Fn>
+void for_blocks_dynamic(int64_t blocks, int64_t work_per_block, Fn fn) {
+  if (run_serially(blocks, work_per_block)) {
+    for (int64_t b = 0; b < blocks; ++b) fn(b);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t b = 0; b < blocks; ++b) fn(b);
+}
+
 }  // namespace qh::engine

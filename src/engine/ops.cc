@@ -102,7 +102,9 @@ void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld) {
 }
 
 void swiglu_rows(const float* gate, const float* up, int64_t T, int64_t n, int64_t ld, float* out) {
-  for_rows(T, n, [&](int64_t t) { swiglu_row(gate + t * ld, up + t * ld, n, out + t * n); });
+  for_row_blocks(T, n, [&](int64_t r0, int64_t r1) {
+    swiglu_rows_block(gate + r0 * ld, up + r0 * ld, r1 - r0, n, ld, out + r0 * n, n);
+  });
 }
 
 }  // namespace qh::engine

@@ -3,6 +3,7 @@
 // adversarial rows (-inf masks, huge logits, a single entry, ties, an extra sink logit that dominates).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -145,6 +146,36 @@ TEST_P(ExpRowsPerTarget, SwigluHandValues) {
   EXPECT_EQ(out[0], 0.0f);
   EXPECT_NEAR(out[1], l3 * 0.75f * 2.0f, 1e-6f);
   EXPECT_NEAR(out[2], -l3 * 0.25f * 4.0f, 1e-6f);
+}
+
+// The block forms compute every row exactly as the row functions (bit for bit), whatever the block bounds.
+TEST_P(ExpRowsPerTarget, BlocksEqualRowByRow) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g(0.0f, 4.0f);
+  const int64_t T = 70, ld = 80;
+  std::vector<float> scores(static_cast<size_t>(T * ld));
+  for (float& v : scores) v = g(rng);
+  for (float extra : {kNoExtraLogit, 0.7f}) {
+    for (int64_t i0 : {int64_t{0}, int64_t{5}, int64_t{33}}) {
+      const int64_t i1 = std::min<int64_t>(T, i0 + 17);
+      std::vector<float> block(scores.begin() + i0 * ld, scores.begin() + i1 * ld), rows = block;
+      std::vector<float> masses(static_cast<size_t>(i1 - i0), -1.0f);
+      softmax_causal_rows(block.data(), ld, i0, i1, extra, masses.data());
+      for (int64_t i = i0; i < i1; ++i) {
+        const float mass = softmax_row(rows.data() + (i - i0) * ld, i + 1, extra);
+        EXPECT_EQ(masses[i - i0], mass) << i;
+      }
+      EXPECT_EQ(block, rows) << "i0=" << i0;
+    }
+  }
+  std::vector<float> gate(static_cast<size_t>(T * ld)), up(gate.size());
+  for (float& v : gate) v = g(rng);
+  for (float& v : up) v = g(rng);
+  const int64_t n = 37;
+  std::vector<float> out_block(static_cast<size_t>(T * n), 7.0f), out_rows(out_block.size(), 7.0f);
+  swiglu_rows_block(gate.data(), up.data(), T, n, ld, out_block.data(), n);
+  for (int64_t r = 0; r < T; ++r) swiglu_row(gate.data() + r * ld, up.data() + r * ld, n, out_rows.data() + r * n);
+  EXPECT_EQ(out_block, out_rows);
 }
 
 QH_INSTANTIATE_PER_HWY_TARGET(ExpRowsPerTarget);
