@@ -35,6 +35,26 @@ struct BenchOptions {
   int min_repeats = 3;                // ... and at least this many times; report the best
 };
 
+// Best (smallest) wall time in seconds of one call of fn, after one warm-up call.
+template <class Fn>
+double best_seconds(Fn&& fn, const BenchOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  fn();
+  double best = 1e300;
+  const auto start = Clock::now();
+  for (int rep = 0;; ++rep) {
+    const auto t0 = Clock::now();
+    fn();
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = dt < best ? dt : best;
+    if (rep + 1 >= options.min_repeats &&
+        std::chrono::duration<double>(Clock::now() - start).count() >= options.min_seconds) {
+      break;
+    }
+  }
+  return best;
+}
+
 // Best times of two functions measured in alternation (a, b, a, b, ...), so that both sample the same
 // moments of a shared machine: {best seconds of a, best seconds of b}.
 // Timing::kSteady precedes each timed call by an untimed call of the same function: a kernel that leaves dirty
