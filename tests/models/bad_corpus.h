@@ -279,7 +279,7 @@ inline std::vector<BadCase> bad_checkpoint_corpus() {
        [=](const std::string& d) {
          rewrite_config(d, [](json& c) {
            c["architectures"] = {"GPTNeoXForCausalLM"};
-           c["rotary_pct"] = 0.1;  // int(8 * 0.1) = 0 rotary dims
+           c["rotary_pct"] = 0.1;  // int(4 * 0.1) = 0 rotary dims (head_dim 4)
          });
        },
        {"config.json", "rotary_pct", "even number"}},
