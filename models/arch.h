@@ -90,6 +90,13 @@ struct ArchSpec {
     return sliding_layers.empty() || sliding_layers.at(layer) ? sliding_window : 0;
   }
   int rotary_dims() const { return rotary_dim > 0 ? rotary_dim : head_dim; }
+  // Which norm's output each linear reads (for weight transforms that fold a norm into the linears after it):
+  // q, k, v (and g_proj) read attn_norm's output exactly when this is true, the raw residual otherwise;
+  bool attn_norm_feeds_qkv() const { return pre_norm; }
+  // gate / up read mlp_norm's output exactly when this is true (mlp_norm reads the residual after attention,
+  // or the block input with parallel_residual). o and down read attention / MLP outputs, never a norm; the
+  // post-norms (post_norm) and q/k norms (qk_norm) follow a linear and feed no linear.
+  bool mlp_norm_feeds_gate_up() const { return pre_norm || parallel_residual; }
   float score_scale() const;  // attn_scale, or 1/sqrt(head_dim)
   std::string recipe_json = "{}";  // the qharness recipe block (training task, optimiser, seed, ...) verbatim
 };
