@@ -12,6 +12,7 @@
 #include <string>
 
 #include "models/checkpoint.h"
+#include "models/tensor_layout.h"
 #include "models/weight_stats.h"
 #include "src/core/atomic_file.h"
 #include "src/core/error.h"
@@ -82,6 +83,29 @@ Storage storage_of(const CheckpointInfo& info) {
   return st;
 }
 
+// Fused tensors of layer 0 (the same in every layer) and the canonical weights they split into on load. The
+// engine runs the parts that share an input as one GEMM again (q|k|v, gate|up), with per-output-channel
+// weight scales, so splitting changes no quantized value.
+struct FusedTensor {
+  std::string tensor;
+  int parts = 0;
+  bool per_head = false;  // interleaved per head (GPT-NeoX query_key_value, a gated q_proj)
+};
+std::vector<FusedTensor> fused_tensors(const CheckpointInfo& info) {
+  Model scratch;
+  scratch.spec = info.model.spec;
+  std::string prefix;
+  for (const StoredTensor& t : info.tensors)
+    if (t.name.rfind("transformer.", 0) == 0) prefix = "transformer.";
+  std::vector<FusedTensor> out;
+  for (const TensorSlot& slot : file_layout(scratch.spec, &scratch, prefix)) {
+    const bool layer0 = slot.name.find("layers.0.") != std::string::npos || slot.name.find("h.0.") != std::string::npos;
+    if (layer0 && slot.targets.size() > 1 && slot.shape.size() == 2)
+      out.push_back({slot.name, static_cast<int>(slot.targets.size()), slot.groups > 1});
+  }
+  return out;
+}
+
 json block_json(const ArchSpec& s) {
   json b = {{"pre_norm", s.pre_norm},
             {"post_norm", s.post_norm},
@@ -133,6 +157,10 @@ json to_json(const CheckpointInfo& info, const std::vector<WeightStats>& stats) 
     mit.push_back({{"kind", m.kind}, {"description", m.what}, {"layers", layers}});
   }
   j["mitigations"] = mit;
+  json fused = json::array();
+  for (const FusedTensor& f : fused_tensors(info))
+    fused.push_back({{"tensor", f.tensor}, {"parts", f.parts}, {"per_head", f.per_head}});
+  j["fused_tensors"] = fused;
   const Storage st = storage_of(info);
   j["files"] = st.files;
   j["sharded"] = st.files.size() > 1;
@@ -186,6 +214,9 @@ void print_table(const CheckpointInfo& info, const std::vector<WeightStats>& sta
   if (mit.empty()) out += "mitigations  none (softmax attention)\n";
   for (const Mitigation& m : mit)
     out += fmt::format("mitigations  {} in layers {}: {}\n", m.kind, layer_ranges({}, s.num_layers), m.what);
+  for (const FusedTensor& f : fused_tensors(info))
+    out += fmt::format("fused        {} split into {} weights{} on load; quantized as one GEMM with "
+                       "per-output-channel scales\n", f.tensor, f.parts, f.per_head ? " (per head)" : "");
   const Storage st = storage_of(info);
   std::string dtypes;
   for (const auto& [dt, n] : st.dtypes) dtypes += fmt::format("{}{} x {}", dtypes.empty() ? "" : ", ", dt, n);

@@ -98,6 +98,22 @@ TEST(InspectHf, NeoxParallelResidualAndPartialRotary) {
   EXPECT_EQ(j["block"]["parallel_residual"], true);
   EXPECT_EQ(j["block"]["rotary_dims"], 4);
   EXPECT_EQ(j["tied_embeddings"], false);
+  ASSERT_EQ(j["fused_tensors"].size(), 1u);
+  EXPECT_EQ(j["fused_tensors"][0]["tensor"], "gpt_neox.layers.0.attention.query_key_value.weight");
+  EXPECT_EQ(j["fused_tensors"][0]["parts"], 3);
+  EXPECT_EQ(j["fused_tensors"][0]["per_head"], true);
+}
+
+TEST(InspectHf, Phi3FusedProjections) {
+  hftest::ScratchDir dir, scratch;
+  hftest::write_checkpoint(hftest::load_fixture("phi3"), dir.path());
+  const InspectOutput table = inspect("'" + dir.path() + "'", scratch.path());
+  ASSERT_EQ(table.code, 0);
+  EXPECT_NE(table.out.find("fused        model.layers.0.self_attn.qkv_proj.weight split into 3 weights on load"),
+            std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("fused        model.layers.0.mlp.gate_up_proj.weight split into 2 weights on load"),
+            std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("window 4 in layers 0-1"), std::string::npos) << table.out;
 }
 
 }  // namespace

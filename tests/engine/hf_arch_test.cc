@@ -19,13 +19,14 @@
 #include "quant/scheme.h"
 #include "src/engine/engine.h"
 #include "tests/engine/hf_fixture.h"
+#include "tests/engine/tiny_models.h"
 
 namespace qh {
 namespace {
 
 using hftest::Fixture;
 using nlohmann::json;
-using Mat = std::vector<std::vector<double>>;  // [T][n]
+using enginetest::Mat;  // [T][n]
 using Values = std::map<std::string, std::vector<double>>;
 
 // ---- the naive double-precision forward, by HF tensor names -------------------------------------------------
@@ -272,18 +273,6 @@ Mat naive_hf_forward(const Fixture& f) {
 
 // ---- comparisons ----------------------------------------------------------------------------------------------
 
-// max |got - want| / max |want| over all logits.
-double rel_error(const std::vector<float>& got, const Mat& want) {
-  double err = 0, scale = 0;
-  const size_t V = want[0].size();
-  for (size_t t = 0; t < want.size(); ++t)
-    for (size_t v = 0; v < V; ++v) {
-      err = std::max(err, std::fabs(got[t * V + v] - want[t][v]));
-      scale = std::max(scale, std::fabs(want[t][v]));
-    }
-  return err / scale;
-}
-
 // Mean virtual sink mass over queries i >= 1 and mean gate per (layer, head), as the fixtures define them.
 class MitigationObserver : public engine::Observer {
  public:
@@ -337,13 +326,13 @@ TEST_P(HfArchTest, LogitsMatchPyTorchAndNaiveDouble) {
   EXPECT_EQ(m.spec.architecture, f.config["architectures"][0].get<std::string>());
   MitigationObserver obs(m.spec);
   const std::vector<float> logits = run(m, "fp", f.tokens, &obs);
-  EXPECT_LT(rel_error(logits, f.logits), 1e-4) << "against PyTorch";
+  EXPECT_LT(enginetest::max_rel_error(logits, f.logits), 1e-4) << "against PyTorch";
   const Mat naive = naive_hf_forward(f);
-  EXPECT_LT(rel_error(logits, naive), 1e-4) << "against the naive double forward";
+  EXPECT_LT(enginetest::max_rel_error(logits, naive), 1e-4) << "against the naive double forward";
   // The two references agree with each other far below the tolerance (both are exact implementations).
   std::vector<float> naive_f;
   for (const auto& r : naive) naive_f.insert(naive_f.end(), r.begin(), r.end());
-  EXPECT_LT(rel_error(naive_f, f.logits), 1e-5);
+  EXPECT_LT(enginetest::max_rel_error(naive_f, f.logits), 1e-5);
   // Sink and gate statistics.
   EXPECT_EQ(m.spec.attn.kind == AttnKind::kSink, !f.sink_mass.empty());
   EXPECT_EQ(m.spec.attn.kind == AttnKind::kGated, !f.gate_mean.empty());
@@ -367,7 +356,7 @@ TEST_P(HfArchTest, EverySiteQuantizedWithProtections) {
     for (const std::string scheme : {"W8A8", "W4A4", "W8A8-static"}) {
       const std::vector<float> q = run(m, scheme, f.tokens, nullptr, prot);
       for (float x : q) ASSERT_TRUE(std::isfinite(x)) << scheme << " " << prot;
-      const double err = rel_error(q, want);
+      const double err = enginetest::max_rel_error(q, want);
       EXPECT_GT(err, 0.0) << scheme << " " << prot << ": quantization changed nothing";
       if (scheme == "W8A8") err_bits[0] = err;
       if (scheme == "W4A4") err_bits[1] = err;
@@ -376,7 +365,7 @@ TEST_P(HfArchTest, EverySiteQuantizedWithProtections) {
       Mat qm(want.size());
       for (size_t t = 0; t < qm.size(); ++t)
         qm[t].assign(q.begin() + t * m.spec.vocab_size, q.begin() + (t + 1) * m.spec.vocab_size);
-      EXPECT_LT(rel_error(fake, qm), 1e-4) << scheme << " " << prot;
+      EXPECT_LT(enginetest::max_rel_error(fake, qm), 1e-4) << scheme << " " << prot;
     }
     // 8 bits stay near fp (a 16-channel random model: a few percent of the largest logit); 4 bits are worse.
     EXPECT_LT(err_bits[0], 0.15) << prot;
