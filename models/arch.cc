@@ -1,5 +1,7 @@
 #include "models/arch.h"
 
+#include <cmath>
+
 namespace qh {
 
 const char* to_string(NormKind k) { return k == NormKind::kLayerNorm ? "layernorm" : "rmsnorm"; }
@@ -19,8 +21,22 @@ const char* to_string(MlpKind k) {
     case MlpKind::kGelu: return "gelu";
     case MlpKind::kGeluExact: return "gelu_exact";
     case MlpKind::kSwiGLU: return "swiglu";
+    case MlpKind::kGeGLU: return "geglu";
   }
   return "?";
+}
+
+const char* to_string(QkNorm k) {
+  switch (k) {
+    case QkNorm::kNone: return "none";
+    case QkNorm::kPerHead: return "head";
+    case QkNorm::kFull: return "full";
+  }
+  return "?";
+}
+
+float ArchSpec::score_scale() const {
+  return attn_scale > 0.0f ? attn_scale : 1.0f / std::sqrt(static_cast<float>(head_dim));
 }
 
 const char* to_string(AttnKind k) {

@@ -48,14 +48,39 @@ Tensor transposed(const Tensor& t) {
 void fill_slot(const TensorSlot& slot, Tensor stored) {
   if (slot.transpose) stored = transposed(stored);
   const size_t parts = slot.targets.size();
-  const int64_t rows = stored.rows() / static_cast<int64_t>(parts);
-  const size_t n = static_cast<size_t>(rows) * static_cast<size_t>(stored.cols());
+  const size_t cols = static_cast<size_t>(stored.cols());
   for (size_t p = 0; p < parts; ++p) {
     std::vector<int64_t> shape = stored.shape;
-    shape[0] = rows;
+    shape[0] = slot.target_rows(p);
     slot.targets[p]->shape = shape;
-    slot.targets[p]->data.assign(stored.data.begin() + p * n, stored.data.begin() + (p + 1) * n);
+    slot.targets[p]->data.clear();
+    slot.targets[p]->data.reserve(static_cast<size_t>(shape[0]) * cols);
   }
+  // Each group holds part p's rows after parts 0..p-1's, groups one after another.
+  size_t row = 0;
+  for (int64_t g = 0; g < slot.groups; ++g)
+    for (size_t p = 0; p < parts; ++p) {
+      const size_t n = static_cast<size_t>(slot.target_rows(p) / slot.groups);
+      slot.targets[p]->data.insert(slot.targets[p]->data.end(), stored.data.begin() + row * cols,
+                                   stored.data.begin() + (row + n) * cols);
+      row += n;
+    }
+  QH_CHECK(row == static_cast<size_t>(stored.rows()));
+}
+
+// Gemma stores norm weights as w with multiplier 1 + w: the Model holds the effective multiplier.
+void apply_norm_offset(Model* m) {
+  const float off = m->spec.norm_weight_offset;
+  if (off == 0.0f) return;
+  auto add = [off](Tensor& t) {
+    for (float& x : t.data) x += off;
+  };
+  for (LayerWeights& L : m->layers)
+    for (Tensor* t : {&L.attn_norm_w, &L.mlp_norm_w, &L.attn_out_norm_w, &L.mlp_out_norm_w, &L.q_norm_w,
+                      &L.k_norm_w})
+      add(*t);
+  add(m->final_norm_w);
+  m->spec.norm_weight_offset = 0.0f;
 }
 
 // "layers.2" before "layers.10": digit runs compare as numbers.
@@ -94,6 +119,14 @@ Loaded load(const std::string& dir, const LoadOptions& options) {
   m.spec = read_config((fs::path(dir) / "config.json").string());
   const SafetensorsSet set(dir);
   const std::string label = weights_label(dir);
+  // GPT-OSS-style sink logits make the attention the sink variant; config.json does not say so.
+  const std::string sinks = hf_sinks_name(m.spec);
+  if (!sinks.empty() && set.find(sinks).entry) {
+    if (m.spec.attn.kind != AttnKind::kSoftmax)
+      throw InputError(label + ": tensor '" + sinks + "': attention sinks together with " +
+                       to_string(m.spec.attn.kind) + " attention are unsupported (expected one of the two)");
+    m.spec.attn.kind = AttnKind::kSink;
+  }
   const std::vector<TensorSlot> slots = file_layout(m.spec, &m, gpt2_prefix(set));
 
   std::vector<std::string> expected;
@@ -134,6 +167,7 @@ Loaded load(const std::string& dir, const LoadOptions& options) {
     fill_slot(slot, std::move(stored));
   }
   if (m.spec.tied_embeddings) m.lm_head = m.tok_emb;
+  apply_norm_offset(&m);
   std::sort(out.tensors.begin(), out.tensors.end(),
             [](const StoredTensor& a, const StoredTensor& b) { return natural_less(a.name, b.name); });
   return out;

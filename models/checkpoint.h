@@ -1,6 +1,8 @@
 // Checkpoint IO: a directory with config.json and model.safetensors (or shards listed in
-// model.safetensors.index.json) <-> qh::Model. Architectures: LlamaForCausalLM, Qwen2ForCausalLM,
-// GPT2LMHeadModel and the project's own QHarnessForCausalLM (HF Llama tensor names + a "qharness" block).
+// model.safetensors.index.json) <-> qh::Model. Architectures: those of models/config.h, in their HF tensor
+// layouts (models/tensor_layout.h), and the project's own QHarnessForCausalLM (HF Llama tensor names + a
+// "qharness" block). A `model.layers.N.self_attn.sinks` tensor in an HF checkpoint makes its attention the
+// sink variant; Gemma's stored norm weights w become the multipliers 1 + w.
 // A checkpoint is untrusted input: every problem is a qh::InputError whose message names the file, the
 // tensor or field, and what was expected.
 #pragma once

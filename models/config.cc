@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -45,22 +47,177 @@ void parse_llama_like(const Fields& f, ArchSpec* s) {
   s->mlp = MlpKind::kSwiGLU;
 }
 
-void parse_hf_llama(const Fields& f, ArchSpec* s, bool qwen2) {
+// Fields any HF config may carry whose meaning the engine does not implement: refused by name.
+void refuse_unsupported_hf(const Fields& f) {
+  for (const char* key : {"num_experts", "num_local_experts", "n_routed_experts", "moe_num_experts"})
+    if (f.has(key) && f.obj.at(key).is_number() && f.number(key) > 0)
+      f.fail(key, "mixture-of-experts layers are unsupported (expected a dense MLP: 0 or absent)");
+  if (f.has("rope_scaling")) {
+    const json& r = f.obj.at("rope_scaling");
+    const std::string type = r.is_object() ? r.value("rope_type", r.value("type", std::string("?"))) : "?";
+    if (type != "default")
+      f.fail("rope_scaling", "unsupported RoPE scaling type \"" + type + "\" (expected null: no RoPE scaling)");
+  }
+  if (f.has("clip_qkv")) f.fail("clip_qkv", "unsupported (expected null: no clipping of q, k, v)");
+}
+
+// layer_types (newer HF configs): "full_attention" or "sliding_attention" per layer; anything else (Qwen3-Next's
+// "linear_attention") is refused. Returns false when absent.
+bool parse_layer_types(const Fields& f, ArchSpec* s) {
+  if (!f.has("layer_types")) return false;
+  const json& lt = f.obj.at("layer_types");
+  if (!lt.is_array() || static_cast<int>(lt.size()) != s->num_layers)
+    f.fail("layer_types", "expected a list of " + std::to_string(s->num_layers) + " layer types");
+  s->sliding_layers.assign(s->num_layers, 0);
+  for (int i = 0; i < s->num_layers; ++i) {
+    const std::string t = lt[i].is_string() ? lt[i].get<std::string>() : json_util::brief(lt[i]);
+    if (t == "sliding_attention") s->sliding_layers[i] = 1;
+    else if (t != "full_attention")
+      f.fail("layer_types", "layer " + std::to_string(i) + " is \"" + t +
+                                "\": unsupported (expected \"full_attention\" or \"sliding_attention\")");
+  }
+  return true;
+}
+
+int sliding_window_of(const Fields& f) {
+  if (!f.has("sliding_window")) return 0;
+  return f.positive_int("sliding_window");
+}
+
+// How the architectures of the Llama family differ (see parse_config).
+enum class Family { kLlama, kMistral, kQwen2, kQwen3, kOlmo2, kGemma, kGemma2, kPhi3 };
+
+void parse_hf_llama(const Fields& f, ArchSpec* s, Family fam) {
   parse_llama_like(f, s);
+  refuse_unsupported_hf(f);
+  const bool gemma = fam == Family::kGemma || fam == Family::kGemma2;
   s->norm_eps = static_cast<float>(f.number("rms_norm_eps", 1e-6));
-  const std::string act = f.string("hidden_act", "silu");
-  if (act != "silu") f.fail("hidden_act", "unsupported activation '" + act + "' (expected \"silu\")");
-  reject_if_present(f, "rope_scaling", "unsupported (expected null: no RoPE scaling)");
-  if (f.has("partial_rotary_factor") && f.number("partial_rotary_factor") != 1.0)
-    f.fail("partial_rotary_factor", "unsupported (expected 1.0: full rotary)");
-  if (f.boolean("use_sliding_window", false))
-    f.fail("use_sliding_window", "unsupported (expected false: full causal attention)");
-  if (qwen2) {
-    s->qkv_bias = true;  // Qwen2 always has q/k/v biases and none elsewhere
+  if (gemma) {
+    // Gemma-2 reads hidden_activation; Gemma configs carry both, hidden_activation winning where present.
+    const std::string key = f.has("hidden_activation") ? "hidden_activation" : "hidden_act";
+    const std::string act = f.string(key, "gelu_pytorch_tanh");
+    if (act != "gelu_pytorch_tanh" && act != "gelu_new")
+      f.fail(key, "unsupported activation '" + act + "' (expected \"gelu_pytorch_tanh\")");
+    s->mlp = MlpKind::kGeGLU;
+    s->norm_weight_offset = 1.0f;
+    s->embed_scale = static_cast<float>(std::sqrt(static_cast<double>(s->d_model)));
+    s->tied_embeddings = f.boolean("tie_word_embeddings", true);
+  } else {
+    const std::string act = f.string("hidden_act", "silu");
+    if (act != "silu") f.fail("hidden_act", "unsupported activation '" + act + "' (expected \"silu\")");
+  }
+  if (f.has("partial_rotary_factor")) {
+    const double r = f.number("partial_rotary_factor");
+    const int dims = static_cast<int>(s->head_dim * r);  // HF: int(head_dim * partial_rotary_factor)
+    if (!(r > 0.0 && r <= 1.0) || dims < 2 || dims % 2 != 0)
+      f.fail("partial_rotary_factor", "expected a factor in (0, 1] giving an even number of rotary dims");
+    if (dims != s->head_dim) s->rotary_dim = dims;
+  }
+  // Biases: Qwen2 always has q/k/v biases; Llama, Qwen3, OLMo-2 and Gemma put attention_bias on q, k, v and o.
+  if (fam == Family::kQwen2) {
+    s->qkv_bias = true;
+    if (f.boolean("attention_bias", false)) f.fail("attention_bias", "unsupported for Qwen2 (expected false)");
+  } else if (fam == Family::kPhi3) {
+    if (f.boolean("attention_bias", false))
+      f.fail("attention_bias", "unsupported for Phi-3's fused qkv_proj (expected false)");
   } else {
     s->qkv_bias = s->o_bias = f.boolean("attention_bias", false);
-    s->mlp_bias = f.boolean("mlp_bias", false);
   }
+  if (fam == Family::kLlama) s->mlp_bias = f.boolean("mlp_bias", false);
+  else if (f.boolean("mlp_bias", false)) f.fail("mlp_bias", "unsupported for this architecture (expected false)");
+
+  if (f.boolean("attn_output_gate", false)) {  // Qwen3-Next's gated attention
+    s->attn.kind = AttnKind::kGated;
+    s->attn.gate = GateKind::kElementwise;
+    if (fam == Family::kPhi3)
+      f.fail("attn_output_gate", "unsupported with Phi-3's fused qkv_proj (expected false)");
+  }
+  if (fam == Family::kQwen3) s->qk_norm = QkNorm::kPerHead;
+  if (fam == Family::kOlmo2) {
+    s->qk_norm = QkNorm::kFull;
+    s->pre_norm = false;
+    s->post_norm = true;
+  }
+  if (fam == Family::kGemma2) {
+    s->post_norm = true;
+    s->attn_scale = static_cast<float>(1.0 / std::sqrt(f.number("query_pre_attn_scalar", 256.0)));
+    if (f.has("attn_logit_softcapping")) s->attn_softcap = static_cast<float>(f.number("attn_logit_softcapping"));
+    if (f.has("final_logit_softcapping"))
+      s->final_softcap = static_cast<float>(f.number("final_logit_softcapping"));
+    if (s->attn_softcap < 0.0f) f.fail("attn_logit_softcapping", "expected a positive cap or null");
+    if (s->final_softcap < 0.0f) f.fail("final_logit_softcapping", "expected a positive cap or null");
+  }
+
+  // Sliding windows.
+  const bool typed = parse_layer_types(f, s);
+  switch (fam) {
+    case Family::kMistral:
+    case Family::kPhi3:
+    case Family::kGemma2:
+      s->sliding_window = sliding_window_of(f);
+      if (!typed && fam == Family::kGemma2) {  // every even layer slides
+        s->sliding_layers.assign(s->num_layers, 0);
+        for (int i = 0; i < s->num_layers; i += 2) s->sliding_layers[i] = 1;
+      }
+      break;
+    case Family::kQwen2:
+    case Family::kQwen3:
+      if (f.boolean("use_sliding_window", false)) {
+        s->sliding_window = sliding_window_of(f);
+        if (!typed) {  // HF: layers from max_window_layers on slide
+          const int from = f.int_value("max_window_layers", s->num_layers);
+          s->sliding_layers.assign(s->num_layers, 0);
+          for (int i = std::max(0, from); i < s->num_layers; ++i) s->sliding_layers[i] = 1;
+        }
+      }
+      break;
+    default:
+      break;
+  }
+  if (typed && s->sliding_window == 0) {
+    for (uint8_t x : s->sliding_layers)
+      if (x) f.fail("layer_types", "names sliding_attention layers but sliding_window is not set");
+    s->sliding_layers.clear();
+  }
+  if (s->sliding_window > 0 && s->sliding_window >= s->context) {  // the band covers every window: plain causal
+    s->sliding_window = 0;
+    s->sliding_layers.clear();
+  }
+  if (s->sliding_window == 0) s->sliding_layers.clear();
+}
+
+void parse_neox(const Fields& f, ArchSpec* s) {
+  refuse_unsupported_hf(f);
+  s->d_model = f.positive_int("hidden_size");
+  s->num_layers = f.positive_int("num_hidden_layers");
+  s->num_heads = f.positive_int("num_attention_heads");
+  if (s->d_model % s->num_heads != 0)
+    f.fail("num_attention_heads", "expected a divisor of hidden_size " + std::to_string(s->d_model));
+  s->num_kv_heads = s->num_heads;
+  s->head_dim = s->d_model / s->num_heads;
+  s->d_ff = f.positive_int("intermediate_size");
+  s->vocab_size = f.positive_int("vocab_size");
+  s->context = f.positive_int("max_position_embeddings");
+  s->norm = NormKind::kLayerNorm;
+  s->norm_bias = true;
+  s->norm_eps = static_cast<float>(f.number("layer_norm_eps", 1e-5));
+  s->positions = PosKind::kRope;
+  s->rope_theta = static_cast<float>(f.has("rope_theta") ? f.number("rope_theta") : f.number("rotary_emb_base", 10000.0));
+  const double pct = f.number("rotary_pct", 0.25);
+  const int dims = static_cast<int>(s->head_dim * pct);  // HF: int(head_size * rotary_pct)
+  if (!(pct > 0.0 && pct <= 1.0) || dims < 2 || dims % 2 != 0)
+    f.fail("rotary_pct", "expected a fraction in (0, 1] giving an even number of rotary dims");
+  if (dims != s->head_dim) s->rotary_dim = dims;
+  const std::string act = f.string("hidden_act", "gelu");
+  if (act == "gelu") s->mlp = MlpKind::kGeluExact;
+  else if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast") s->mlp = MlpKind::kGelu;
+  else if (act == "relu") s->mlp = MlpKind::kRelu;
+  else f.fail("hidden_act", "unsupported activation '" + act + "' (expected gelu, gelu_new or relu)");
+  s->parallel_residual = f.boolean("use_parallel_residual", true);
+  s->qkv_bias = s->o_bias = f.boolean("attention_bias", true);
+  s->mlp_bias = true;
+  s->tied_embeddings = f.boolean("tie_word_embeddings", false);
+  s->bos_token_id = bos_of(f);
 }
 
 void parse_gpt2(const Fields& f, ArchSpec* s) {
@@ -109,7 +266,7 @@ void parse_qharness(const Fields& top, ArchSpec* s) {
   parse_llama_like(top, s);
   s->norm_eps = static_cast<float>(top.number("norm_eps", 1e-5));
   const Fields q = top.object("qharness");
-  q.only_keys({"format_version", "norm", "norm_bias", "positions", "mlp", "attention", "bias", "recipe"});
+  q.only_keys({"format_version", "norm", "norm_bias", "positions", "mlp", "attention", "bias", "block", "recipe"});
   const int version = q.int_value("format_version");
   if (version != 1) q.fail("format_version", "unsupported version " + std::to_string(version) + " (expected 1)");
   s->norm = parse_enum(q, "norm", NormKind::kRMSNorm, {NormKind::kLayerNorm, NormKind::kRMSNorm});
@@ -118,7 +275,31 @@ void parse_qharness(const Fields& top, ArchSpec* s) {
     q.fail("norm_bias", "expected false with \"rmsnorm\" (a bias needs \"layernorm\")");
   s->positions = parse_enum(q, "positions", PosKind::kRope, {PosKind::kLearned, PosKind::kRope, PosKind::kNone});
   s->mlp = parse_enum(q, "mlp", MlpKind::kSwiGLU,
-                      {MlpKind::kRelu, MlpKind::kGelu, MlpKind::kGeluExact, MlpKind::kSwiGLU});
+                      {MlpKind::kRelu, MlpKind::kGelu, MlpKind::kGeluExact, MlpKind::kSwiGLU, MlpKind::kGeGLU});
+  if (q.has("block")) {  // what the HF architectures add to a block (models/arch.h); absent: a plain pre-norm block
+    const Fields b = q.object("block");
+    b.only_keys({"pre_norm", "post_norm", "parallel_residual", "qk_norm", "rotary_dim", "attn_scale",
+                 "attn_softcap", "final_softcap", "embed_scale", "sliding_window", "sliding_layers"});
+    s->pre_norm = b.boolean("pre_norm", true);
+    s->post_norm = b.boolean("post_norm", false);
+    s->parallel_residual = b.boolean("parallel_residual", false);
+    s->qk_norm = parse_enum(b, "qk_norm", QkNorm::kNone, {QkNorm::kNone, QkNorm::kPerHead, QkNorm::kFull});
+    s->rotary_dim = b.int_value("rotary_dim", 0);
+    s->attn_scale = static_cast<float>(b.number("attn_scale", 0.0));
+    s->attn_softcap = static_cast<float>(b.number("attn_softcap", 0.0));
+    s->final_softcap = static_cast<float>(b.number("final_softcap", 0.0));
+    s->embed_scale = static_cast<float>(b.number("embed_scale", 1.0));
+    s->sliding_window = b.int_value("sliding_window", 0);
+    if (b.has("sliding_layers")) {
+      const json& l = b.obj.at("sliding_layers");
+      if (!l.is_array()) b.fail("sliding_layers", "expected a list of 0 / 1 per layer");
+      for (const json& x : l) {
+        if (!x.is_number_integer() || (x.get<int>() != 0 && x.get<int>() != 1))
+          b.fail("sliding_layers", "expected a list of 0 / 1 per layer");
+        s->sliding_layers.push_back(static_cast<uint8_t>(x.get<int>()));
+      }
+    }
+  }
   if (q.has("attention")) {
     const Fields a = q.object("attention");
     a.only_keys({"variant", "gate", "zeta", "gamma"});
@@ -159,8 +340,18 @@ void validate_spec(const ArchSpec& s, const std::string& file) {
   if (s.positions == PosKind::kRope && !(s.rope_theta > 0.0f)) bad("rope_theta", "expected a positive base");
   if (s.bos_token_id >= s.vocab_size) bad("bos_token_id", "expected an id below vocab_size");
   // The canonical model has no gate bias: refuse rather than drop it.
-  if (s.mlp_bias && s.mlp == MlpKind::kSwiGLU)
-    bad("mlp_bias", "unsupported with a SwiGLU MLP (expected no MLP bias)");
+  if (s.mlp_bias && is_glu(s.mlp))
+    bad("mlp_bias", "unsupported with a gated (SwiGLU / GeGLU) MLP (expected no MLP bias)");
+  if (s.rotary_dim < 0 || s.rotary_dim > s.head_dim || s.rotary_dim % 2 != 0)
+    bad("rotary_dim", "expected an even number of rotary dims up to head_dim " + std::to_string(s.head_dim));
+  if (s.sliding_window < 0) bad("sliding_window", "expected a positive window or 0 (none)");
+  if (!s.sliding_layers.empty() && static_cast<int>(s.sliding_layers.size()) != s.num_layers)
+    bad("sliding_layers", "expected one flag per layer (" + std::to_string(s.num_layers) + ")");
+  if (!s.pre_norm && s.parallel_residual)
+    bad("parallel_residual", "expected pre_norm with a parallel residual (the MLP reads mlp_norm(h))");
+  if (!(s.attn_scale >= 0.0f) || !(s.attn_softcap >= 0.0f) || !(s.final_softcap >= 0.0f) ||
+      !(s.embed_scale > 0.0f))
+    bad("attn_scale", "expected non-negative scales and soft-caps and a positive embed_scale");
 }
 
 ArchSpec parse_config(const json& doc, const std::string& file) {
@@ -171,21 +362,41 @@ ArchSpec parse_config(const json& doc, const std::string& file) {
     f.fail("architectures", "expected a list with one architecture name");
   ArchSpec s;
   s.architecture = doc["architectures"][0].get<std::string>();
-  if (s.architecture == "LlamaForCausalLM" || s.architecture == "MistralForCausalLM") {
-    parse_hf_llama(f, &s, false);
-    if (s.architecture == "MistralForCausalLM" && f.has("sliding_window") && f.int_value("sliding_window") < s.context)
-      f.fail("sliding_window", "unsupported (expected null: full causal attention)");
-    s.architecture = "LlamaForCausalLM";
-  } else if (s.architecture == "Qwen2ForCausalLM") {
-    parse_hf_llama(f, &s, true);
+  static const std::pair<const char*, Family> kFamilies[] = {
+      {"LlamaForCausalLM", Family::kLlama},   {"MistralForCausalLM", Family::kMistral},
+      {"Qwen2ForCausalLM", Family::kQwen2},   {"Qwen3ForCausalLM", Family::kQwen3},
+      {"Olmo2ForCausalLM", Family::kOlmo2},   {"GemmaForCausalLM", Family::kGemma},
+      {"Gemma2ForCausalLM", Family::kGemma2}, {"Phi3ForCausalLM", Family::kPhi3}};
+  bool known = false;
+  for (const auto& [name, fam] : kFamilies)
+    if (s.architecture == name) {
+      parse_hf_llama(f, &s, fam);
+      known = true;
+    }
+  if (known) {
+  } else if (s.architecture == "GPTNeoXForCausalLM") {
+    parse_neox(f, &s);
   } else if (s.architecture == "GPT2LMHeadModel") {
     parse_gpt2(f, &s);
   } else if (s.architecture == "QHarnessForCausalLM") {
     parse_qharness(f, &s);
+  } else if (s.architecture == "GptOssForCausalLM" || s.architecture == "Qwen3NextForCausalLM" ||
+             s.architecture == "MixtralForCausalLM" || s.architecture == "Qwen2MoeForCausalLM" ||
+             s.architecture == "Qwen3MoeForCausalLM") {
+    refuse_unsupported_hf(f);  // names the experts field when present
+    if (f.has("num_hidden_layers") && f.has("layer_types")) {  // names a linear-attention layer when present
+      s.num_layers = f.positive_int("num_hidden_layers");
+      parse_layer_types(f, &s);
+    }
+    f.fail("architectures", "\"" + s.architecture +
+                                "\" has mixture-of-experts or linear-attention layers: unsupported (expected a "
+                                "dense architecture; its sinks / attn_output_gate are read from Llama, Qwen2 or "
+                                "Qwen3 configs)");
   } else {
     f.fail("architectures", "unknown architecture \"" + s.architecture +
-                                "\" (expected LlamaForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel or "
-                                "QHarnessForCausalLM)");
+                                "\" (expected LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
+                                "Qwen3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, "
+                                "Phi3ForCausalLM, GPTNeoXForCausalLM, GPT2LMHeadModel or QHarnessForCausalLM)");
   }
   validate_spec(s, file);
   return s;
@@ -235,6 +446,26 @@ json config_to_json(const ArchSpec& s) {
         {"bias", {{"qkv", s.qkv_bias}, {"o", s.o_bias}, {"mlp", s.mlp_bias}}},
         {"recipe", recipe}}},
   };
+  QH_CHECK(s.norm_weight_offset == 0.0f);  // a loaded Model holds effective norm multipliers
+  const ArchSpec plain;
+  if (s.pre_norm != plain.pre_norm || s.post_norm || s.parallel_residual || s.qk_norm != QkNorm::kNone ||
+      s.rotary_dim || s.attn_scale || s.attn_softcap || s.final_softcap || s.embed_scale != 1.0f ||
+      s.sliding_window) {
+    json b = {{"pre_norm", s.pre_norm},
+              {"post_norm", s.post_norm},
+              {"parallel_residual", s.parallel_residual},
+              {"qk_norm", to_string(s.qk_norm)},
+              {"rotary_dim", s.rotary_dim},
+              {"attn_scale", tidy(s.attn_scale)},
+              {"attn_softcap", tidy(s.attn_softcap)},
+              {"final_softcap", tidy(s.final_softcap)},
+              {"embed_scale", tidy(s.embed_scale)},
+              {"sliding_window", s.sliding_window}};
+    json layers = json::array();
+    for (uint8_t x : s.sliding_layers) layers.push_back(int{x});
+    b["sliding_layers"] = layers;
+    j["qharness"]["block"] = b;
+  }
   if (s.bos_token_id >= 0) j["bos_token_id"] = s.bos_token_id;
   return j;
 }

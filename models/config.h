@@ -1,8 +1,11 @@
-// config.json <-> ArchSpec. Reads LlamaForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel and the project's
-// QHarnessForCausalLM; writes the project format. Every field is type-checked; sizes must be positive and
-// consistent (heads dividing d_model when head_dim is implied, kv heads dividing heads). HF features the
-// harness does not implement (rope_scaling, sliding windows, partial rotary, other activations) are rejected
-// with a message naming the field rather than silently computing something else.
+// config.json <-> ArchSpec. Reads the HF configs of LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM,
+// Qwen3ForCausalLM, Olmo2ForCausalLM, GemmaForCausalLM, Gemma2ForCausalLM, Phi3ForCausalLM, GPTNeoXForCausalLM,
+// GPT2LMHeadModel and the project's QHarnessForCausalLM; writes the project format. Every field is
+// type-checked; sizes must be positive and consistent. Every field that changes the computation is honoured
+// (sliding windows and layer_types, partial rotary, soft-caps, query_pre_attn_scalar, attention biases,
+// attn_output_gate, ...) or refused with a message naming it (rope_scaling types other than default,
+// mixture-of-experts sizes, linear-attention layer types, clip_qkv, unsupported activations or biases),
+// never silently computing something else.
 #pragma once
 
 #include <nlohmann/json.hpp>

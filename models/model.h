@@ -10,16 +10,19 @@
 namespace qh {
 
 struct LayerWeights {
-  Tensor attn_norm_w, attn_norm_b;  // [d]; bias only with norm_bias
+  Tensor attn_norm_w, attn_norm_b;  // [d] with pre_norm; bias only with norm_bias
   Tensor wq, wk, wv;                // [H*hd, d], [KV*hd, d], [KV*hd, d]
   Tensor bq, bk, bv;                // with qkv_bias
+  Tensor q_norm_w, k_norm_w;        // qk_norm: [hd], [hd] (per head) or [H*hd], [KV*hd] (full)
   Tensor wo, bo;                    // [d, H*hd], [d] with o_bias
+  Tensor attn_out_norm_w;           // [d] with post_norm: norm of the attention output
   Tensor sink;                      // [H]            attention kSink: learnable sink logits
   Tensor wg;                        // [H*hd, d] (elementwise) or [H, d] (per head); attention kGated
-  Tensor mlp_norm_w, mlp_norm_b;    // [d]
-  Tensor w_gate;                    // [ff, d] SwiGLU only
+  Tensor mlp_norm_w, mlp_norm_b;    // [d] with pre_norm or parallel_residual
+  Tensor w_gate;                    // [ff, d] SwiGLU / GeGLU only
   Tensor w_up, b_up;                // [ff, d], [ff]
   Tensor w_down, b_down;            // [d, ff], [d]
+  Tensor mlp_out_norm_w;            // [d] with post_norm: norm of the MLP output
 };
 
 struct Model {

@@ -146,7 +146,7 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
       }
     if (options.site_sensitivity)
       for (int site = 0; site < kNumSites; ++site) {
-        if (static_cast<Site>(site) == Site::kGate && a.mlp != MlpKind::kSwiGLU) continue;
+        if (static_cast<Site>(site) == Site::kGate && !is_glu(a.mlp)) continue;
         if (!s.sites[site]) continue;
         Scheme one = s;
         for (int k = 0; k < kNumSites; ++k) one.sites[k] = k == site;

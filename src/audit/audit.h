@@ -57,6 +57,8 @@ struct LayerStats {  // the residual stream after block `layer` (-1: embeddings)
   std::vector<MassiveEntry> massive;  // top-3 |x| over all windows
 };
 
+inline constexpr float kGateClosed = 0.05f;
+
 struct HeadStats {
   int layer = 0, head = 0;
   double sink_mass = 0;          // mean over queries i >= 1 (all windows) of A[i][0]
@@ -67,6 +69,9 @@ struct HeadStats {
   int64_t domain_queries[2] = {0, 0};
   double value_drain = 0;        // mean over windows
   double virtual_sink_mass = -1; // sink variant: mean mass on the learnable sink; -1 otherwise
+  // Gated variant: mean of the gate sigmoid(x W_g) over tokens and the head's gate channels, and the share of
+  // gate values below kGateClosed (an almost closed gate: the head's output is suppressed); -1 otherwise.
+  double gate_mean = -1, gate_closed_frac = -1;
 };
 
 struct SiteStats {  // the input of one linear site kind of one layer (q stands for q/k/v, up for gate/up)

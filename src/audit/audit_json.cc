@@ -75,6 +75,10 @@ nlohmann::json AuditResult::to_json() const {
                                            {dormant_labels[1], h.domain_queries[1]}}},
                         {"value_drain", num(h.value_drain)}};
     if (h.virtual_sink_mass >= 0) o["virtual_sink_mass"] = h.virtual_sink_mass;
+    if (h.gate_mean >= 0) {
+      o["gate_mean"] = h.gate_mean;
+      o["gate_closed_frac"] = h.gate_closed_frac;
+    }
     heads_j.push_back(o);
   }
   j["heads"] = heads_j;

@@ -130,6 +130,17 @@ void StatsObserver::on_virtual_sink(int layer, int head, const float* mass, int6
   acc.virtual_queries += std::max<int64_t>(T - 1, 0);
 }
 
+void StatsObserver::on_gate(int layer, int head, const float* gate, int64_t T, int64_t n, int64_t ld) {
+  HeadAcc& acc = heads_.at(layer).at(head);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t c = 0; c < n; ++c) {
+      const float g = gate[t * ld + c];
+      acc.gate_sum += g;
+      acc.gate_closed += g < kGateClosed;
+    }
+  acc.gate_count += T * n;
+}
+
 void StatsObserver::on_values(int layer, int head, const float* v, int64_t T, int64_t hd) {
   if (T < 2) return;
   HeadAcc& acc = heads_.at(layer).at(head);
@@ -183,6 +194,10 @@ void StatsObserver::finish(AuditResult* out) const {
       }
       if (acc.drain_windows) s.value_drain = acc.drain_sum / acc.drain_windows;
       if (acc.virtual_queries) s.virtual_sink_mass = acc.virtual_sum / acc.virtual_queries;
+      if (acc.gate_count) {
+        s.gate_mean = acc.gate_sum / acc.gate_count;
+        s.gate_closed_frac = acc.gate_closed / acc.gate_count;
+      }
       out->heads.push_back(s);
     }
   out->sites.clear();

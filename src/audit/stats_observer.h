@@ -29,6 +29,7 @@ class StatsObserver : public engine::Observer {
   void on_residual(int layer, const float* h, int64_t T, int64_t d) override;
   void on_attention(int layer, int head, const float* probs, int64_t T) override;
   void on_virtual_sink(int layer, int head, const float* mass, int64_t T) override;
+  void on_gate(int layer, int head, const float* gate, int64_t T, int64_t n, int64_t ld) override;
   void on_values(int layer, int head, const float* v, int64_t T, int64_t hd) override;
   void on_site_input(int layer, Site site, const float* x, int64_t T, int64_t K) override;
   bool wants_attention() const override { return true; }
@@ -53,6 +54,8 @@ class StatsObserver : public engine::Observer {
     int64_t drain_windows = 0;
     double virtual_sum = 0;
     int64_t virtual_queries = 0;
+    double gate_sum = 0, gate_closed = 0;  // gated variant: sum of gate values, count below kGateClosed
+    int64_t gate_count = 0;
   };
   static bool tracked(Site s) { return s == Site::kQ || s == Site::kO || s == Site::kUp || s == Site::kDown; }
   void merge_massive(LayerAcc* acc, const float* h, int64_t T, int64_t d);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "src/core/error.h"
 #include "quant/quantize.h"
@@ -45,8 +46,9 @@ void Attention::quantize_kv(float* x, int64_t T, const uint8_t* protected_rows,
     if (protected_rows[r % T]) std::copy(kv_keep_.data() + r * hd, kv_keep_.data() + (r + 1) * hd, x + r * hd);
 }
 
-void Attention::row_transform(int64_t T, const float* sink, const uint8_t* protected_rows) {
+void Attention::row_transform(int64_t T, const float* sink, const uint8_t* protected_rows, int window) {
   const int64_t H = spec_.num_heads, ld = T;
+  const float cap = spec_.attn_softcap;
   const AttnKind kind = spec_.attn.kind;
   const float zeta = spec_.attn.clip_zeta, gamma = spec_.attn.clip_gamma;
   const quant::RowParams pp = quant::row_params(probs_);
@@ -54,9 +56,19 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
   // Blocks of kRowBlock query rows of one head: the softmax kernel is dispatched once per block.
   constexpr int64_t kRowBlock = 16;
   const int64_t per_head = (T + kRowBlock - 1) / kRowBlock;
+  // Keys j < first_key(i) are outside a sliding window: probability 0 in every variant.
+  auto first_key = [&](int64_t i) { return window > 0 ? std::max<int64_t>(0, i - window + 1) : int64_t{0}; };
   for_blocks_dynamic(H * per_head, kRowBlock * (T / 2 + 1), [&](int64_t b) {
     const int64_t h = b / per_head, i0 = (b % per_head) * kRowBlock, i1 = std::min(T, i0 + kRowBlock);
     float* block = scores_.data() + (h * T + i0) * ld;
+    for (int64_t i = i0; i < i1; ++i) {
+      float* s = block + (i - i0) * ld;
+      if (cap > 0.0f) softcap(s, i + 1, cap);  // Gemma-2: before the mask
+      const int64_t first = first_key(i);
+      if (first > 0)
+        std::fill(s, s + first, kind == AttnKind::kRelu ? 0.0f : -std::numeric_limits<float>::infinity());
+    }
+    // The softmax kernel gives the masked (-inf) keys probability 0.
     if (kind != AttnKind::kRelu) {
       softmax_causal_rows(block, ld, i0, i1, kind == AttnKind::kSink ? sink[h] : kNoExtraLogit,
                           kind == AttnKind::kSink ? sink_mass_.data() + h * T + i0 : nullptr);
@@ -66,7 +78,7 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
       const int64_t n = i + 1;  // causal: keys 0..i
       if (kind == AttnKind::kRelu) {
         const float inv = 1.0f / static_cast<float>(i + 1);
-        for (int64_t j = 0; j < n; ++j) s[j] = s[j] > 0.0f ? s[j] * inv : 0.0f;
+        for (int64_t j = first_key(i); j < n; ++j) s[j] = s[j] > 0.0f ? s[j] * inv : 0.0f;
       } else if (kind == AttnKind::kClipped) {
         for (int64_t j = 0; j < n; ++j) s[j] = std::min(1.0f, std::max(0.0f, (zeta - gamma) * s[j] + gamma));
       }
@@ -85,7 +97,7 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
   vh_.resize(KV * T * hd);
   scores_.resize(H * T * T);
   if (spec_.positions == PosKind::kRope) {  // rotated while split into heads: one pass over q and k
-    rope_.ensure(T, hd, spec_.rope_theta);
+    rope_.ensure(T, spec_.rotary_dims(), spec_.rope_theta);
     rope_to_heads(in.q, in.ldq, H, T, hd, rope_, qh_.data());
     rope_to_heads(in.k, in.ldk, KV, T, hd, rope_, kh_.data());
   } else {
@@ -102,7 +114,7 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
   // P V matmuls skip the upper triangle beyond each block (37.5% of their flops at T = 512 with blocks of
   // 128; smaller blocks save little more and multiply the oneDNN calls). Per block and query head g of a
   // key/value group: batch = key/value head (query head kv * G + g).
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float scale = spec_.score_scale();
   for (int64_t g = 0; g < G; ++g)
     for (int64_t r0 = 0; r0 < T; r0 += kQueryBlock) {
       const int64_t r1 = std::min(T, r0 + kQueryBlock);
@@ -110,7 +122,7 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
               /*b_transposed=*/true, scores_.data() + (g * T + r0) * T, G * T * T, T, scale);
     }
   if (spec_.attn.kind == AttnKind::kSink) sink_mass_.assign(H * T, 0.0f);
-  row_transform(T, in.sink, protected_rows);
+  row_transform(T, in.sink, protected_rows, spec_.window_of(layer));
   // P V straight into the [T, H*hd] output: head h = kv * G + g at columns h * hd.
   const int64_t ldo = H * hd;
   for (int64_t g = 0; g < G; ++g)

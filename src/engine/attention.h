@@ -1,4 +1,5 @@
-// Causal self-attention core for every variant of ARCHITECTURE.md 1.3, on one window: scores through oneDNN batched
+// Causal self-attention core for every variant of ARCHITECTURE.md 1.3, on one window (with the ArchSpec's score scale,
+// soft-cap, partial rotary and per-layer sliding window (banded mask)): scores through oneDNN batched
 // matmuls over blocks of query rows (batch = key/value head; under GQA one call per query head of a group),
 // the variant's row transform (Highway softmax), optional KV-cache and attention-probability quantization
 // (fake-quant: the attention runs in f32), then P V through oneDNN straight into the output rows.
@@ -40,7 +41,7 @@ class Attention {
            Observer* obs);
 
  private:
-  void row_transform(int64_t T, const float* sink, const uint8_t* protected_rows);
+  void row_transform(int64_t T, const float* sink, const uint8_t* protected_rows, int window);
   void quantize_kv(float* x, int64_t T, const uint8_t* protected_rows, const std::vector<float>& static_scale,
                    const std::vector<int32_t>& static_zp);
 

@@ -65,7 +65,7 @@ class QuantizedModel {
                  Observer* obs, const uint8_t* rows);
   void run_single(int layer, Site site, Linear& lin, const float* x, int64_t T, float* y, Observer* obs,
                   const uint8_t* rows);
-  std::vector<float> h_, xn_, attn_in_, att_, tmp_, mlp_in_, act_;
+  std::vector<float> h_, xn_, attn_in_, att_, tmp_, attn_out_, gate_, mlp_in_, act_;
   std::vector<uint8_t> default_rows_;
 };
 
@@ -183,7 +183,7 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
     st.attn_in = build_group(l, in, bias);
     st.o = std::make_unique<Linear>(w.wo.ptr(), w.wo.dim(0), w.wo.dim(1), opt(w.bo), config_for(l, Site::kO));
     path[static_cast<int>(Site::kO)] = st.o->path();
-    if (a.mlp == MlpKind::kSwiGLU)
+    if (is_glu(a.mlp))
       st.mlp_in = build_group(l, {{Site::kGate, &w.w_gate}, {Site::kUp, &w.w_up}}, {&kEmpty, &w.b_up});
     else
       st.mlp_in = build_group(l, {{Site::kUp, &w.w_up}}, {&w.b_up});
@@ -282,49 +282,88 @@ void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Ob
   att_.resize(T * H * hd);
   for (int64_t t = 0; t < T; ++t) {
     std::copy(emb.row(tokens[t]), emb.row(tokens[t]) + d, h_.data() + t * d);
+    if (a.embed_scale != 1.0f)
+      for (int64_t i = 0; i < d; ++i) h_[t * d + i] *= a.embed_scale;
     if (a.positions == PosKind::kLearned)
       for (int64_t i = 0; i < d; ++i) h_[t * d + i] += model.pos_emb.row(t)[i];
   }
   if (obs) obs->on_residual(-1, h_.data(), T, d);
+  // The block of models/arch.h: pre-norms, q/k norms, post-norms and the parallel residual as the spec says.
+  auto norm = [&](const Tensor& w, const Tensor& b, const float* x, float* out) {
+    norm_rows(a.norm, x, T, d, w.ptr(), opt(b), a.norm_eps, out);
+  };
   for (int l = 0; l < a.num_layers; ++l) {
     const LayerWeights& w = model.layers[l];
     LayerState& st = layers[l];
-    norm_rows(a.norm, h_.data(), T, d, w.attn_norm_w.ptr(), opt(w.attn_norm_b), a.norm_eps, xn_.data());
+    const float* attn_x = h_.data();
+    if (a.pre_norm) {
+      norm(w.attn_norm_w, w.attn_norm_b, h_.data(), xn_.data());
+      attn_x = xn_.data();
+    }
     const int64_t nq = H * hd, nkv = KV * hd, ld = nq + st.g_width + 2 * nkv;
     attn_in_.resize(T * ld);
-    run_group(l, st.attn_in, xn_.data(), T, attn_in_.data(), ld, obs, rows);
-    const float* q = attn_in_.data();
+    run_group(l, st.attn_in, attn_x, T, attn_in_.data(), ld, obs, rows);
+    float* q = attn_in_.data();
     const float* g = q + nq;
-    const float* k = g + st.g_width;
+    float* k = q + nq + st.g_width;
     const float* v = k + nkv;
+    if (a.qk_norm != QkNorm::kNone) {  // before RoPE
+      const bool per_head = a.qk_norm == QkNorm::kPerHead;
+      rms_norm_groups(q, T, ld, nq, per_head ? hd : nq, w.q_norm_w.ptr(), a.norm_eps);
+      rms_norm_groups(k, T, ld, nkv, per_head ? hd : nkv, w.k_norm_w.ptr(), a.norm_eps);
+    }
     AttentionInputs in{q, ld, k, ld, v, ld, opt(w.sink)};
     st.attention->run(l, in, T, att_.data(), rows, obs);
     if (a.attn.kind == AttnKind::kGated) {
-      const bool per_head = st.g_width == H;
+      const int64_t gw = st.g_width;
+      const bool per_head = gw == H;
+      gate_.resize(T * gw);
       for_rows(T, nq, [&](int64_t t) {
-        for (int64_t c = 0; c < nq; ++c) att_[t * nq + c] *= sigmoidf(g[t * ld + (per_head ? c / hd : c)]);
+        float* gs = gate_.data() + t * gw;
+        for (int64_t c = 0; c < gw; ++c) gs[c] = sigmoidf(g[t * ld + c]);
+        for (int64_t c = 0; c < nq; ++c) att_[t * nq + c] *= gs[per_head ? c / hd : c];
       });
+      if (obs && obs->wants_attention())
+        for (int64_t h = 0; h < H; ++h)
+          obs->on_gate(l, static_cast<int>(h), gate_.data() + (per_head ? h : h * hd), T, per_head ? 1 : hd, gw);
     }
     run_single(l, Site::kO, *st.o, att_.data(), T, tmp_.data(), obs, rows);
-    for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];
-    norm_rows(a.norm, h_.data(), T, d, w.mlp_norm_w.ptr(), opt(w.mlp_norm_b), a.norm_eps, xn_.data());
+    if (a.post_norm) norm(w.attn_out_norm_w, Tensor{}, tmp_.data(), tmp_.data());
+    const float* mlp_x = h_.data();
+    if (a.parallel_residual) {  // the MLP reads the block's input; both outputs join the residual together
+      attn_out_.assign(tmp_.begin(), tmp_.end());
+      norm(w.mlp_norm_w, w.mlp_norm_b, h_.data(), xn_.data());
+      mlp_x = xn_.data();
+    } else {
+      for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];
+      if (a.pre_norm) {
+        norm(w.mlp_norm_w, w.mlp_norm_b, h_.data(), xn_.data());
+        mlp_x = xn_.data();
+      }
+    }
     const int64_t ff = a.d_ff;
-    if (a.mlp == MlpKind::kSwiGLU) {
+    if (is_glu(a.mlp)) {
       mlp_in_.resize(T * 2 * ff);
-      run_group(l, st.mlp_in, xn_.data(), T, mlp_in_.data(), 2 * ff, obs, rows);
+      run_group(l, st.mlp_in, mlp_x, T, mlp_in_.data(), 2 * ff, obs, rows);
       act_.resize(T * ff);
-      swiglu_rows(mlp_in_.data(), mlp_in_.data() + ff, T, ff, 2 * ff, act_.data());
+      if (a.mlp == MlpKind::kSwiGLU) swiglu_rows(mlp_in_.data(), mlp_in_.data() + ff, T, ff, 2 * ff, act_.data());
+      else geglu_rows(mlp_in_.data(), mlp_in_.data() + ff, T, ff, 2 * ff, act_.data());
     } else {
       act_.resize(T * ff);
-      run_group(l, st.mlp_in, xn_.data(), T, act_.data(), ff, obs, rows);
+      run_group(l, st.mlp_in, mlp_x, T, act_.data(), ff, obs, rows);
       activate_rows(a.mlp, act_.data(), T, ff, ff);
     }
     run_single(l, Site::kDown, *st.down, act_.data(), T, tmp_.data(), obs, rows);
-    for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];
+    if (a.post_norm) norm(w.mlp_out_norm_w, Tensor{}, tmp_.data(), tmp_.data());
+    if (a.parallel_residual)  // HF GPT-NeoX: mlp_output + attn_output + hidden
+      for (int64_t i = 0; i < T * d; ++i) h_[i] = tmp_[i] + attn_out_[i] + h_[i];
+    else
+      for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];
     if (obs) obs->on_residual(l, h_.data(), T, d);
   }
-  norm_rows(a.norm, h_.data(), T, d, model.final_norm_w.ptr(), opt(model.final_norm_b), a.norm_eps, xn_.data());
+  norm(model.final_norm_w, model.final_norm_b, h_.data(), xn_.data());
   lm_head->forward(xn_.data(), T, logits, scheme.quantize_lm_head ? rows : nullptr, nullptr);
+  if (a.final_softcap > 0.0f) softcap(logits, T * V, a.final_softcap);
   f32_impl = lm_head->impl();
 }
 

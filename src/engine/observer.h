@@ -24,6 +24,9 @@ class Observer {
   virtual void on_attention(int layer, int head, const float* probs, int64_t T) {}
   // Sink variant only: virtual_sink_mass [T], the probability each query puts on the learnable sink logit.
   virtual void on_virtual_sink(int layer, int head, const float* mass, int64_t T) {}
+  // Gated variant only: the gate sigmoid(x W_g) of query head `head`, gate [T, n] with row stride ld (n = hd
+  // for an elementwise gate, 1 for a per-head gate), as it multiplies the head's attention output.
+  virtual void on_gate(int layer, int head, const float* gate, int64_t T, int64_t n, int64_t ld) {}
   // Value vectors v [T, hd] used by query head `head` (its key/value head under GQA), after KV quantization.
   virtual void on_values(int layer, int head, const float* v, int64_t T, int64_t hd) {}
   // The full-precision input x [T, K] of a linear site (q, k, v share one input, gate and up share one).
@@ -37,7 +40,7 @@ class Observer {
   virtual void on_kv(int layer, const float* k, const float* v, int64_t kv_heads, int64_t T, int64_t hd) {}
 
   // Hooks that need extra work are only fed when the observer asks for them.
-  virtual bool wants_attention() const { return false; }    // on_attention, on_virtual_sink
+  virtual bool wants_attention() const { return false; }    // on_attention, on_virtual_sink, on_gate
   virtual bool wants_values() const { return false; }       // on_values
   virtual bool wants_site_inputs() const { return false; }  // on_site_input
   virtual bool wants_site_errors() const { return false; }  // on_site_error
@@ -63,6 +66,10 @@ class ObserverList : public Observer {
   void on_virtual_sink(int l, int h, const float* m, int64_t T) override {
     for (int i = 0; i < n_; ++i)
       if (list_[i]->wants_attention()) list_[i]->on_virtual_sink(l, h, m, T);
+  }
+  void on_gate(int l, int h, const float* g, int64_t T, int64_t n, int64_t ld) override {
+    for (int i = 0; i < n_; ++i)
+      if (list_[i]->wants_attention()) list_[i]->on_gate(l, h, g, T, n, ld);
   }
   void on_values(int l, int h, const float* v, int64_t T, int64_t hd) override {
     for (int i = 0; i < n_; ++i)

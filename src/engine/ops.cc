@@ -39,6 +39,25 @@ void norm_rows(NormKind kind, const float* x, int64_t T, int64_t d, const float*
   });
 }
 
+void rms_norm_groups(float* x, int64_t T, int64_t ld, int64_t n, int64_t group, const float* w, float eps) {
+  QH_CHECK(group > 0 && n % group == 0);
+  for_rows(T, n, [&](int64_t t) {
+    for (int64_t g0 = 0; g0 < n; g0 += group) {
+      float* r = x + t * ld + g0;
+      double ss = 0;
+#pragma omp simd reduction(+ : ss)
+      for (int64_t i = 0; i < group; ++i) ss += static_cast<double>(r[i]) * r[i];
+      const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(group) + eps));
+      for (int64_t i = 0; i < group; ++i) r[i] = r[i] * inv * w[i];
+    }
+  });
+}
+
+void softcap(float* x, int64_t n, float cap) {
+  const float inv = 1.0f / cap;
+  for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] * inv);
+}
+
 void RopeTable::ensure(int64_t T, int64_t hd, float th) {
   if (T <= positions && hd == head_dim && th == theta) return;
   const int64_t half = hd / 2;
@@ -60,8 +79,8 @@ void RopeTable::ensure(int64_t T, int64_t hd, float th) {
 
 void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t hd, const RopeTable& table,
                    float* out) {
-  QH_CHECK(table.positions >= T && table.head_dim == hd);
-  const int64_t half = hd / 2;
+  QH_CHECK(table.positions >= T && table.head_dim <= hd && table.head_dim % 2 == 0);
+  const int64_t half = table.head_dim / 2, rot = table.head_dim;
   const float* cs = table.cos.data();
   const float* sn = table.sin.data();
   for_rows(T, heads * hd, [&](int64_t t) {
@@ -74,12 +93,17 @@ void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t
         o[i] = a * c - b * s;
         o[i + half] = b * c + a * s;
       }
+      std::copy(v + rot, v + hd, o + rot);
     }
   });
 }
 
+namespace {
+constexpr float kSqrt2OverPi = 0.7978845608028654f;
+inline float gelu_tanh(float v) { return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v))); }
+}  // namespace
+
 void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
   for_rows(T, n, [&](int64_t t) {
     float* r = x + t * ld;
     switch (kind) {
@@ -87,16 +111,14 @@ void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld) {
         for (int64_t i = 0; i < n; ++i) r[i] = r[i] > 0.0f ? r[i] : 0.0f;
         break;
       case MlpKind::kGelu:
-        for (int64_t i = 0; i < n; ++i) {
-          const float v = r[i];
-          r[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
-        }
+        for (int64_t i = 0; i < n; ++i) r[i] = gelu_tanh(r[i]);
         break;
       case MlpKind::kGeluExact:
         for (int64_t i = 0; i < n; ++i) r[i] = 0.5f * r[i] * (1.0f + std::erf(r[i] * 0.70710678118654752f));
         break;
       case MlpKind::kSwiGLU:
-        break;  // handled by swiglu_rows
+      case MlpKind::kGeGLU:
+        break;  // gated: swiglu_rows / geglu_rows
     }
   });
 }
@@ -104,6 +126,19 @@ void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld) {
 void swiglu_rows(const float* gate, const float* up, int64_t T, int64_t n, int64_t ld, float* out) {
   for_row_blocks(T, n, [&](int64_t r0, int64_t r1) {
     swiglu_rows_block(gate + r0 * ld, up + r0 * ld, r1 - r0, n, ld, out + r0 * n, n);
+  });
+}
+
+}  // namespace qh::engine
+
+namespace qh::engine {
+
+void geglu_rows(const float* gate, const float* up, int64_t T, int64_t n, int64_t ld, float* out) {
+  for_rows(T, n, [&](int64_t t) {
+    const float* g = gate + t * ld;
+    const float* u = up + t * ld;
+    float* o = out + t * n;
+    for (int64_t i = 0; i < n; ++i) o[i] = gelu_tanh(g[i]) * u[i];
   });
 }
 

@@ -13,6 +13,14 @@ namespace qh::engine {
 void norm_rows(NormKind kind, const float* x, int64_t T, int64_t d, const float* w, const float* b, float eps,
                float* out);
 
+// RMSNorm in place of groups of `group` consecutive entries: for each row t of x (stride ld), the first n
+// entries split into n / group groups, each normalised and multiplied by w[group] (q / k norms: per head with
+// group = head_dim, or over the whole projection with group = n).
+void rms_norm_groups(float* x, int64_t T, int64_t ld, int64_t n, int64_t group, const float* w, float eps);
+
+// x -> cap * tanh(x / cap) in place on n entries (Gemma-2's soft-capping).
+void softcap(float* x, int64_t n, float cap);
+
 // Rotary tables: cos / sin of pos * theta^(-2i/hd) for positions 0..T-1 and i < hd/2, row t at t * hd/2.
 // Built once and reused by every layer and window (ensure() rebuilds only for a longer window or other
 // parameters): the sincos calls would otherwise cost as much as the rotation itself.
@@ -24,8 +32,10 @@ struct RopeTable {
 };
 
 // Rotary embedding, rotate-half convention (HF Llama), fused with the split into heads: x [T, heads*hd] rows
-// with stride ld -> out [heads][T][hd], for i < hd/2, angle = pos * theta^(-2i/hd):
-// (x_i, x_{i+hd/2}) -> (x_i c - x_{i+h} s, x_{i+h} c + x_i s). The table must cover T positions of size hd.
+// with stride ld -> out [heads][T][hd]. The first r = table.head_dim entries of each head rotate (r = hd, or
+// fewer with partial rotary: GPT-NeoX's rotary_pct, partial_rotary_factor), the rest pass through; for
+// i < r/2, angle = pos * theta^(-2i/r): (x_i, x_{i+r/2}) -> (x_i c - x_{i+r/2} s, x_{i+r/2} c + x_i s).
+// The table must cover T positions.
 void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t hd, const RopeTable& table,
                    float* out);
 
@@ -33,6 +43,8 @@ void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t
 void activate_rows(MlpKind kind, float* x, int64_t T, int64_t n, int64_t ld);
 // SwiGLU: out[T, n] = silu(gate) * up, gate / up rows with stride ld.
 void swiglu_rows(const float* gate, const float* up, int64_t T, int64_t n, int64_t ld, float* out);
+// GeGLU: out[T, n] = gelu_tanh(gate) * up (Gemma's gelu_pytorch_tanh), gate / up rows with stride ld.
+void geglu_rows(const float* gate, const float* up, int64_t T, int64_t n, int64_t ld, float* out);
 
 inline float sigmoidf(float x) { return 1.0f / (1.0f + __builtin_expf(-x)); }
 

@@ -64,7 +64,7 @@ ModelShape shape_of(const ArchSpec& a) {
   const double d = a.d_model, q = double(a.num_heads) * a.head_dim, kv = double(a.num_kv_heads) * a.head_dim;
   double per_layer = d * q + 2 * d * kv + q * d;
   if (a.attn.kind == AttnKind::kGated) per_layer += a.attn.gate == GateKind::kPerHead ? d * a.num_heads : d * q;
-  per_layer += (a.mlp == MlpKind::kSwiGLU ? 3.0 : 2.0) * d * a.d_ff;
+  per_layer += (is_glu(a.mlp) ? 3.0 : 2.0) * d * a.d_ff;
   ModelShape s;
   s.matmul_weights = a.num_layers * per_layer + d * a.vocab_size;
   s.attention_width = a.num_layers * q;

@@ -15,6 +15,7 @@
 namespace qh {
 namespace {
 
+using enginetest::max_rel_error;
 using enginetest::naive_forward;
 using enginetest::random_model;
 using enginetest::random_tokens;
@@ -24,18 +25,6 @@ struct Flavour {
   std::string name;
   std::function<void(ArchSpec&)> apply;
 };
-
-// Max |engine - naive| over all logits, relative to the largest |naive| logit.
-double max_rel_error(const std::vector<float>& got, const enginetest::Mat& want) {
-  double err = 0, scale = 0;
-  const size_t V = want[0].size();
-  for (size_t t = 0; t < want.size(); ++t)
-    for (size_t v = 0; v < V; ++v) {
-      err = std::max(err, std::fabs(got[t * V + v] - want[t][v]));
-      scale = std::max(scale, std::fabs(want[t][v]));
-    }
-  return err / scale;
-}
 
 class ForwardTest : public ::testing::TestWithParam<Flavour> {};
 

@@ -2,6 +2,7 @@
 // (double accumulation) straight from the formulas of ARCHITECTURE.md 1.3 — it shares no code with the engine.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -82,6 +83,18 @@ inline Model random_model(const ArchSpec& a, uint32_t seed) {
 
 // ---- naive reference forward --------------------------------------------------------------------------
 using Mat = std::vector<std::vector<double>>;  // [rows][cols]
+
+// Max |got - want| over all logits (got [T * V] row-major), relative to the largest |want| logit.
+inline double max_rel_error(const std::vector<float>& got, const Mat& want) {
+  double err = 0, scale = 0;
+  const size_t V = want[0].size();
+  for (size_t t = 0; t < want.size(); ++t)
+    for (size_t v = 0; v < V; ++v) {
+      err = std::max(err, std::fabs(got[t * V + v] - want[t][v]));
+      scale = std::max(scale, std::fabs(want[t][v]));
+    }
+  return err / scale;
+}
 
 inline Mat naive_linear(const Mat& x, const Tensor& w, const Tensor& b) {
   const int64_t N = w.dim(0), K = w.dim(1);

@@ -168,6 +168,124 @@ inline std::vector<BadCase> bad_checkpoint_corpus() {
          });
        },
        {"config.json", "rope_scaling", "unsupported"}},
+      // Config fields whose meaning the engine does not implement: refused by name, never ignored.
+      {"config_moe_local_experts",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"MistralForCausalLM"};
+           c["num_local_experts"] = 8;
+         });
+       },
+       {"config.json", "num_local_experts", "mixture-of-experts"}},
+      {"config_moe_gpt_oss",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"GptOssForCausalLM"};
+           c["num_local_experts"] = 32;
+         });
+       },
+       {"config.json", "num_local_experts", "mixture-of-experts"}},
+      {"config_moe_num_experts",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Qwen3ForCausalLM"};
+           c["num_experts"] = 128;
+         });
+       },
+       {"config.json", "num_experts", "mixture-of-experts"}},
+      {"config_linear_attention_layers",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Qwen3NextForCausalLM"};
+           c["attn_output_gate"] = true;
+           c["layer_types"] = {"linear_attention", "full_attention"};
+         });
+       },
+       {"config.json", "layer_types", "\"linear_attention\": unsupported"}},
+      {"config_linear_attention_in_qwen3",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Qwen3ForCausalLM"};
+           c["layer_types"] = {"full_attention", "linear_attention"};
+         });
+       },
+       {"config.json", "layer_types", "layer 1"}},
+      {"config_rope_scaling_longrope",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Phi3ForCausalLM"};
+           c["rope_scaling"] = {{"type", "longrope"}, {"short_factor", {1.0}}, {"long_factor", {1.0}}};
+         });
+       },
+       {"config.json", "rope_scaling", "\"longrope\""}},
+      {"config_rope_scaling_yarn",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Qwen3ForCausalLM"};
+           c["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
+         });
+       },
+       {"config.json", "rope_scaling", "\"yarn\""}},
+      {"config_attention_bias_phi3",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Phi3ForCausalLM"};
+           c["attention_bias"] = true;
+         });
+       },
+       {"config.json", "attention_bias", "unsupported"}},
+      {"config_attention_bias_qwen2",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Qwen2ForCausalLM"};
+           c["attention_bias"] = true;
+         });
+       },
+       {"config.json", "attention_bias", "unsupported"}},
+      {"config_mlp_bias_gemma",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"GemmaForCausalLM"};
+           c["hidden_activation"] = "gelu_pytorch_tanh";
+           c["mlp_bias"] = true;
+         });
+       },
+       {"config.json", "mlp_bias", "unsupported"}},
+      {"config_gemma_exact_gelu",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"GemmaForCausalLM"};
+           c["hidden_act"] = "gelu";
+         });
+       },
+       {"config.json", "hidden_act", "'gelu'"}},
+      {"config_sliding_layers_without_window",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Gemma2ForCausalLM"};
+           c["layer_types"] = {"sliding_attention", "full_attention"};
+         });
+       },
+       {"config.json", "layer_types", "sliding_window"}},
+      {"config_clip_qkv",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"Olmo2ForCausalLM"};
+           c["clip_qkv"] = 8.0;
+         });
+       },
+       {"config.json", "clip_qkv", "unsupported"}},
+      {"config_neox_rotary_pct",
+       [=](const std::string& d) {
+         rewrite_config(d, [](json& c) {
+           c["architectures"] = {"GPTNeoXForCausalLM"};
+           c["rotary_pct"] = 0.1;  // int(4 * 0.1) = 0 rotary dims (head_dim 4)
+         });
+       },
+       {"config.json", "rotary_pct", "even number"}},
+      {"config_unknown_architecture",
+       [=](const std::string& d) { rewrite_config(d, [](json& c) { c["architectures"] = {"FalconForCausalLM"}; }); },
+       {"config.json", "architectures", "unknown architecture \"FalconForCausalLM\""}},
       {"shard_outside_directory",
        [=](const std::string& d) {
          write_text(d + "/model.safetensors.index.json",
