@@ -26,7 +26,7 @@ std::vector<std::string> read_documents(const std::string& kind, const std::stri
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse errors and numbers out of range
       throw InputError(fmt::format("{}:{}: not valid JSON ({})", path, line_no, e.what()));
     }
     if (!j.is_object()) throw InputError(fmt::format("{}:{}: expected a JSON object per line", path, line_no));

@@ -26,6 +26,8 @@ json parse_json(const std::string& content, const std::string& file) {
     return json::parse(content);
   } catch (const json::parse_error& e) {
     throw InputError(file + ": not valid JSON (byte " + std::to_string(e.byte) + "): " + e.what());
+  } catch (const json::exception& e) {  // e.g. a number too large for any type
+    throw InputError(file + ": not usable JSON: " + e.what());
   }
 }
 

@@ -76,7 +76,7 @@ std::vector<BenchRow> bench_tokenize(const BenchOptions& options, const Tokenize
       r.threads = 1;
       r.metric = "tokens_per_s";
       r.value = static_cast<double>(tokens) / seconds;
-      r.info["tokenizer"] = tok->describe().substr(0, tok->describe().find(" sha256:"));
+      r.info["tokenizer"] = path + " (" + tok->describe().substr(0, tok->describe().find(' ')) + ")";
       r.info["text"] = fmt::format("{} ({} bytes, {} tokens)", text_path, text.size(), tokens);
       r.info["cache"] = cache;
       rows.push_back(std::move(r));

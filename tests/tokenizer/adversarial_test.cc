@@ -165,6 +165,8 @@ TEST(BrokenTokenizerFiles, MissingEmptyOrNotJson) {
   expect_input_error([&] { load_tokenizer(dir); }, {"tokenizer.json", "empty"});
   test::write(dir + "/tokenizer.json", "{\"model\": {\"type\": \"BPE\", ");
   expect_input_error([&] { load_tokenizer(dir); }, {"tokenizer.json", "not valid JSON"});
+  test::write(dir + "/tokenizer.json", "{\"model\": 2e039500152}");  // a number no type holds
+  expect_input_error([&] { load_tokenizer(dir); }, {"tokenizer.json", "JSON"});
   test::write(dir + "/tokenizer.json", "[1, 2]");
   expect_input_error([&] { load_tokenizer(dir); }, {"tokenizer.json", "JSON object"});
   test::write(dir + "/tokenizer.model", "not a protobuf at all");
