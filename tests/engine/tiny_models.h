@@ -66,7 +66,7 @@ inline Model random_model(const ArchSpec& a, uint32_t seed) {
     if (a.attn.kind == AttnKind::kSink) w.sink = random_tensor({H}, rng, 1.0f);
     if (a.attn.kind == AttnKind::kGated)
       w.wg = random_tensor({a.attn.gate == GateKind::kPerHead ? H : H * hd, d}, rng, ws);
-    if (a.mlp == MlpKind::kSwiGLU) w.w_gate = random_tensor({ff, d}, rng, ws);
+    if (is_glu(a.mlp)) w.w_gate = random_tensor({ff, d}, rng, ws);
     w.w_up = random_tensor({ff, d}, rng, ws);
     w.w_down = random_tensor({d, ff}, rng, 1.0f / std::sqrt(static_cast<float>(ff)));
     if (a.mlp_bias) {
@@ -142,7 +142,8 @@ inline double naive_act(MlpKind k, double v) {
     case MlpKind::kRelu: return v > 0 ? v : 0;
     case MlpKind::kGelu: return 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
     case MlpKind::kGeluExact: return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-    case MlpKind::kSwiGLU: return v / (1 + std::exp(-v));  // silu
+    case MlpKind::kSwiGLU: return v / (1 + std::exp(-v));  // silu (of the gate)
+    case MlpKind::kGeGLU: return naive_act(MlpKind::kGelu, v);  // gelu_tanh (of the gate)
   }
   return v;
 }
@@ -214,10 +215,10 @@ inline Mat naive_forward(const Model& m, const std::vector<int32_t>& tok) {
       for (int64_t i = 0; i < d; ++i) h[t][i] += o[t][i];
     xn = naive_norm(a, h, w.mlp_norm_w, w.mlp_norm_b);
     Mat up = naive_linear(xn, w.w_up, w.b_up);
-    if (a.mlp == MlpKind::kSwiGLU) {
+    if (is_glu(a.mlp)) {
       Mat gate = naive_linear(xn, w.w_gate, Tensor());
       for (int64_t t = 0; t < T; ++t)
-        for (size_t i = 0; i < up[t].size(); ++i) up[t][i] *= naive_act(MlpKind::kSwiGLU, gate[t][i]);
+        for (size_t i = 0; i < up[t].size(); ++i) up[t][i] *= naive_act(a.mlp, gate[t][i]);
     } else {
       for (auto& r : up)
         for (double& x : r) x = naive_act(a.mlp, x);
