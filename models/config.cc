@@ -17,10 +17,6 @@ using json_util::Fields;
 
 namespace {
 
-void reject_if_present(const Fields& f, const std::string& key, const std::string& why) {
-  if (f.has(key)) f.fail(key, why);
-}
-
 int bos_of(const Fields& f) {
   // Some configs give a list or null; only a single integer is used.
   return f.has("bos_token_id") && f.obj.at("bos_token_id").is_number_integer() ? f.int_value("bos_token_id") : -1;

@@ -8,9 +8,21 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
+// A slot that is loaded whole or split into equal parts (fused layouts then set part_rows / groups).
+TensorSlot make_slot(std::string name, Shape shape, bool transpose, std::vector<Tensor*> targets) {
+  TensorSlot slot;
+  slot.name = std::move(name);
+  slot.shape = std::move(shape);
+  slot.transpose = transpose;
+  slot.targets = std::move(targets);
+  return slot;
+}
+
 struct Builder {
   std::vector<TensorSlot> slots;
-  void add(std::string name, Shape shape, Tensor* t) { slots.push_back({std::move(name), std::move(shape), false, {t}, false}); }
+  void add(std::string name, Shape shape, Tensor* t) {
+    slots.push_back(make_slot(std::move(name), std::move(shape), false, {t}));
+  }
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -63,7 +75,7 @@ std::vector<TensorSlot> llama_layout(const ArchSpec& s, Model* m, const LlamaNam
   Builder b;
   auto fused = [&](std::string name, Shape shape, std::vector<Tensor*> targets, std::vector<int64_t> parts,
                    int64_t groups) {
-    TensorSlot slot{std::move(name), std::move(shape), false, std::move(targets), false};
+    TensorSlot slot = make_slot(std::move(name), std::move(shape), false, std::move(targets));
     slot.part_rows = std::move(parts);
     slot.groups = groups;
     b.slots.push_back(std::move(slot));
@@ -132,7 +144,7 @@ std::vector<TensorSlot> neox_layout(const ArchSpec& s, Model* m) {
   m->layers.resize(s.num_layers);
   Builder b;
   auto per_head = [&](std::string name, Shape shape, std::vector<Tensor*> targets) {
-    TensorSlot slot{std::move(name), std::move(shape), false, std::move(targets), false};
+    TensorSlot slot = make_slot(std::move(name), std::move(shape), false, std::move(targets));
     slot.part_rows = {hd, hd, hd};
     slot.groups = H;
     b.slots.push_back(std::move(slot));
@@ -180,10 +192,10 @@ static std::vector<TensorSlot> gpt2_layout(const ArchSpec& s, Model* m, const st
   m->layers.resize(s.num_layers);
   Builder b;
   auto conv = [&](std::string name, Shape stored, std::vector<Tensor*> targets) {
-    b.slots.push_back({std::move(name), std::move(stored), true, std::move(targets), false});
+    b.slots.push_back(make_slot(std::move(name), std::move(stored), true, std::move(targets)));
   };
   auto split = [&](std::string name, Shape stored, std::vector<Tensor*> targets) {
-    b.slots.push_back({std::move(name), std::move(stored), false, std::move(targets), false});
+    b.slots.push_back(make_slot(std::move(name), std::move(stored), false, std::move(targets)));
   };
   b.add(pre + "wte.weight", {V, d}, &m->tok_emb);
   b.add(pre + "wpe.weight", {s.context, d}, &m->pos_emb);

@@ -20,8 +20,20 @@ Act mlp_act(MlpKind k) {
     case MlpKind::kGelu: return Act::kGeluTanh;
     case MlpKind::kGeluExact: return Act::kGeluExact;
     case MlpKind::kSwiGLU: break;
+    case MlpKind::kGeGLU: break;
   }
   return Act::kRelu;
+}
+
+// The trainer implements the zoo's block (pre-norm, SwiGLU or a plain activation, full RoPE or learned
+// positions, no soft-capping or sliding windows). Specs of loaded HF architectures can carry more; training
+// them here would silently drop what they add, so such a spec is an internal error, never a quiet
+// approximation (recipes only build zoo blocks).
+void check_trainable(const ArchSpec& s) {
+  QH_CHECK(s.mlp != MlpKind::kGeGLU && s.pre_norm && !s.post_norm && !s.parallel_residual &&
+           s.qk_norm == QkNorm::kNone && (s.rotary_dim == 0 || s.rotary_dim == s.head_dim) &&
+           s.attn_scale == 0.0f && s.attn_softcap == 0.0f && s.final_softcap == 0.0f && s.embed_scale == 1.0f &&
+           s.sliding_window == 0 && s.norm_weight_offset == 0.0f);
 }
 
 AttnVariant<float> variant(const ArchSpec& s) {
@@ -40,6 +52,7 @@ int64_t gate_width(const ArchSpec& s) {
 }  // namespace
 
 void forward(const Model& m, const int32_t* tokens, int64_t B, int64_t T, Activations& acts) {
+  check_trainable(m.spec);
   const ArchSpec& s = m.spec;
   QH_CHECK(s.num_kv_heads == s.num_heads);
   const int64_t N = B * T, d = s.d_model, H = s.num_heads, hd = s.head_dim, ld = H * hd, ff = s.d_ff,

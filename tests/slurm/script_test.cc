@@ -39,13 +39,6 @@ Command sh(const std::string& cmd) {
   return c;
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 const char* kSuite =
     "name: two models\nzoo: /z/zoo.yaml\nmodels: [m-a, m-b, {name: local, path: /ckpt/local}, m-a-copy]\n"
     "data: \"bb:seed=1,seqs=4,len=32\"\nschemes: [W8A8]\n";
