@@ -185,8 +185,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     CaseResult r;
     r.scheme = cases[c].scheme.name;
     r.protection = cases[c].protection.name();
-    r.label = !cases[c].label.empty() ? cases[c].label
-                                      : (r.protection == "none" ? r.scheme : r.scheme + "+" + r.protection);
+    r.label = case_label(cases[c]);
     r.scheme_desc = describe(cases[c].scheme);
     r.metrics = st.acc.finish();
     double sig = 0, noi = 0;
