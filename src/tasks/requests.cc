@@ -8,10 +8,8 @@
 namespace qh::tasks {
 
 std::vector<int32_t> special_prefix(const tok::Tokenizer& tokenizer) {
-  const auto bos = tokenizer.bos_id();
-  const std::vector<int32_t> empty = tokenizer.encode("", /*add_special=*/true);
-  if (bos && !empty.empty() && empty.front() == *bos) return {*bos};
-  return {};
+  const auto bos = tok::leading_bos(tokenizer);
+  return bos ? std::vector<int32_t>{*bos} : std::vector<int32_t>{};
 }
 
 Request encode_request(const tok::Tokenizer& tokenizer, const std::vector<int32_t>& prefix, const Choice& choice,
