@@ -162,6 +162,8 @@ TasksReport evaluate_tasks(const qh::Model& model, const tok::Tokenizer& tokeniz
         }
         ++tr.requests;
       }
+      tr.fp_loglik.emplace_back();
+      for (const ChoiceScore& sc : fp_scores) tr.fp_loglik.back().push_back(sc.loglik);
       const ItemOutcome f = decide(item, task.kind, fp_scores);
       fp_acc[i] = f.acc;
       fp_norm[i] = f.acc_norm;

@@ -55,6 +55,7 @@ struct TaskReport {
   std::string name, path, layout;
   int64_t items = 0, requests = 0;
   std::vector<TaskCaseResult> cases;
+  std::vector<std::vector<double>> fp_loglik;  // [item][choice] log-likelihoods of the fp model
 };
 
 struct TasksReport {
