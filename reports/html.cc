@@ -286,9 +286,7 @@ std::string render_html(const Results& r, const Results* baseline) {
     s += "</ul>\n";
   }
   s += checks_section(r);
-  const bool tasks_only =
-      !r.cases.empty() && std::all_of(r.cases.begin(), r.cases.end(), [](const CaseResult& c) { return is_task_data(c.data); });
-  if (!tasks_only) s += "<h2>Degradation per scheme and model</h2>\n" + degradation_charts(r) + cases_table(r);
+  if (!only_task_cases(r)) s += "<h2>Degradation per scheme and model</h2>\n" + degradation_charts(r) + cases_table(r);
   s += tasks_section(r);
   s += attribution_section(r);
   s += audit_section(r);

@@ -82,8 +82,7 @@ std::string degradation_section(const Results& r) {
   const auto metrics = present_headline_metrics(r);
   std::vector<std::string> cols = {"model", "scheme"};
   for (const auto& m : metrics) cols.push_back(metric_label(m));
-  if (!r.cases.empty() && std::all_of(r.cases.begin(), r.cases.end(), [](const CaseResult& c) { return is_task_data(c.data); }))
-    return "";  // tasks only: their own section
+  if (only_task_cases(r)) return "";  // tasks only: their own section
   std::string s = "## Degradation per model and scheme\n\n" + header(cols);
   bool any_protected = false;
   for (const auto& c : r.cases) {
@@ -138,7 +137,8 @@ std::string task_table_markdown(const TaskTable& t, bool drop) {
   std::string s = header(cols);
   for (const auto& row : t.rows) {
     std::vector<std::string> cells = {row.model, row.scheme};
-    for (size_t i = 0; i < row.values.size(); ++i) cells.push_back(task_cell(row.values[i], row.lo[i], row.hi[i], drop));
+    for (size_t i = 0; i < row.values.size(); ++i)
+      cells.push_back(task_cell(row.values[i], row.lo[i], row.hi[i], drop));
     cells.push_back(task_cell(row.average, NAN, NAN, drop));
     s += row_fn(cells);
   }

@@ -7,6 +7,11 @@
 
 namespace qh::reports {
 
+bool only_task_cases(const Results& r) {
+  return !r.cases.empty() &&
+         std::all_of(r.cases.begin(), r.cases.end(), [](const CaseResult& c) { return is_task_data(c.data); });
+}
+
 std::string task_name(const std::string& data) {
   std::string path = is_task_data(data) ? data.substr(std::string(kTaskDataPrefix).size()) : data;
   const size_t slash = path.find_last_of('/');

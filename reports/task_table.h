@@ -26,6 +26,9 @@ struct TaskTable {
 // (points, with their intervals; no fp row). Cases with protection "none" only. Empty without task cases.
 TaskTable task_table(const Results& r, const std::string& metric);
 
+// Whether every case is a task case (then the perplexity tables are left out). False without cases.
+bool only_task_cases(const Results& r);
+
 // The task name of a "task:<file>" data entry: the file's stem.
 std::string task_name(const std::string& data);
 

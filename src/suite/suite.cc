@@ -341,7 +341,8 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
   for (const char* required : {"models", "schemes"}) {
     if (!root[required]) r.fail(root, "", std::string("missing required key '") + required + "'");
   }
-  if (!root["data"] && !root["tasks"]) r.fail(root, "", "missing required key 'data' (data specs) or 'tasks' (task files)");
+  if (!root["data"] && !root["tasks"])
+    r.fail(root, "", "missing required key 'data' (data specs) or 'tasks' (task files)");
   const YAML::Node models = root["models"];
   r.expect_sequence(models, "models");
   if (models.size() == 0) r.fail(models, "models", "the list is empty");

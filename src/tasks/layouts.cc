@@ -176,7 +176,8 @@ Task read_task_file(const std::string& path) {
     if (py_strip(text).empty()) continue;
     const std::string where = path + ":" + std::to_string(line_no);
     json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) throw InputError(where + ": not a JSON document (a task file has one JSON object per line)");
+    if (doc.is_discarded())
+      throw InputError(where + ": not a JSON document (a task file has one JSON object per line)");
     if (!doc.is_object()) throw InputError(where + ": expected a JSON object, got " + doc.dump().substr(0, 60));
     const std::string layout = detect_layout(doc);
     if (layout.empty())

@@ -37,7 +37,8 @@ Request encode_request(const tok::Tokenizer& tokenizer, const std::vector<int32_
     r.tokens.insert(r.tokens.end(), ctx.begin(), ctx.end());
     if (whole.size() > ctx.size()) cont_ids.assign(whole.begin() + static_cast<int64_t>(ctx.size()), whole.end());
   }
-  if (cont_ids.empty()) throw InputError(where + ": the continuation '" + choice.continuation + "' encodes to no token");
+  if (cont_ids.empty())
+    throw InputError(where + ": the continuation '" + choice.continuation + "' encodes to no token");
   if (static_cast<int64_t>(cont_ids.size()) > model_context)
     throw InputError(where + ": the continuation is " + std::to_string(cont_ids.size()) +
                      " tokens, longer than the model's context of " + std::to_string(model_context));

@@ -59,8 +59,8 @@ TEST(EvaluatorProtocols, StridedAndHalfScoreTheHandListedRows) {
   EXPECT_EQ(s.protocol, "strided:4");
   EXPECT_EQ(s.windows, 4);
   EXPECT_EQ(s.scored_tokens, 19);
-  EXPECT_NEAR(s.cases[0].metrics.ppl_fp, hand_ppl(m, seq, {{0, 8, 0, 7}, {4, 12, 3, 7}, {8, 16, 3, 7}, {12, 20, 3, 7}}, -1),
-              1e-9);
+  EXPECT_NEAR(s.cases[0].metrics.ppl_fp,
+              hand_ppl(m, seq, {{0, 8, 0, 7}, {4, 12, 3, 7}, {8, 16, 3, 7}, {12, 20, 3, 7}}, -1), 1e-9);
   // half, W = 8: chunks [0,8) and [8,16), rows [4, 7) each (targets 5..7 and 13..15); [16,20) is not scored.
   const EvalReport h = run("half", -1);
   EXPECT_EQ(h.windows, 2);
