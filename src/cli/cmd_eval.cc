@@ -1,4 +1,4 @@
-// qharness eval CKPT [--data SPEC] [--task FILE.jsonl ...] --scheme S [--scheme S2 ...]
+// qharness eval CKPT [--data SPEC] [--task FILE.jsonl ...] [--tokenizer PATH] --scheme S [--scheme S2 ...]
 //                    [--protect none|tokens|channels|both ...] [--window N] [--protocol P] [--stride N]
 //                    [--threads N] [--json OUT] [--quiet]
 // Evaluates each scheme x protection against the full-precision model (one shared fp pass per window) and
@@ -31,7 +31,7 @@ namespace qh::cli {
 namespace {
 
 struct EvalArgs {
-  std::string checkpoint, data, json, protocol = "windows";
+  std::string checkpoint, data, json, protocol = "windows", tokenizer;
   std::vector<std::string> schemes, protections{"none"}, tasks;
   int64_t window = 0, stride = 0, sequences = 0;
   int threads = 0;
@@ -112,7 +112,7 @@ std::string interval(double lo, double hi) {
 
 void run_tasks(const EvalArgs& args, const Model& model, const std::vector<tasks::Task>& task_files,
                const std::vector<eval::EvalCase>& cases, nlohmann::json* out) {
-  const auto tokenizer = tasks::checkpoint_tokenizer(args.checkpoint, model);
+  const auto tokenizer = tasks::checkpoint_tokenizer(args.checkpoint, model, args.tokenizer);
   tasks::TaskOptions opt;
   opt.force_fake_quant = args.fake_quant;
   Progress progress("tasks", 0, args.quiet);
@@ -189,6 +189,9 @@ void add_eval(CLI::App& app, int* exit_code) {
   cmd->add_option("--task", args->tasks,
                   "multiple-choice / cloze task file (JSONL: HellaSwag, ARC, PIQA, WinoGrande, LAMBADA or "
                   "{context, choices, gold}); repeatable");
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  "tokenizer of the task text (a checkpoint folder, tokenizer.json or tokenizer.model); default: "
+                  "the checkpoint's, or bytes for a byte-level model");
   cmd->add_option("--scheme", args->schemes, "scheme (W8A8, W4A4, W4A8-kv4, ...); repeatable")->required();
   cmd->add_option("--protect", args->protections, "none | tokens | channels | both; repeatable")
       ->capture_default_str();

@@ -1,6 +1,8 @@
-// The tokenizer a checkpoint's text goes through: the zoo's byte-level tokenizer for models trained on bytes
-// (recipe task "text"), else none (InputError: a model must not silently get bytes). The vocabulary of the
-// tokenizer must fit the model's.
+// The tokenizer task text goes through, chosen as for `text:` data (models/data/text_data.h): the given
+// tokenizer path (a checkpoint folder, tokenizer.json or tokenizer.model), else the checkpoint folder's
+// tokenizer.json / tokenizer.model, else the zoo's byte-level tokenizer for a model whose vocabulary is the
+// byte-level 257; any other model without a tokenizer is an InputError (never silently bytes), and so is a
+// tokenizer with more ids than the model's vocabulary.
 #pragma once
 
 #include <memory>
@@ -11,6 +13,7 @@
 
 namespace qh::tasks {
 
-std::unique_ptr<tok::Tokenizer> checkpoint_tokenizer(const std::string& checkpoint_dir, const qh::Model& model);
+std::shared_ptr<const tok::Tokenizer> checkpoint_tokenizer(const std::string& checkpoint_dir, const qh::Model& model,
+                                                           const std::string& tokenizer_path = "");
 
 }  // namespace qh::tasks

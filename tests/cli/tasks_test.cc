@@ -61,6 +61,20 @@ class TasksCli : public ::testing::Test {
     ArchSpec b = enginetest::tiny_spec();
     b.recipe_json = R"({"task": "bb", "data": "bb:seed=3,seqs=3,len=24,k=3,vocab=39"})";
     save_checkpoint((dir_ / "bb").string(), enginetest::random_model(b, 6));
+    // A checkpoint folder with GPT-2's tokenizer.json (random weights over its 50257 ids), and one whose
+    // vocabulary is too small for that tokenizer.
+    const fs::path gpt2 = fs::path(QH_SOURCE_DIR) / "tests/tokenizer/data/gpt2/tokenizer.json";
+    ArchSpec g = enginetest::tiny_spec();
+    g.num_layers = 1;
+    g.vocab_size = 50257;
+    g.context = 64;
+    g.bos_token_id = 50256;
+    save_checkpoint((dir_ / "gpt2").string(), enginetest::random_model(g, 7));
+    fs::copy_file(gpt2, dir_ / "gpt2" / "tokenizer.json");
+    g.vocab_size = 1000;
+    g.bos_token_id = 999;
+    save_checkpoint((dir_ / "small").string(), enginetest::random_model(g, 8));
+    fs::copy_file(gpt2, dir_ / "small" / "tokenizer.json");
     std::ofstream(dir_ / "corpus.txt") << "the cat sat on the mat and the dog sat on the log; the sun is hot.\n";
     std::ofstream(dir_ / "piqa.jsonl")
         << R"({"goal": "Open a jar", "sol1": "Twist the lid.", "sol2": "Eat the lid.", "label": 0})" << "\n"
@@ -94,6 +108,21 @@ TEST_F(TasksCli, EvalReportsAccuracyAndDropsPerTaskAndScheme) {
     EXPECT_TRUE(j["tasks"][0]["cases"][1].contains(key)) << key;
   EXPECT_TRUE(j["tasks"][1]["cases"][0]["acc_norm"].is_null());  // LAMBADA: greedy match only
   EXPECT_FALSE(j.contains("cases"));  // no --data: tasks only
+}
+
+TEST_F(TasksCli, ACheckpointsTokenizerJsonTokenizesTheTasks) {
+  Command c = run("eval " + p("gpt2") + " --task " + p("piqa.jsonl") + " --scheme W8A8 --quiet --json " +
+                  p("gpt2.json"));
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  const nlohmann::json j = nlohmann::json::parse(slurp(dir_ / "gpt2.json"));
+  EXPECT_NE(j["tokenizer"].get<std::string>().find("tokenizer.json"), std::string::npos) << j["tokenizer"];
+  EXPECT_EQ(j["tasks"][0]["cases"][0]["n_items"], 3);
+  c = run("eval " + p("small") + " --task " + p("piqa.jsonl") + " --scheme W8A8");
+  EXPECT_EQ(c.exit_code, 2) << c.output;
+  EXPECT_NE(c.output.find("ids but the model's vocabulary has 1000"), std::string::npos) << c.output;
+  c = run("eval " + p("text") + " --task " + p("piqa.jsonl") + " --tokenizer " + p("missing.json") +
+          " --scheme W8A8");
+  EXPECT_EQ(c.exit_code, 2) << c.output;
 }
 
 TEST_F(TasksCli, EvalPerplexityProtocols) {

@@ -251,17 +251,19 @@ TEST_F(ZooTextModel, LambadaIsGreedyMatchOfTheLastWord) {
   EXPECT_TRUE(rep.tasks[0].cases[0].to_json()["acc_norm"].is_null());
 }
 
-TEST(CheckpointTokenizer, AModelNotTrainedOnBytesHasNoTokenizerAndAMismatchIsAnError) {
+TEST(CheckpointTokenizer, BytesOnlyForTheByteVocabularyAndAMismatchIsAnError) {
   Model m;
   m.spec.vocab_size = 100;
-  m.spec.recipe_json = R"({"task": "bb"})";
-  EXPECT_THROW(checkpoint_tokenizer("ckpt", m), InputError);
-  m.spec.recipe_json = R"({"task": "text"})";  // claims bytes, but 100 ids cannot hold 257
+  EXPECT_THROW(checkpoint_tokenizer("no-such-folder", m), InputError);  // no tokenizer, not 257 ids
+  m.spec.vocab_size = 257;
+  EXPECT_EQ(checkpoint_tokenizer("no-such-folder", m)->describe(), "bytes");
+  // A byte-level model given a tokenizer with more ids than its vocabulary.
+  const std::string gpt2 = std::string(QH_SOURCE_DIR) + "/tests/tokenizer/data/gpt2/tokenizer.json";
   try {
-    checkpoint_tokenizer("ckpt", m);
+    checkpoint_tokenizer("no-such-folder", m, gpt2);
     FAIL() << "expected an InputError";
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("257 ids but the model's vocabulary has 100"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("ids but the model's vocabulary has 257"), std::string::npos) << e.what();
   }
 }
 
