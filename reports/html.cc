@@ -8,6 +8,7 @@
 #include "src/core/atomic_file.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
+#include "reports/task_table.h"
 #include "reports/svg.h"
 #include "reports/writers.h"
 
@@ -57,6 +58,7 @@ std::string cases_table(const Results& r) {
   for (const auto& m : metrics) cols.push_back(metric_label(m));
   std::string s = "<table>\n" + th_row(cols);
   for (const auto& c : r.cases) {
+    if (is_task_data(c.data)) continue;
     s += "<tr>" + td(c.model) + td(c.scheme) + td(c.protection);
     for (const auto& m : metrics) {
       const auto v = c.metric(m);
@@ -65,6 +67,43 @@ std::string cases_table(const Results& r) {
     s += "</tr>\n";
   }
   return s + "</table>\n";
+}
+
+std::string task_table_html(const TaskTable& t, bool drop) {
+  std::vector<std::string> cols = {"model", "scheme"};
+  cols.insert(cols.end(), t.tasks.begin(), t.tasks.end());
+  cols.push_back("average");
+  std::string s = "<table>\n" + th_row(cols);
+  auto cell = [&](double v, double lo, double hi) {
+    if (std::isnan(v)) return std::string("<td class=\"num\">n/a</td>");
+    const std::string text = !drop                ? fmt::format("{:.1f}", v)
+                             : std::isnan(lo)     ? fmt::format("{:+.2f}", v)
+                                                  : fmt::format("{:+.2f} [{:+.2f}, {:+.2f}]", v, lo, hi);
+    return "<td class=\"num\">" + xml_escape(text) + "</td>";
+  };
+  for (const auto& row : t.rows) {
+    s += "<tr>" + td(row.model) + td(row.scheme);
+    for (size_t i = 0; i < row.values.size(); ++i) s += cell(row.values[i], row.lo[i], row.hi[i]);
+    s += cell(row.average, NAN, NAN) + "</tr>\n";
+  }
+  return s + "</table>\n";
+}
+
+std::string tasks_section(const Results& r) {
+  const TaskTable acc = task_table(r, "acc");
+  if (acc.empty()) return "";
+  std::string s = "<h2>Task accuracy (%)</h2>\n<p>acc per task (lm-evaluation-harness definitions; fp = the "
+                  "full-precision model) and the average over the tasks.</p>\n" +
+                  task_table_html(acc, false);
+  const TaskTable norm = task_table(r, "acc_norm");
+  const bool any_norm = std::any_of(norm.rows.begin(), norm.rows.end(), [](const TaskTable::Row& row) {
+    return std::any_of(row.values.begin(), row.values.end(), [](double v) { return !std::isnan(v); });
+  });
+  if (any_norm) s += "<p>acc_norm (log-likelihood per character of the choice):</p>\n" + task_table_html(norm, false);
+  s += "<h3>Accuracy drop against fp (points)</h3>\n<p>100 &#215; (fp &#8722; quantized) with the 95% paired "
+       "interval of the drop (Wald interval of the McNemar discordant counts).</p>\n" +
+       task_table_html(task_table(r, "acc_drop"), true);
+  return s;
 }
 
 // One grouped bar chart per headline degradation metric: categories = schemes, series = models.
@@ -240,8 +279,15 @@ std::string render_html(const Results& r, const Results* baseline) {
                             : fmt::format("PASS: all {} checks passed over {} cases", r.verdicts.size(),
                                           r.cases.size()));
   }
+  const auto measured = measurement_lines(r);
+  if (!measured.empty()) {
+    s += "<p>Measured on:</p>\n<ul>\n";
+    for (const auto& line : measured) s += "<li>" + xml_escape(line) + "</li>\n";
+    s += "</ul>\n";
+  }
   s += checks_section(r);
-  s += "<h2>Degradation per scheme and model</h2>\n" + degradation_charts(r) + cases_table(r);
+  if (!only_task_cases(r)) s += "<h2>Degradation per scheme and model</h2>\n" + degradation_charts(r) + cases_table(r);
+  s += tasks_section(r);
   s += attribution_section(r);
   s += audit_section(r);
   if (baseline) s += baseline_section(r, *baseline);

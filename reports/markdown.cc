@@ -7,6 +7,7 @@
 #include "src/core/format.h"
 #include "reports/baseline.h"
 #include "reports/metric_info.h"
+#include "reports/task_table.h"
 #include "reports/writers.h"
 
 namespace qh::reports {
@@ -81,9 +82,11 @@ std::string degradation_section(const Results& r) {
   const auto metrics = present_headline_metrics(r);
   std::vector<std::string> cols = {"model", "scheme"};
   for (const auto& m : metrics) cols.push_back(metric_label(m));
+  if (only_task_cases(r)) return "";  // tasks only: their own section
   std::string s = "## Degradation per model and scheme\n\n" + header(cols);
   bool any_protected = false;
   for (const auto& c : r.cases) {
+    if (is_task_data(c.data)) continue;
     if (c.protection != "none") {
       any_protected = true;
       continue;
@@ -106,6 +109,7 @@ std::string degradation_section(const Results& r) {
     for (const auto& m : shown) pcols.push_back(metric_label(m));
     s += "### With protections (sink tokens / outlier channels in full precision)\n\n" + header(pcols);
     for (const auto& c : r.cases) {
+      if (is_task_data(c.data)) continue;
       std::vector<std::string> cells = {c.model, c.scheme, c.protection};
       for (const auto& m : shown) {
         const auto v = c.metric(m);
@@ -115,6 +119,46 @@ std::string degradation_section(const Results& r) {
     }
     s += "\n";
   }
+  return s;
+}
+
+std::string row_fn(const std::vector<std::string>& cells) { return row(cells); }
+
+std::string task_cell(double v, double lo, double hi, bool drop) {
+  if (std::isnan(v)) return "n/a";
+  if (!drop) return fmt::format("{:.1f}", v);
+  return std::isnan(lo) ? fmt::format("{:+.2f}", v) : fmt::format("{:+.2f} [{:+.2f}, {:+.2f}]", v, lo, hi);
+}
+
+std::string task_table_markdown(const TaskTable& t, bool drop) {
+  std::vector<std::string> cols = {"model", "scheme"};
+  cols.insert(cols.end(), t.tasks.begin(), t.tasks.end());
+  cols.push_back("average");
+  std::string s = header(cols);
+  for (const auto& row : t.rows) {
+    std::vector<std::string> cells = {row.model, row.scheme};
+    for (size_t i = 0; i < row.values.size(); ++i)
+      cells.push_back(task_cell(row.values[i], row.lo[i], row.hi[i], drop));
+    cells.push_back(task_cell(row.average, NAN, NAN, drop));
+    s += row_fn(cells);
+  }
+  return s + "\n";
+}
+
+std::string tasks_section(const Results& r) {
+  const TaskTable acc = task_table(r, "acc");
+  if (acc.empty()) return "";
+  std::string s = "## Task accuracy (%)\n\nacc per task (lm-evaluation-harness definitions; fp = the full-precision "
+                  "model), and the average over the tasks.\n\n" +
+                  task_table_markdown(acc, false);
+  const TaskTable norm = task_table(r, "acc_norm");
+  const bool any_norm = std::any_of(norm.rows.begin(), norm.rows.end(), [](const TaskTable::Row& row) {
+    return std::any_of(row.values.begin(), row.values.end(), [](double v) { return !std::isnan(v); });
+  });
+  if (any_norm) s += "acc_norm (log-likelihood per character of the choice):\n\n" + task_table_markdown(norm, false);
+  s += "### Accuracy drop against fp (points)\n\n100 x (fp - quantized) with the 95% paired interval of the "
+       "drop (items are paired; Wald interval of the McNemar discordant counts).\n\n" +
+       task_table_markdown(task_table(r, "acc_drop"), true);
   return s;
 }
 
@@ -223,8 +267,15 @@ std::string render_markdown(const Results& r, const Results* baseline) {
     s += fmt::format("**FAIL**: {} of {} checks failed over {} cases.\n\n", failed, r.verdicts.size(),
                      r.cases.size());
   }
+  const auto measured = measurement_lines(r);
+  if (!measured.empty()) {
+    s += "Measured on:\n\n";
+    for (const auto& line : measured) s += "- " + cell(line) + "\n";
+    s += "\n";
+  }
   s += verdict_section(r);
   s += degradation_section(r);
+  s += tasks_section(r);
   s += attribution_section(r);
   s += audit_section(r);
   if (baseline) s += baseline_section(r, *baseline);

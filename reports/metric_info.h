@@ -20,6 +20,14 @@ const std::vector<std::string>& known_metrics();
 // The metrics the summary tables show, in order, when present in the results.
 const std::vector<std::string>& headline_metrics();
 
+// Task accuracy (src/tasks): cases whose data is "task:<file>" carry the task metrics (acc, acc_norm, their
+// standard errors, acc_fp / acc_norm_fp of the fp pass, acc_drop / acc_norm_drop in points with their paired
+// 95% interval _lo / _hi and McNemar p-value _p, n_items) instead of the perplexity ones.
+inline constexpr const char* kTaskDataPrefix = "task:";
+bool is_task_data(const std::string& data);
+bool is_task_metric(const std::string& metric);
+const std::vector<std::string>& task_metrics();
+
 // Short column title: "Δppl", "KLD mean", "top-1 agree", ...
 std::string metric_label(const std::string& metric);
 

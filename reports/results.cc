@@ -93,7 +93,7 @@ const Attribution* CaseResult::attribution_for(const std::string& name) const {
 
 bool CaseResult::operator==(const CaseResult& o) const {
   return model == o.model && data == o.data && scheme == o.scheme && protection == o.protection &&
-         metrics == o.metrics && same_items(site_sqnr_db, o.site_sqnr_db) && audit == o.audit && attribution == o.attribution;
+         tokenizer == o.tokenizer && protocol == o.protocol && metrics == o.metrics && same_items(site_sqnr_db, o.site_sqnr_db) && audit == o.audit && attribution == o.attribution;
 }
 
 const char* to_string(VerdictKind k) {
@@ -177,6 +177,8 @@ ojson to_json(const CaseResult& c) {
   j["scheme"] = c.scheme;
   j["protection"] = c.protection;
   j["checkpoint"] = c.checkpoint;
+  if (!c.tokenizer.empty()) j["tokenizer"] = c.tokenizer;
+  if (!c.protocol.empty()) j["protocol"] = c.protocol;
   ojson m = ojson::object();
   for (const auto& [k, v] : c.metrics.items()) m[k] = number(v);
   j["metrics"] = m;
@@ -329,6 +331,8 @@ CaseResult case_from_json(const json& j, const std::string& where) {
   c.scheme = to_str(field(j, "scheme", where), where + ".scheme");
   c.protection = to_str(field(j, "protection", where), where + ".protection");
   c.checkpoint = opt_str(j, "checkpoint", where);
+  c.tokenizer = opt_str(j, "tokenizer", where);
+  c.protocol = opt_str(j, "protocol", where);
   const json& m = field(j, "metrics", where);
   if (!m.is_object()) fail(where + ".metrics", "expected an object of name: number");
   for (auto it = m.begin(); it != m.end(); ++it) {

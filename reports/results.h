@@ -73,6 +73,8 @@ struct CaseResult {
   std::string scheme;      // scheme name ("W4A4", or the suite's label of a field-by-field scheme)
   std::string protection;  // "none" | "tokens" | "channels" | "both"
   std::string checkpoint;  // resolved checkpoint directory (informational)
+  std::string tokenizer;   // how text became ids (Tokenizer::describe(), "bb", "ids", ...); empty if unknown
+  std::string protocol;    // how it was scored: "windows W=128", "strided:64 W=128", "half W=128", "task <layout>"
   MetricMap metrics;
   std::vector<std::pair<std::string, double>> site_sqnr_db;  // site ("q", "k", ..., "down") -> SQNR in dB
   AuditSummary audit;                                        // empty unless the suite asked for an audit

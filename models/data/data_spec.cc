@@ -168,6 +168,7 @@ void load_text(const std::string& spec, const ParsedSpec& p, int64_t len, int64_
     d.sequences = split(join_documents(*tokenizer, docs, p.path), len);
     d.tokenizer = tokenizer->describe();
     d.vocab_size = tokenizer->vocab_size();
+    d.bos = tok::leading_bos(*tokenizer).value_or(-1);
     return;
   }
   // Byte-level: each sequence is BOS + len-1 bytes so that len is the sequence length the model sees.
@@ -182,6 +183,7 @@ void load_text(const std::string& spec, const ParsedSpec& p, int64_t len, int64_
   }
   d.tokenizer = "bytes";
   d.vocab_size = 257;
+  d.bos = tok::ByteTokenizer::kBos;
 }
 
 }  // namespace

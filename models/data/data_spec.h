@@ -29,6 +29,7 @@ struct Dataset {
   std::string spec;       // the spec it was loaded from
   std::string tokenizer;  // "bb" | "bytes" | "ids" | the tokenizer's describe() (kind, file, sha256, vocab)
   int64_t documents = 0;  // text / jsonl: documents read
+  int32_t bos = -1;       // text / jsonl: the BOS each document starts with (tok::leading_bos), else -1
   std::vector<std::vector<int32_t>> sequences;
   std::shared_ptr<const BBTask> bb;  // non-null for BB data (oracle, triggers)
   int64_t vocab_size = 0;            // ids are < vocab_size (BB: base + 1; bytes: 257; ids: max id + 1)

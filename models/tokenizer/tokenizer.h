@@ -29,6 +29,15 @@ class Tokenizer {
   virtual std::string describe() const = 0;
 };
 
+// The BOS the tokenizer puts in front of a text with add_special (Llama's, the zoo's; GPT-2 adds none), if any:
+// what a document starts with, so task requests and llama.cpp's perplexity windows start with it too.
+inline std::optional<int32_t> leading_bos(const Tokenizer& t) {
+  const auto bos = t.bos_id();
+  const std::vector<int32_t> empty = t.encode("", /*add_special=*/true);
+  if (bos && !empty.empty() && empty.front() == *bos) return bos;
+  return std::nullopt;
+}
+
 // The zoo's byte-level tokenizer: each byte is its own id, BOS = 256 (vocab 257), no EOS.
 class ByteTokenizer final : public Tokenizer {
  public:

@@ -1,7 +1,9 @@
-// qharness eval CKPT [--data SPEC] --scheme S [--scheme S2 ...] [--protect none|tokens|channels|both ...]
-//                    [--window N] [--stride N] [--threads N] [--json OUT] [--quiet]
+// qharness eval CKPT [--data SPEC] [--task FILE.jsonl ...] [--tokenizer PATH] --scheme S [--scheme S2 ...]
+//                    [--protect none|tokens|channels|both ...] [--window N] [--protocol P] [--stride N]
+//                    [--threads N] [--json OUT] [--quiet]
 // Evaluates each scheme x protection against the full-precision model (one shared fp pass per window) and
-// prints a short table; the JSON carries every metric under the ARCHITECTURE.md 2.7 names.
+// prints a short table; the JSON carries every metric under the ARCHITECTURE.md 2.7 names. With --task, the accuracy of
+// each task (src/tasks) per case, its drop in points against fp and the paired interval of the drop.
 #include <fmt/format.h>
 #include <omp.h>
 
@@ -20,14 +22,17 @@
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
 #include "src/eval/evaluator.h"
+#include "src/tasks/checkpoint_tokenizer.h"
+#include "src/tasks/layouts.h"
+#include "src/tasks/task_eval.h"
 
 namespace qh::cli {
 
 namespace {
 
 struct EvalArgs {
-  std::string checkpoint, data, json;
-  std::vector<std::string> schemes, protections{"none"};
+  std::string checkpoint, data, json, protocol = "windows", tokenizer;
+  std::vector<std::string> schemes, protections{"none"}, tasks;
   int64_t window = 0, stride = 0, sequences = 0;
   int threads = 0;
   bool quiet = false, fake_quant = false;
@@ -52,21 +57,15 @@ std::string num(double v, const char* f = "{:.4f}") {
   return std::isfinite(v) ? fmt::format(fmt::runtime(f), v) : std::string(v > 0 ? "inf" : "-");
 }
 
-void run_eval(const EvalArgs& args, int* exit_code) {
-  if (args.threads < 0) throw InputError("--threads must be positive");
-  if (args.threads > 0) omp_set_num_threads(args.threads);
-  if (args.schemes.empty()) throw InputError("eval: give at least one --scheme (named: W8A8, W4A4, ...)");
-  std::vector<eval::EvalCase> cases;
-  for (const std::string& s : args.schemes) {
-    const Scheme scheme = parse_scheme(s);
-    for (const std::string& p : args.protections) cases.push_back({"", scheme, engine::parse_protection(p)});
-  }
-  const Model model = load_checkpoint(args.checkpoint);
+void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protocol& protocol,
+                    const std::vector<eval::EvalCase>& cases, nlohmann::json* out) {
   const std::string spec = args.data.empty() ? data_from_recipe(model.spec, args.checkpoint) : args.data;
   const data::Dataset data = data::load_data(spec, model.spec.vocab_size, {args.checkpoint, nullptr});
   eval::EvalOptions opt;
   opt.window = args.window;
   opt.stride = args.stride;
+  opt.protocol = protocol;
+  opt.bos = data.bos;
   opt.max_sequences = args.sequences;
   opt.force_fake_quant = args.fake_quant;
   Progress progress("eval", 0, args.quiet);
@@ -77,10 +76,9 @@ void run_eval(const EvalArgs& args, int* exit_code) {
   progress.finish();
 
   if (!args.quiet) {
-    std::printf("%s  data %s  %lld windows of %lld (stride %lld), %lld scored tokens, fp ppl %s\n",
-                args.checkpoint.c_str(), spec.c_str(), static_cast<long long>(rep.windows),
-                static_cast<long long>(rep.window), static_cast<long long>(rep.stride),
-                static_cast<long long>(rep.scored_tokens),
+    std::printf("%s  data %s  protocol %s: %lld windows of %lld, %lld scored tokens, fp ppl %s\n",
+                args.checkpoint.c_str(), spec.c_str(), rep.protocol.c_str(), static_cast<long long>(rep.windows),
+                static_cast<long long>(rep.window), static_cast<long long>(rep.scored_tokens),
                 rep.cases.empty() ? "-" : num(rep.cases[0].metrics.ppl_fp).c_str());
     std::printf("%-28s %10s %10s %10s %10s %8s %8s  %s\n", "case", "ppl", "delta_ppl", "kld_mean", "kld_p99",
                 "top1", "sqnr_db", "path");
@@ -93,23 +91,90 @@ void run_eval(const EvalArgs& args, int* exit_code) {
                   num(c.sqnr_db, "{:.2f}").c_str(), path.c_str());
     }
   }
-  if (!args.json.empty()) {
-    nlohmann::json j;
-    j["schema_version"] = 1;
-    j["checkpoint"] = args.checkpoint;
-    j["data"] = spec;
-    j["window"] = rep.window;
-    j["stride"] = rep.stride;
-    j["windows"] = rep.windows;
-    j["scored_tokens"] = rep.scored_tokens;
-    j["threads"] = omp_get_max_threads();
-    j["f32_impl"] = rep.f32_impl;
-    j["fp_seconds"] = rep.fp_seconds;
-    nlohmann::json arr = nlohmann::json::array();
-    for (const eval::CaseResult& c : rep.cases) arr.push_back(c.to_json());
-    j["cases"] = arr;
-    write_file_atomic(args.json, j.dump(2) + "\n");
+  nlohmann::json& j = *out;
+  j["data"] = spec;
+  j["tokenizer"] = data.tokenizer;
+  j["protocol"] = rep.protocol;
+  j["window"] = rep.window;
+  j["stride"] = rep.stride;
+  j["windows"] = rep.windows;
+  j["scored_tokens"] = rep.scored_tokens;
+  j["f32_impl"] = rep.f32_impl;
+  j["fp_seconds"] = rep.fp_seconds;
+  nlohmann::json arr = nlohmann::json::array();
+  for (const eval::CaseResult& c : rep.cases) arr.push_back(c.to_json());
+  j["cases"] = arr;
+}
+
+std::string interval(double lo, double hi) {
+  return std::isfinite(lo) ? fmt::format("[{:+.2f}, {:+.2f}]", lo, hi) : std::string("-");
+}
+
+void run_tasks(const EvalArgs& args, const Model& model, const std::vector<tasks::Task>& task_files,
+               const std::vector<eval::EvalCase>& cases, nlohmann::json* out) {
+  const auto tokenizer = tasks::checkpoint_tokenizer(args.checkpoint, model, args.tokenizer);
+  tasks::TaskOptions opt;
+  opt.force_fake_quant = args.fake_quant;
+  Progress progress("tasks", 0, args.quiet);
+  opt.progress = [&](int64_t done, int64_t total) { progress.set(done, fmt::format("item {}/{}", done, total)); };
+  const tasks::TasksReport rep = tasks::evaluate_tasks(model, *tokenizer, task_files, cases, opt);
+  progress.finish();
+  if (!args.quiet) {
+    std::printf("%s  tokenizer %s\n", args.checkpoint.c_str(), rep.tokenizer.c_str());
+    std::printf("%-16s %-24s %7s %7s %7s %7s %9s %17s %9s %7s\n", "task", "case", "acc", "stderr", "acc_n",
+                "stderr", "acc_drop", "95% interval", "norm_drop", "p");
+    for (const tasks::TaskReport& t : rep.tasks) {
+      for (const tasks::TaskCaseResult& c : t.cases) {
+        const tasks::TaskMetrics& m = c.metrics;
+        std::printf("%-16s %-24s %7s %7s %7s %7s %9s %17s %9s %7s\n", t.name.c_str(), c.label.c_str(),
+                    num(m.acc.mean).c_str(), num(m.acc.stderr_).c_str(),
+                    m.has_norm ? num(m.acc_norm.mean).c_str() : "-",
+                    m.has_norm ? num(m.acc_norm.stderr_).c_str() : "-", num(m.acc_drop.drop, "{:+.2f}").c_str(),
+                    interval(m.acc_drop.lo, m.acc_drop.hi).c_str(),
+                    m.has_norm ? num(m.acc_norm_drop.drop, "{:+.2f}").c_str() : "-",
+                    num(m.acc_drop.p_mcnemar, "{:.3f}").c_str());
+      }
+    }
   }
+  nlohmann::json& j = *out;
+  j["tokenizer"] = rep.tokenizer;
+  j["task_protocol"] = tasks::kTaskProtocol;
+  nlohmann::json arr = nlohmann::json::array();
+  for (const tasks::TaskReport& t : rep.tasks) {
+    nlohmann::json tj;
+    tj["task"] = t.name;
+    tj["file"] = t.path;
+    tj["layout"] = t.layout;
+    tj["items"] = t.items;
+    tj["requests"] = t.requests;
+    nlohmann::json cs = nlohmann::json::array();
+    for (const tasks::TaskCaseResult& c : t.cases) cs.push_back(c.to_json());
+    tj["cases"] = cs;
+    arr.push_back(tj);
+  }
+  j["tasks"] = arr;
+}
+
+void run_eval(const EvalArgs& args, int* exit_code) {
+  if (args.threads < 0) throw InputError("--threads must be positive");
+  if (args.threads > 0) omp_set_num_threads(args.threads);
+  if (args.schemes.empty()) throw InputError("eval: give at least one --scheme (named: W8A8, W4A4, ...)");
+  std::vector<eval::EvalCase> cases;
+  for (const std::string& s : args.schemes) {
+    const Scheme scheme = parse_scheme(s);
+    for (const std::string& p : args.protections) cases.push_back({"", scheme, engine::parse_protection(p)});
+  }
+  const eval::Protocol protocol = eval::parse_protocol(args.protocol);
+  std::vector<tasks::Task> task_files;
+  for (const std::string& path : args.tasks) task_files.push_back(tasks::read_task_file(path));
+  const Model model = load_checkpoint(args.checkpoint);
+  nlohmann::json j;
+  j["schema_version"] = 1;
+  j["checkpoint"] = args.checkpoint;
+  j["threads"] = omp_get_max_threads();
+  if (!args.data.empty() || task_files.empty()) run_perplexity(args, model, protocol, cases, &j);
+  if (!task_files.empty()) run_tasks(args, model, task_files, cases, &j);
+  if (!args.json.empty()) write_file_atomic(args.json, j.dump(2) + "\n");
   *exit_code = kExitOk;
 }
 
@@ -119,12 +184,23 @@ void add_eval(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate quantization schemes against the full-precision model");
   cmd->add_option("checkpoint", args->checkpoint, "checkpoint directory")->required();
-  cmd->add_option("--data", args->data, "data spec (bb:..., tokens:PATH, text:PATH); default: the recipe's data");
+  cmd->add_option("--data", args->data,
+                  "data spec (bb:..., tokens:PATH, text:PATH); default: the recipe's data, unless --task is given");
+  cmd->add_option("--task", args->tasks,
+                  "multiple-choice / cloze task file (JSONL: HellaSwag, ARC, PIQA, WinoGrande, LAMBADA or "
+                  "{context, choices, gold}); repeatable");
+  cmd->add_option("--tokenizer", args->tokenizer,
+                  "tokenizer of the task text (a checkpoint folder, tokenizer.json or tokenizer.model); default: "
+                  "the checkpoint's, or bytes for a byte-level model");
   cmd->add_option("--scheme", args->schemes, "scheme (W8A8, W4A4, W4A8-kv4, ...); repeatable")->required();
   cmd->add_option("--protect", args->protections, "none | tokens | channels | both; repeatable")
       ->capture_default_str();
   cmd->add_option("--window", args->window, "tokens per window (default: the context or the sequence length)");
-  cmd->add_option("--stride", args->stride, "tokens between window starts (default: the window)");
+  cmd->add_option("--protocol", args->protocol,
+                  "perplexity protocol: windows (non-overlapping), strided:S (Hugging Face: windows every S "
+                  "tokens, only new tokens scored) or half (llama.cpp: second half of each window)")
+      ->capture_default_str();
+  cmd->add_option("--stride", args->stride, "shorthand for --protocol strided:N");
   cmd->add_option("--sequences", args->sequences, "evaluate only the first N sequences");
   cmd->add_option("--threads", args->threads, "OpenMP threads (default: all)");
   cmd->add_option("--json", args->json, "write every metric as JSON to this file");

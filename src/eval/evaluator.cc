@@ -9,6 +9,7 @@
 
 #include "src/core/error.h"
 #include "src/engine/engine.h"
+#include "src/eval/case_forward.h"
 
 namespace qh::eval {
 
@@ -36,30 +37,6 @@ double sqnr_db(double signal, double noise) {
 }
 
 nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
-
-bool needs_calibration(const EvalCase& c) { return engine::needs_calibration(c.scheme, c.protection); }
-
-struct Window {
-  size_t seq;
-  int64_t start, end;         // tokens [start, end) of the sequence
-  int64_t score_from;         // first sequence position scored in this window
-};
-
-std::vector<Window> plan_windows(const data::Dataset& data, size_t n_seqs, int64_t window, int64_t stride) {
-  std::vector<Window> out;
-  for (size_t s = 0; s < n_seqs; ++s) {
-    const int64_t L = static_cast<int64_t>(data.sequences[s].size());
-    if (L < 2) continue;
-    int64_t scored_until = 0;
-    for (int64_t start = 0;; start += stride) {
-      const int64_t end = std::min(start + window, L);
-      out.push_back({s, start, end, std::max(start, scored_until)});
-      scored_until = end;
-      if (end >= L) break;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -105,15 +82,23 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
                      std::to_string(a.context));
   if (options.window < 0 || options.stride < 0) throw InputError("window and stride must be positive");
   const int64_t window = options.window > 0 ? options.window : std::min<int64_t>(a.context, longest);
-  const int64_t stride = options.stride > 0 ? options.stride : window;
-  if (stride > window)
-    throw InputError("stride " + std::to_string(stride) + " is larger than the window " + std::to_string(window));
+  Protocol protocol = options.protocol;
+  if (options.stride > 0) {  // the --stride shorthand
+    if (protocol.kind != ProtocolKind::kWindows && protocol.name() != "strided:" + std::to_string(options.stride))
+      throw InputError("give either a stride or the protocol " + protocol.name() + ", not both");
+    protocol = {ProtocolKind::kStrided, options.stride};
+  }
   if (window < 2 && longest > window) throw InputError("window must be at least 2 tokens");
+  const std::vector<Window> windows = plan_windows(data.sequences, n_seqs, window, protocol);
+  if (windows.empty())
+    throw InputError("data " + data.spec + ": no window to score under protocol " + protocol.name() +
+                     " (half needs a sequence of at least " + std::to_string(window) + " tokens)");
   engine::check_finite_weights(model);
 
   EvalReport report;
   report.window = window;
-  report.stride = stride;
+  report.stride = protocol.kind == ProtocolKind::kStrided ? protocol.stride : window;
+  report.protocol = protocol.name();
   const Scheme fp_scheme = parse_scheme("FP32");
   engine::Engine fp(model, fp_scheme);
   engine::EngineOptions eopt;
@@ -121,7 +106,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
 
   // Calibration on the first windows of the first sequences (fp passes; sink rows from the fp pass).
   engine::Calibration calib;
-  if (std::any_of(cases.begin(), cases.end(), needs_calibration))
+  if (any_needs_calibration(cases))
     calib = engine::calibrate(fp, data.sequences, n_seqs, window, options.outliers);
 
   struct CaseState {
@@ -137,26 +122,29 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     states[c].engine = std::make_unique<engine::Engine>(model, cases[c].scheme, p, calib, eopt);
   }
 
-  const std::vector<Window> windows = plan_windows(data, n_seqs, window, stride);
   const int64_t V = a.vocab_size;
   const bool oracle = data.bb && data.bb->vocab_size() == V;
   std::vector<float> fp_logits, q_logits, oracle_probs;
-  std::vector<int32_t> targets;
+  std::vector<int32_t> targets, bos_window;
   std::vector<uint8_t> pos_class, backcopy;
   for (size_t w = 0; w < windows.size(); ++w) {
     const Window& win = windows[w];
     const auto& seq = data.sequences[win.seq];
-    const int64_t L = static_cast<int64_t>(seq.size()), T = win.end - win.start;
+    const int64_t T = win.end - win.start;
     const int32_t* tok = seq.data() + win.start;
+    if (protocol.kind == ProtocolKind::kHalf && options.bos >= 0) {  // llama.cpp: each chunk starts with BOS
+      bos_window.assign(tok, tok + T);
+      bos_window[0] = options.bos;
+      tok = bos_window.data();
+    }
     fp_logits.resize(T * V);
     engine::ResidualNormObserver norms;
     auto t0 = Clock::now();
     fp.forward(tok, T, fp_logits.data(), &norms);
     report.fp_seconds += seconds_since(t0);
     const auto sinks = norms.sink_tokens(options.outliers.tau_tokens);
-    // Rows of the window scored here: positions [score_from, end) that have a next token.
-    const int64_t r0 = win.score_from - win.start, r1 = std::min(win.end, L - 1) - win.start;
-    const int64_t n = std::max<int64_t>(0, r1 - r0);
+    // Rows of the window scored here (the protocol's choice); row r predicts sequence token start + r + 1.
+    const int64_t r0 = win.row_begin, n = std::max<int64_t>(0, win.row_end - win.row_begin);
     targets.resize(n);
     pos_class.resize(n);
     backcopy.assign(n, 0);
@@ -180,16 +168,10 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     rows.backcopy = oracle ? backcopy.data() : nullptr;
     for (size_t c = 0; c < cases.size(); ++c) {
       CaseState& st = states[c];
-      const engine::Protection& p = cases[c].protection;
       auto t1 = Clock::now();
-      if (cases[c].scheme.is_fp() && p.none()) {
-        rows.q_logits = fp_logits.data() + r0 * V;
-      } else {
-        const auto mask = p.tokens ? norms.sink_tokens(options.outliers.tau_tokens) : std::vector<uint8_t>();
-        q_logits.resize(T * V);
-        st.engine->forward(tok, T, q_logits.data(), &st.errors, p.tokens ? mask.data() : nullptr);
-        rows.q_logits = q_logits.data() + r0 * V;
-      }
+      rows.q_logits = case_logits(*st.engine, cases[c], tok, T, fp_logits.data(), norms,
+                                  options.outliers.tau_tokens, &q_logits, &st.errors) +
+                      r0 * V;
       st.seconds += seconds_since(t1);
       if (n > 0) st.acc.add(rows);
     }
@@ -203,8 +185,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     CaseResult r;
     r.scheme = cases[c].scheme.name;
     r.protection = cases[c].protection.name();
-    r.label = !cases[c].label.empty() ? cases[c].label
-                                      : (r.protection == "none" ? r.scheme : r.scheme + "+" + r.protection);
+    r.label = case_label(cases[c]);
     r.scheme_desc = describe(cases[c].scheme);
     r.metrics = st.acc.finish();
     double sig = 0, noi = 0;

@@ -2,10 +2,10 @@
 // pass once per window and shares it with every case (scheme + protection), and streams the scored rows into
 // one qh::eval::MetricsAccumulator per case.
 //
-// Windows: a sequence longer than the window is cut into windows starting every `stride` tokens; positions
-// restart at 0 in each window; with stride < window only the positions not scored by the previous window are
-// scored. Row t of a window predicts token t+1 of the sequence. Position classes: kFirst for sequence position
-// 0, kSink for sink tokens (EvalOptions::outliers.tau_tokens, in the fp pass), kRest otherwise.
+// Windows: a sequence longer than the window is cut into windows by the perplexity protocol (windows.h:
+// non-overlapping, Hugging Face's strided, llama.cpp's half); positions restart at 0 in each window. Row t of a
+// window predicts token t+1 of the sequence. Position classes: kFirst for sequence position 0, kSink for sink
+// tokens (EvalOptions::outliers.tau_tokens, in the fp pass), kRest otherwise.
 // Calibration (static activation scales, outlier channels) uses the first window of each of the first
 // outliers.calib_sequences sequences (engine::calibrate).
 #pragma once
@@ -23,6 +23,7 @@
 #include "quant/scheme.h"
 #include "src/engine/engine.h"
 #include "src/eval/metrics.h"
+#include "src/eval/windows.h"
 
 namespace qh::eval {
 
@@ -34,7 +35,9 @@ struct EvalCase {
 
 struct EvalOptions {
   int64_t window = 0;          // 0: min(model context, longest sequence)
-  int64_t stride = 0;          // 0: the window (no overlap)
+  int64_t stride = 0;          // > 0: shorthand for the protocol strided:stride
+  Protocol protocol;           // how windows are cut and scored (windows.h)
+  int32_t bos = -1;            // the tokenizer's BOS (>= 0), put first in every window by the half protocol
   engine::OutlierSettings outliers;  // sink tokens, protected channels, calibration data
   int64_t max_sequences = 0;   // 0: all
   bool force_fake_quant = false;
@@ -59,6 +62,7 @@ struct EvalReport {
   std::vector<CaseResult> cases;
   int64_t windows = 0, scored_tokens = 0;
   int64_t window = 0, stride = 0;
+  std::string protocol;  // Protocol::name() of the protocol used
   double fp_seconds = 0;
   std::string f32_impl;
 };

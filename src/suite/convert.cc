@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "reports/metric_info.h"
 #include "src/audit/attribution.h"
 
 namespace qh::suite {
@@ -37,6 +38,16 @@ reports::MetricMap metrics_from_eval(const eval::CaseResult& c) {
     out.set(names[k], m.by_class[k].n > 0 ? m.by_class[k].kld_mean : NAN);
   }
   out.set("n_tokens", static_cast<double>(m.n_tokens));
+  return out;
+}
+
+reports::MetricMap metrics_from_task(const tasks::TaskCaseResult& c) {
+  const nlohmann::json j = c.metrics.to_json();  // the one list of task metric names and values
+  reports::MetricMap out;
+  for (const std::string& name : reports::task_metrics()) {
+    const nlohmann::json& v = j.at(name);
+    out.set(name, v.is_number() ? v.get<double>() : NAN);
+  }
   return out;
 }
 

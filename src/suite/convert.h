@@ -8,11 +8,14 @@
 #include "reports/results.h"
 #include "src/audit/audit.h"
 #include "src/eval/evaluator.h"
+#include "src/tasks/task_eval.h"
 
 namespace qh::suite {
 
 // ARCHITECTURE.md 2.7 metric names in a fixed order, plus per-position-class KLD (kld_mean_first / _sink / _rest).
 reports::MetricMap metrics_from_eval(const eval::CaseResult& c);
+// The task metrics (reports::task_metrics(), in that order) of one case on one task; NaN where undefined.
+reports::MetricMap metrics_from_task(const tasks::TaskCaseResult& c);
 std::vector<std::pair<std::string, double>> site_sqnr_from_eval(const eval::CaseResult& c);
 reports::AuditSummary audit_summary(const audit::AuditResult& a);
 

@@ -11,6 +11,8 @@
 #include "models/config.h"
 #include "models/data/data_spec.h"
 #include "models/train/zoo.h"
+#include "reports/metric_info.h"
+#include "src/eval/windows.h"
 #include "src/core/error.h"
 
 namespace qh::suite {
@@ -93,8 +95,14 @@ DataSize data_size(const SuiteSpec& suite, const std::string& spec) {
     const data::BBSpec bb = data::parse_bb_spec(spec);
     return {double(bb.seqs) * bb.config.seq_len, bb.config.seq_len};
   }
-  if ((kind != "tokens" && kind != "text") || colon == std::string::npos) {
-    throw InputError("data '" + spec + "': expected bb:..., tokens:PATH or text:PATH");
+  if (reports::is_task_data(spec)) {  // about a token per byte of the file (contexts repeat per choice)
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(spec.substr(colon + 1), ec);
+    if (ec) throw InputError("task file " + spec.substr(colon + 1) + ": cannot read its size: " + ec.message());
+    return {double(bytes), 0};
+  }
+  if ((kind != "tokens" && kind != "text" && kind != "jsonl") || colon == std::string::npos) {
+    throw InputError("data '" + spec + "': expected bb:..., tokens:PATH, text:PATH or jsonl:PATH");
   }
   std::vector<std::string> fields;
   for (size_t from = colon + 1;;) {
@@ -107,7 +115,7 @@ DataSize data_size(const SuiteSpec& suite, const std::string& spec) {
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(file, ec);
   if (ec) throw InputError("data '" + spec + "': cannot read the size of " + file + ": " + ec.message());
-  double width = kind == "text" ? 1 : 4;  // bytes per token; .npy and unknown: 4 (an estimate is enough)
+  double width = kind == "tokens" ? 4 : 1;  // bytes per token; .npy and unknown: 4 (an estimate is enough)
   if (kind == "tokens" && std::filesystem::path(file).extension() == ".u16") width = 2;
   DataSize out;
   for (size_t i = 1; i < fields.size(); ++i) {
@@ -160,7 +168,9 @@ std::vector<PairCost> estimate_costs(const SuiteSpec& suite) {
       }
       const int64_t natural = d.seq_len > 0 ? std::min<int64_t>(d.seq_len, m.context) : m.context;
       const double window = e.window > 0 ? double(e.window) : double(std::max<int64_t>(1, natural));
-      if (e.stride > 0 && e.stride < window) tokens *= window / double(e.stride);  // overlapping windows
+      const eval::Protocol protocol = eval::parse_protocol(e.protocol);
+      const double stride = e.stride > 0 ? double(e.stride) : double(protocol.stride);
+      if (stride > 0 && stride < window) tokens *= window / stride;  // overlapping windows
       const double per_token = 2.0 * m.matmul_weights + 2.0 * m.attention_width * window;
       PairCost c;
       c.fp_pass = per_token * tokens / 1e9;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <sstream>
 #include <hwy/highway.h>
 #include <algorithm>
 #include <map>
@@ -22,6 +23,10 @@
 #include "src/suite/case_cache.h"
 #include "src/suite/convert.h"
 #include "src/suite/verdicts.h"
+#include "src/tasks/checkpoint_tokenizer.h"
+#include "src/tasks/layouts.h"
+#include "src/tasks/task_eval.h"
+#include "reports/metric_info.h"
 
 namespace qh::suite {
 
@@ -49,8 +54,22 @@ std::string cpu_model() {
 }
 
 std::string eval_settings_text(const EvalSettings& e) {
-  return fmt::format("window={},stride={},max_sequences={},calib={},tau_t={},top_k={},tau_c={}", e.window, e.stride,
-                     e.max_sequences, e.calib_sequences, e.tau_tokens, e.top_k_channels, e.tau_channels);
+  std::string text = fmt::format("window={},stride={},max_sequences={},calib={},tau_t={},top_k={},tau_c={}", e.window,
+                                 e.stride, e.max_sequences, e.calib_sequences, e.tau_tokens, e.top_k_channels,
+                                 e.tau_channels);
+  if (e.protocol != "windows") text += ",protocol=" + e.protocol;  // keeps the keys of earlier runs valid
+  return text;
+}
+
+// A task's results depend on the file's content, not only on its name.
+std::string data_identity(const std::string& data) {
+  if (!reports::is_task_data(data)) return data;
+  const std::string path = data.substr(std::string(reports::kTaskDataPrefix).size());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("task file " + path + ": cannot open it");
+  std::stringstream content;
+  content << in.rdbuf();
+  return data + " " + stable_hash(content.str());
 }
 
 // The suite's outlier rules, the same for its evaluations, its audits and its protections.
@@ -147,12 +166,13 @@ struct RunContext {
       }
     }
     settings = eval_settings_text(s.eval);
+    for (const auto& d : s.data) data_ids.push_back(data_identity(d));
   }
   RunContext(const RunContext&) = delete;
   RunContext& operator=(const RunContext&) = delete;
 
   std::string case_key(const PlannedCase& p) const {
-    return stable_hash(slots[p.model].identity + "\n" + suite.data[p.data] + "\n" +
+    return stable_hash(slots[p.model].identity + "\n" + data_ids[p.data] + "\n" +
                        to_fields_string(suite.schemes[p.scheme].scheme) + "\n" + p.protection + "\n" + settings);
   }
   std::string audit_key(int model, int data) const {
@@ -169,7 +189,8 @@ struct RunContext {
     };
     for (const auto& p : planned) {
       if (!cache.load(case_key(p))) want(p.model);  // load, not exists: a damaged entry is recomputed
-      if (suite.audit && owns_audit(p.model, p.data) && !cache.load(audit_key(p.model, p.data))) {
+      if (suite.audit && !reports::is_task_data(suite.data[p.data]) && owns_audit(p.model, p.data) &&
+          !cache.load(audit_key(p.model, p.data))) {
         want(p.model);
       }
     }
@@ -187,6 +208,7 @@ struct RunContext {
   train::ZooOptions zoo_options;
   std::vector<train::ZooEntry> zoo;
   std::vector<ModelSlot> slots;
+  std::vector<std::string> data_ids;  // per suite.data entry: the spec, plus the content hash of a task file
   std::string settings;
 };
 
@@ -255,14 +277,58 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
         any_here = true;
         if (!done.count(i)) todo.push_back(i);
       }
+      const bool is_task = reports::is_task_data(suite.data[d]);  // tasks have no fp audit
       const std::string akey = audit_key(static_cast<int>(m), static_cast<int>(d));
-      std::optional<reports::CaseResult> audit_entry = suite.audit && any_here ? cache.load(akey) : std::nullopt;
+      std::optional<reports::CaseResult> audit_entry =
+          suite.audit && any_here && !is_task ? cache.load(akey) : std::nullopt;
       const bool need_audit =
-          suite.audit && any_here && !audit_entry && owns_audit(static_cast<int>(m), static_cast<int>(d));
+          suite.audit && any_here && !is_task && !audit_entry && owns_audit(static_cast<int>(m), static_cast<int>(d));
       const std::string note = slots[m].ref->name + " " + suite.data[d];
       if (!todo.empty() || need_audit) {  // else everything is cached: only the audit is attached below
         const ModelSlot& slot = slots[m];
         const Model model = load_checkpoint(slot.checkpoint);
+        std::vector<eval::EvalCase> cases;
+        for (size_t i : todo) {
+          const PlannedCase& p = planned[i];
+          cases.push_back({suite.schemes[p.scheme].label + "+" + p.protection, suite.schemes[p.scheme].scheme,
+                           engine::parse_protection(p.protection)});
+        }
+        // The report case of planned case i, with everything but the metrics.
+        auto case_of = [&](size_t i) {
+          const PlannedCase& p = planned[i];
+          reports::CaseResult c;
+          c.model = slot.ref->name;
+          c.data = suite.data[p.data];
+          c.scheme = suite.schemes[p.scheme].label;
+          c.protection = p.protection;
+          c.checkpoint = slot.checkpoint;
+          return c;
+        };
+        if (is_task) {
+          const std::string path = suite.data[d].substr(std::string(reports::kTaskDataPrefix).size());
+          const std::vector<tasks::Task> task{tasks::read_task_file(path)};
+          const auto tokenizer = tasks::checkpoint_tokenizer(slot.checkpoint, model);
+          tasks::TaskOptions to;
+          to.outliers = outlier_settings(suite.eval);
+          const size_t before = done.size();
+          to.progress = [&](int64_t k, int64_t total) {
+            progress(before, fmt::format("{} item {}/{}", note, k, total));
+          };
+          const tasks::TasksReport rep = tasks::evaluate_tasks(model, *tokenizer, task, cases, to);
+          QH_CHECK(rep.tasks.size() == 1 && rep.tasks[0].cases.size() == todo.size());
+          for (size_t k = 0; k < todo.size(); ++k) {
+            reports::CaseResult c = case_of(todo[k]);
+            c.tokenizer = rep.tokenizer;
+            c.protocol = "task " + rep.tasks[0].layout;
+            c.metrics = metrics_from_task(rep.tasks[0].cases[k]);
+            c.seconds = rep.tasks[0].cases[k].seconds + rep.fp_seconds / static_cast<double>(todo.size());
+            c.engine_impl = rep.f32_impl;
+            cache.store(case_key(planned[todo[k]]), c);
+            done.emplace(todo[k], c);
+          }
+          progress(done.size(), note);
+          continue;
+        }
         const data::Dataset data = data::load_data(suite.data[d], model.spec.vocab_size, {slot.checkpoint, nullptr});
         if (need_audit) {
           progress(done.size(), "audit " + note);
@@ -282,15 +348,11 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
           audit_entry = holder;
         }
         if (!todo.empty()) {
-          std::vector<eval::EvalCase> cases;
-          for (size_t i : todo) {
-            const PlannedCase& p = planned[i];
-            cases.push_back({suite.schemes[p.scheme].label + "+" + p.protection, suite.schemes[p.scheme].scheme,
-                             engine::parse_protection(p.protection)});
-          }
           eval::EvalOptions eo;
           eo.window = suite.eval.window;
           eo.stride = suite.eval.stride;
+          eo.protocol = eval::parse_protocol(suite.eval.protocol);
+          eo.bos = data.bos;
           eo.outliers = outlier_settings(suite.eval);
           eo.max_sequences = suite.eval.max_sequences;
           const size_t before = done.size();
@@ -302,12 +364,9 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
           for (size_t k = 0; k < todo.size(); ++k) {
             const PlannedCase& p = planned[todo[k]];
             const eval::CaseResult& er = rep.cases[k];
-            reports::CaseResult c;
-            c.model = slot.ref->name;
-            c.data = suite.data[p.data];
-            c.scheme = suite.schemes[p.scheme].label;
-            c.protection = p.protection;
-            c.checkpoint = slot.checkpoint;
+            reports::CaseResult c = case_of(todo[k]);
+            c.tokenizer = data.tokenizer;
+            c.protocol = fmt::format("{} W={}", rep.protocol, rep.window);
             c.metrics = metrics_from_eval(er);
             c.site_sqnr_db = site_sqnr_from_eval(er);
             c.seconds = er.seconds + rep.fp_seconds / static_cast<double>(todo.size());

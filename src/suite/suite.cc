@@ -10,7 +10,9 @@
 #include "reports/audit_metrics.h"
 #include "reports/metric_info.h"
 #include "src/suite/case_cache.h"
+#include "src/eval/windows.h"
 #include "src/suite/yaml_util.h"
+#include "src/tasks/layouts.h"
 
 namespace qh::suite {
 
@@ -18,7 +20,7 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string>& suite_top_level_keys() {
   static const std::vector<std::string> keys = {"name",       "description", "zoo",         "models",
-                                                "data",       "schemes",     "protections", "attribution",
+                                                "data",       "tasks",       "schemes",     "protections", "attribution",
                                                 "audit",      "eval",        "thresholds",  "expectations",
                                                 "baseline"};
   return keys;
@@ -71,6 +73,9 @@ void check_checked_metric(const YamlReader& r, const YAML::Node& node, const std
     if (!s.audit) r.fail(node, path, "'" + metric + "' is an audit metric; it needs 'audit: true'");
     return;
   }
+  if (reports::is_task_metric(metric) &&
+      std::none_of(s.data.begin(), s.data.end(), [](const std::string& d) { return reports::is_task_data(d); }))
+    r.fail(node, path, "'" + metric + "' is a task metric; it needs a 'tasks:' list");
   if (reports::is_known_metric(metric)) return;
   std::vector<std::string> names = reports::known_metrics();
   names.insert(names.end(), reports::audit_metric_names().begin(), reports::audit_metric_names().end());
@@ -134,7 +139,8 @@ SchemeRef parse_scheme_node(const YamlReader& r, const YAML::Node& node, const s
 
 void parse_eval(const YamlReader& r, const YAML::Node& node, EvalSettings* e) {
   r.expect_map(node, "eval",
-               {"window", "stride", "max_sequences", "calib_sequences", "tau_tokens", "top_k_channels", "tau_channels"});
+               {"window", "stride", "protocol", "max_sequences", "calib_sequences", "tau_tokens", "top_k_channels",
+                "tau_channels"});
   auto positive = [&](const char* key, int64_t min_value) -> int64_t {
     const int64_t v = r.get_int(node[key], std::string("eval.") + key);
     if (v < min_value) r.fail(node[key], std::string("eval.") + key, "must be >= " + std::to_string(min_value));
@@ -142,6 +148,16 @@ void parse_eval(const YamlReader& r, const YAML::Node& node, EvalSettings* e) {
   };
   if (node["window"]) e->window = positive("window", 0);
   if (node["stride"]) e->stride = positive("stride", 0);
+  if (node["protocol"]) {
+    e->protocol = r.get_string(node["protocol"], "eval.protocol");
+    try {
+      (void)eval::parse_protocol(e->protocol);
+    } catch (const InputError& err) {
+      r.fail(node["protocol"], "eval.protocol", err.what());
+    }
+    if (e->protocol != "windows" && node["stride"])
+      r.fail(node["stride"], "eval.stride", "give either a stride or a protocol, not both");
+  }
   if (node["max_sequences"]) e->max_sequences = positive("max_sequences", 0);
   if (node["calib_sequences"]) e->calib_sequences = static_cast<int>(positive("calib_sequences", 1));
   if (node["top_k_channels"]) e->top_k_channels = static_cast<int>(positive("top_k_channels", 0));
@@ -152,6 +168,27 @@ void parse_eval(const YamlReader& r, const YAML::Node& node, EvalSettings* e) {
   if (node["tau_channels"]) {
     e->tau_channels = static_cast<float>(r.get_number(node["tau_channels"], "eval.tau_channels"));
     if (e->tau_channels < 0) r.fail(node["tau_channels"], "eval.tau_channels", "must be >= 0");
+  }
+}
+
+// Each task file is read now (layout, every item), so a bad line fails before any model is trained.
+void parse_tasks(const YamlReader& r, const YAML::Node& node, SuiteSpec* s) {
+  const std::vector<std::string> files = r.get_string_list(node, "tasks");
+  if (files.empty()) r.fail(node, "tasks", "the list is empty");
+  for (size_t i = 0; i < files.size(); ++i) {
+    const YAML::Node at = node.IsSequence() ? node[i] : node;
+    const std::string path = "tasks[" + std::to_string(i) + "]";
+    if (files[i].empty()) r.fail(at, path, "empty task file name");
+    const std::string file = resolve(s->path, files[i]);
+    try {
+      (void)tasks::read_task_file(file);
+    } catch (const InputError& e) {
+      r.fail(at, path, e.what());
+    }
+    const std::string entry = reports::kTaskDataPrefix + file;
+    if (std::find(s->data.begin(), s->data.end(), entry) != s->data.end())
+      r.fail(at, path, "task file '" + files[i] + "' is listed twice");
+    s->data.push_back(entry);
   }
 }
 
@@ -301,9 +338,11 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
   if (root["description"]) s.description = r.get_string(root["description"], "description");
   s.zoo = root["zoo"] ? resolve(path, r.get_string(root["zoo"], "zoo")) : std::string("models/zoo.yaml");
 
-  for (const char* required : {"models", "data", "schemes"}) {
+  for (const char* required : {"models", "schemes"}) {
     if (!root[required]) r.fail(root, "", std::string("missing required key '") + required + "'");
   }
+  if (!root["data"] && !root["tasks"])
+    r.fail(root, "", "missing required key 'data' (data specs) or 'tasks' (task files)");
   const YAML::Node models = root["models"];
   r.expect_sequence(models, "models");
   if (models.size() == 0) r.fail(models, "models", "the list is empty");
@@ -313,11 +352,16 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
     if (s.find_model(m.name)) r.fail(models[i], p, "duplicate model name '" + m.name + "'");
     s.models.push_back(m);
   }
-  s.data = r.get_string_list(root["data"], "data");
-  if (s.data.empty()) r.fail(root["data"], "data", "the list is empty");
-  for (size_t i = 0; i < s.data.size(); ++i) {
-    if (s.data[i].empty()) r.fail(root["data"], "data", "empty data spec");
+  if (root["data"]) {
+    s.data = r.get_string_list(root["data"], "data");
+    if (s.data.empty()) r.fail(root["data"], "data", "the list is empty");
+    for (size_t i = 0; i < s.data.size(); ++i) {
+      const YAML::Node at = root["data"].IsSequence() ? root["data"][i] : root["data"];
+      if (s.data[i].empty()) r.fail(at, "data", "empty data spec");
+      if (reports::is_task_data(s.data[i])) r.fail(at, "data", "task files go in the 'tasks:' list");
+    }
   }
+  if (root["tasks"]) parse_tasks(r, root["tasks"], &s);
   const YAML::Node schemes = root["schemes"];
   if (schemes.IsScalar()) {
     s.schemes.push_back(parse_scheme_node(r, schemes, "schemes"));

@@ -53,6 +53,7 @@ struct BaselineSpec {
 
 struct EvalSettings {
   int64_t window = 0, stride = 0, max_sequences = 0;
+  std::string protocol = "windows";  // perplexity protocol (src/eval/windows.h): windows | strided:S | half
   int calib_sequences = 4;
   float tau_tokens = 10.0f;      // sink-token threshold (protection T and the position classes)
   int top_k_channels = 2;        // protection C: top-k outlier channels ...
@@ -66,6 +67,8 @@ struct SuiteSpec {
   std::string content_hash;  // stable_hash of the file's text: the suite's identity in results.json
   std::string zoo;          // zoo YAML (resolved); used for models given by zoo name
   std::vector<ModelRef> models;
+  // Data specs, then one "task:<file>" entry per file of the suite's `tasks:` list (resolved against the suite's
+  // directory): a task is evaluated like data, model x task x scheme x protection, with the task metrics.
   std::vector<std::string> data;
   std::vector<SchemeRef> schemes;
   std::vector<std::string> protections = {"none"};

@@ -42,6 +42,8 @@ std::vector<Verdict> check_thresholds(const SuiteSpec& suite, const reports::Res
   for (const auto& t : suite.thresholds) {
     for (const auto& c : results.cases) {
       if (c.protection != "none" || (t.scheme != "*" && c.scheme != t.scheme)) continue;
+      // Task metrics exist on task cases only, every other metric on data cases only.
+      if (reports::is_task_metric(t.metric) != reports::is_task_data(c.data)) continue;
       Verdict v;
       v.kind = VerdictKind::kThreshold;
       v.name = fmt::format("threshold {} {} {} {} {}", c.scheme, c.model, t.metric, t.is_max ? "<=" : ">=", num(t.limit));
@@ -70,6 +72,7 @@ std::vector<Verdict> check_expectations(const SuiteSpec& suite, const reports::R
   for (const auto& e : suite.expectations) {
     const bool lower_better = reports::metric_direction(e.metric) == reports::Direction::kLowerIsBetter;
     for (const auto& data : suite.data) {
+      if (reports::is_task_metric(e.metric) != reports::is_task_data(data)) continue;
       Verdict v;
       v.kind = VerdictKind::kExpectation;
       if (!e.name.empty()) {

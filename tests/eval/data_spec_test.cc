@@ -189,3 +189,22 @@ TEST(DataSpec, DefaultEvalSpecFromARecipe) {
 
 }  // namespace
 }  // namespace qh::data
+
+namespace qh::data {
+namespace {
+
+// The BOS llama.cpp's half protocol puts first in every window: the byte-level BOS for bytes, the tokenizer's
+// leading BOS for tokenized text (GPT-2 adds none), nothing for ids.
+TEST(DataSpec, TextDataRecordsTheBosItsDocumentsStartWith) {
+  const std::string text = temp_path("bos.txt");
+  std::ofstream(text) << "hello world";
+  EXPECT_EQ(load_data("text:" + text, 257).bos, 256);
+  const std::string gpt2 = std::string(QH_SOURCE_DIR) + "/tests/tokenizer/data/gpt2/tokenizer.json";
+  EXPECT_EQ(load_data("text:" + text + ",tokenizer=" + gpt2, 50257).bos, -1);
+  const std::string ids = temp_path("bos.u16");
+  std::ofstream(ids, std::ios::binary) << std::string("\x01\x00\x02\x00", 4);
+  EXPECT_EQ(load_data("tokens:" + ids, 0).bos, -1);
+}
+
+}  // namespace
+}  // namespace qh::data

@@ -102,7 +102,8 @@ TEST(SuiteSchema, WrongTypes) {
 }
 
 TEST(SuiteSchema, MissingFields) {
-  EXPECT_EQ(error_of("models: [a]\nschemes: [W8A8]\n"), "s.yaml:1:1: missing required key 'data'");
+  EXPECT_EQ(error_of("models: [a]\nschemes: [W8A8]\n"),
+            "s.yaml:1:1: missing required key 'data' (data specs) or 'tasks' (task files)");
   EXPECT_EQ(error_of(kHead + "expectations:\n  - {better: bb-relu, scheme: W4A4}\n"),
             "s.yaml:5:5: expectations[0]: missing 'worse'");
   EXPECT_EQ(error_of(""), "s.yaml: the suite file is empty");
