@@ -1,11 +1,10 @@
 // qharness: quantization-robustness test harness for transformer language models.
-// Exit codes: 0 ok / all checks pass, 1 a check or threshold failed, 2 bad input or usage.
+// Exit codes: 0 ok / all checks pass, 1 a check or threshold failed, 2 bad input or usage, 3 an internal error.
 #include <CLI/CLI.hpp>
-#include <cstdio>
-#include <exception>
 
-#include "src/core/error.h"
 #include "src/cli/command.h"
+#include "src/cli/exit_codes.h"
+#include "src/core/error.h"
 #include "src/core/version.h"
 
 int main(int argc, char** argv) {
@@ -24,17 +23,13 @@ int main(int argc, char** argv) {
   qh::cli::add_merge(app, &exit_code);
   qh::cli::add_slurm(app, &exit_code);
   qh::cli::add_tokenize(app, &exit_code);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);  // prints help / the usage error
-    return rc == 0 ? qh::kExitOk : qh::kExitBadInput;
-  } catch (const qh::InputError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return qh::kExitBadInput;
-  } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "error: out of memory\n");
-    return qh::kExitBadInput;
-  }
-  return exit_code;
+  return qh::cli::run_with_exit_codes([&] {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      const int rc = app.exit(e);  // prints help / the usage error
+      return rc == 0 ? qh::kExitOk : qh::kExitBadInput;
+    }
+    return exit_code;
+  });
 }

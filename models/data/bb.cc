@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 
 #include "src/core/rng.h"
+#include "models/data/token_file.h"
 #include "src/core/error.h"
+#include "src/core/limits.h"
 
 namespace qh::data {
 namespace {
@@ -66,9 +68,8 @@ BBTask::BBTask(const BBConfig& config) : config_(config) {
 // character counts its successors plus one for every character (add-one / Laplace smoothing, so every
 // transition is possible and the chain is irreducible); the unigram is the plain character frequency.
 void BBTask::build_from_text() {
-  std::ifstream in(config_.text_path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("bb: cannot read text file '{}'", config_.text_path));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> bytes = read_bytes(config_.text_path, kMaxDataTokens, "bb: the text= file");
+  const std::string text(bytes.begin(), bytes.end());
   if (text.size() < 2)
     throw InputError(fmt::format("bb: text file '{}' is empty or too short for bigrams", config_.text_path));
   int index[256];

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
@@ -12,6 +13,7 @@
 #include "models/data/text_data.h"
 #include "models/data/token_file.h"
 #include "src/core/error.h"
+#include "src/core/limits.h"
 
 namespace qh::data {
 namespace {
@@ -129,6 +131,36 @@ BBSpec bb_from(const std::string& spec, const ParsedSpec& p) {
   return s;
 }
 
+// The keys of a tokens: / text: spec.
+struct FileSpec {
+  int64_t len = 0;    // 0: one flat stream
+  std::string dtype;  // tokens: "", "u16" or "u32"
+};
+
+FileSpec file_spec_from(const std::string& spec, const ParsedSpec& p) {
+  reject_unknown(spec, p, p.kind == "tokens" ? std::initializer_list<const char*>{"len", "dtype"}
+                          : p.kind == "text" ? std::initializer_list<const char*>{"len", "tokenizer"}
+                                             : std::initializer_list<const char*>{"len", "tokenizer", "field"});
+  FileSpec f;
+  f.len = p.keys.count("len") ? parse_int(spec, "len", p.keys.at("len"), 2, int64_t(1) << 40) : 0;
+  if (p.kind == "tokens") {
+    f.dtype = p.keys.count("dtype") ? p.keys.at("dtype") : "";
+    if (!f.dtype.empty() && f.dtype != "u16" && f.dtype != "u32")
+      throw InputError(fmt::format("data spec '{}': dtype='{}' (expected u16 or u32)", spec, f.dtype));
+  }
+  return f;
+}
+
+// A bb: spec's size, checked before anything is generated: seqs x len ids (plus the BOS of each sequence).
+void check_bb_size(const std::string& spec, const BBSpec& s) {
+  const int64_t tokens = static_cast<int64_t>(s.seqs) * (s.config.seq_len + 1);
+  if (tokens > kMaxDataTokens)
+    throw InputError(fmt::format("data spec '{}': seqs={} x len={} is {} ids, more than the {} one data set may "
+                                 "hold (about {} GiB); use fewer sequences",
+                                 spec, s.seqs, s.config.seq_len, tokens, kMaxDataTokens,
+                                 tokens * 4 / (int64_t{1} << 30)));
+}
+
 // Splits a flat id stream into sequences of len ids (len 0: one sequence); a final piece shorter than 2
 // ids cannot be scored and is dropped.
 std::vector<std::vector<int32_t>> split(const std::vector<int64_t>& ids, int64_t len) {
@@ -188,10 +220,83 @@ void load_text(const std::string& spec, const ParsedSpec& p, int64_t len, int64_
 
 }  // namespace
 
+void bound_sequences(Dataset* d, int64_t max_sequences, int64_t flat_length) {
+  if (max_sequences <= 0) return;
+  if (d->flat && flat_length > 0 && !d->sequences.empty()) {
+    const int64_t keep = std::max<int64_t>(2, flat_length) * max_sequences;
+    auto& stream = d->sequences.front();
+    if (static_cast<int64_t>(stream.size()) > keep) stream.resize(static_cast<size_t>(keep));
+  }
+  if (static_cast<int64_t>(d->sequences.size()) > max_sequences) d->sequences.resize(static_cast<size_t>(max_sequences));
+}
+
 BBSpec parse_bb_spec(const std::string& spec) {
   const std::string full = spec.rfind("bb:", 0) == 0 ? spec : "bb:" + spec;
   const ParsedSpec p = split_spec(full);
   return bb_from(full, p);
+}
+
+void validate_data_spec(const std::string& spec) {
+  const ParsedSpec p = split_spec(spec);
+  if (p.kind == "bb") {
+    const BBSpec s = bb_from(spec, p);
+    check_bb_size(spec, s);
+    if (!s.config.text_path.empty()) data_file_size(s.config.text_path, kMaxDataTokens, "bb: the text= file");
+    return;
+  }
+  const FileSpec f = file_spec_from(spec, p);
+  if (p.kind == "tokens") {
+    data_file_size(p.path, token_file_max_bytes(p.path, f.dtype), "a token file");
+    return;
+  }
+  data_file_size(p.path, kMaxDataTokens, "a " + p.kind + " file");
+  if (p.keys.count("tokenizer") && !p.keys.at("tokenizer").empty()) {
+    std::error_code ec;
+    if (!std::filesystem::exists(p.keys.at("tokenizer"), ec))
+      throw InputError(fmt::format("data spec '{}': no such tokenizer '{}'", spec, p.keys.at("tokenizer")));
+  }
+}
+
+std::string resolve_spec_paths(const std::string& spec, const std::string& base_dir) {
+  const ParsedSpec p = split_spec(spec);
+  auto resolve = [&](const std::string& path) {
+    if (path.empty() || base_dir.empty() || std::filesystem::path(path).is_absolute()) return path;
+    return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+  };
+  std::string out = p.kind + ":";
+  bool first = true;
+  if (p.kind != "bb") {
+    out += resolve(p.path);
+    first = false;
+  }
+  for (const auto& [key, value] : p.keys) {
+    const bool is_path = (p.kind == "bb" && key == "text") || (p.kind != "bb" && key == "tokenizer");
+    out += (first ? "" : ",") + key + "=" + (is_path ? resolve(value) : value);
+    first = false;
+  }
+  return out;
+}
+
+std::vector<std::string> data_spec_files(const std::string& spec) {
+  const ParsedSpec p = split_spec(spec);
+  if (p.kind != "bb") {
+    std::vector<std::string> files{p.path};
+    if (p.keys.count("tokenizer") && !p.keys.at("tokenizer").empty()) {
+      // A tokenizer given as a folder is known by the tokenizer files it holds (what text_tokenizer reads).
+      const std::string t = p.keys.at("tokenizer");
+      std::error_code ec;
+      if (std::filesystem::is_directory(t, ec)) {
+        for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json"})
+          if (std::filesystem::exists(t + "/" + name, ec)) files.push_back(t + "/" + name);
+      } else {
+        files.push_back(t);
+      }
+    }
+    return files;
+  }
+  const BBSpec s = bb_from(spec, p);
+  if (s.config.text_path.empty()) return {};
+  return {s.config.text_path};
 }
 
 std::string format_bb_spec(const BBSpec& s) {
@@ -206,6 +311,7 @@ std::string default_eval_spec(const std::string& recipe_json) {
   const nlohmann::json r = nlohmann::json::parse(recipe_json, nullptr, /*allow_exceptions=*/false);
   if (!r.is_object() || !r.contains("data") || !r["data"].is_string()) return "";
   const std::string spec = r["data"].get<std::string>();
+  if (spec.rfind("text:", 0) == 0) return spec;  // a text recipe records its corpus: the model is scored on it
   if (spec.rfind("bb:", 0) != 0) return "";
   BBSpec s = parse_bb_spec(spec);
   s.seed += 1000003;  // a seed the trainer did not draw its training batches from
@@ -213,6 +319,7 @@ std::string default_eval_spec(const std::string& recipe_json) {
 }
 
 Dataset load_data(const std::string& spec, int64_t model_vocab, const TextSource& source) {
+  validate_data_spec(spec);  // the spec's own problems (a missing file, a directory, a size) before anything else
   const ParsedSpec p = split_spec(spec);
   Dataset d;
   d.spec = spec;
@@ -220,20 +327,17 @@ Dataset load_data(const std::string& spec, int64_t model_vocab, const TextSource
   int64_t row_len = 0;
   if (p.kind == "bb") {
     const BBSpec s = bb_from(spec, p);
+    check_bb_size(spec, s);
     auto task = std::make_shared<const BBTask>(s.config);
     d.tokenizer = "bb";
     d.sequences = task->sample(s.seqs, s.seed);
     d.vocab_size = task->vocab_size();
     d.bb = std::move(task);
   } else {
-    reject_unknown(spec, p, p.kind == "tokens" ? std::initializer_list<const char*>{"len", "dtype"}
-                            : p.kind == "text" ? std::initializer_list<const char*>{"len", "tokenizer"}
-                                               : std::initializer_list<const char*>{"len", "tokenizer", "field"});
-    const int64_t len = p.keys.count("len") ? parse_int(spec, "len", p.keys.at("len"), 2, int64_t(1) << 40) : 0;
+    const FileSpec f = file_spec_from(spec, p);
+    const int64_t len = f.len;
     if (p.kind == "tokens") {
-      const std::string dtype = p.keys.count("dtype") ? p.keys.at("dtype") : "";
-      if (!dtype.empty() && dtype != "u16" && dtype != "u32")
-        throw InputError(fmt::format("data spec '{}': dtype='{}' (expected u16 or u32)", spec, dtype));
+      const std::string& dtype = f.dtype;
       ids = read_token_file(p.path, dtype, &row_len);
       d.tokenizer = "ids";
       int64_t max_id = -1;
@@ -260,6 +364,7 @@ Dataset load_data(const std::string& spec, int64_t model_vocab, const TextSource
   }
   if (d.sequences.empty())
     throw InputError(fmt::format("data spec '{}': no sequence of at least 2 tokens", spec));
+  d.flat = p.kind != "bb" && !p.keys.count("len") && row_len == 0 && d.sequences.size() == 1;
   if (model_vocab > 0) {
     for (size_t s = 0; s < d.sequences.size(); ++s)
       for (size_t t = 0; t < d.sequences[s].size(); ++t)

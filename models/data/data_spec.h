@@ -33,6 +33,7 @@ struct Dataset {
   std::vector<std::vector<int32_t>> sequences;
   std::shared_ptr<const BBTask> bb;  // non-null for BB data (oracle, triggers)
   int64_t vocab_size = 0;            // ids are < vocab_size (BB: base + 1; bytes: 257; ids: max id + 1)
+  bool flat = false;                 // one stream (a tokens: / text: file without len=), scored window by window
   int64_t num_tokens() const {
     int64_t n = 0;
     for (const auto& s : sequences) n += static_cast<int64_t>(s.size());
@@ -50,6 +51,24 @@ struct TextSource {
 // position and id. model_vocab <= 0 skips that check (and lets text without a tokenizer be bytes).
 Dataset load_data(const std::string& spec, int64_t model_vocab, const TextSource& source = {});
 
+// Checks a spec without loading it: its syntax and keys, the size a bb: spec would generate, and that the files
+// it names exist, are regular files and are within the size limit (src/core/limits.h). Throws InputError.
+void validate_data_spec(const std::string& spec);
+
+// The spec with its relative file paths (the tokens: / text: / jsonl: path and tokenizer=, bb text=) made
+// relative to base_dir instead of the working directory (suites resolve against their own folder). Throws
+// InputError on a malformed spec.
+std::string resolve_spec_paths(const std::string& spec, const std::string& base_dir);
+
+// The files a spec reads (the tokens: / text: / jsonl: path, the tokenizer= file or the tokenizer files of its
+// folder, a bb: spec's text=), for cache keys that follow their content.
+// Throws InputError on a malformed spec.
+std::vector<std::string> data_spec_files(const std::string& spec);
+
+// --sequences N / --max-seqs N (0: all): keeps the first N sequences; a flat stream, which is one sequence, is
+// cut to its first N x flat_length ids (N windows' worth), so the bound holds for every kind of data.
+void bound_sequences(Dataset* d, int64_t max_sequences, int64_t flat_length);
+
 // The parsed `bb:` spec as a BBConfig plus sampling parameters (for the trainer, which samples fresh batches).
 struct BBSpec {
   BBConfig config;
@@ -61,7 +80,8 @@ std::string format_bb_spec(const BBSpec& s);    // canonical "bb:seed=..,seqs=..
 
 // The evaluation data for a checkpoint whose training recipe names its task (recipe JSON of ArchSpec): for
 // BB, the recipe's `data` spec with a different sampling seed (fresh sequences from the same table; the seed is
-// the training seed + 1000003). Returns "" when the recipe names no BB data (then --data is required).
+// the training seed + 1000003); for text, the recipe's corpus spec (text:PATH,len=N). Returns "" when the recipe
+// names neither (then --data is required).
 std::string default_eval_spec(const std::string& recipe_json);
 
 // Reads raw ids from a token file (.u16 / .u32 / .npy or explicit dtype "u16" | "u32" | ""), as a flat stream

@@ -1,6 +1,7 @@
 #include "models/data/token_file.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -8,6 +9,7 @@
 
 #include "models/data/data_spec.h"
 #include "src/core/error.h"
+#include "src/core/limits.h"
 
 namespace qh::data {
 namespace {
@@ -69,10 +71,31 @@ std::vector<int64_t> parse_shape(const std::string& text, const std::string& nam
 
 }  // namespace
 
-std::vector<uint8_t> read_bytes(const std::string& path) {
+uint64_t data_file_size(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) throw InputError(fmt::format("cannot read file '{}'", path));
+  if (std::filesystem::is_directory(status))
+    throw InputError(fmt::format("'{}' is a directory; {} must be a file", path, what));
+  if (!std::filesystem::is_regular_file(status))
+    throw InputError(fmt::format("'{}' is not a regular file; {} must be one", path, what));
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw InputError(fmt::format("cannot read file '{}': {}", path, ec.message()));
+  if (size > max_bytes)
+    throw InputError(fmt::format("{} '{}' has {} bytes, more than the {} ids one data set may hold (about {} "
+                                 "bytes of this file); use a part of it",
+                                 what, path, size, kMaxDataTokens, max_bytes));
+  return size;
+}
+
+std::vector<uint8_t> read_bytes(const std::string& path, uint64_t max_bytes, const std::string& what) {
+  const uint64_t size = data_file_size(path, max_bytes, what);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("cannot read file '{}'", path));
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  if (static_cast<uint64_t>(in.gcount()) != size) throw InputError(fmt::format("cannot read file '{}'", path));
+  return bytes;
 }
 
 NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& name) {
@@ -106,6 +129,9 @@ NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& name) {
   int64_t count = 1;
   for (int64_t d : a.shape) count *= d;
   if (count == 0) throw InputError(fmt::format("{}: npy array is empty", name));
+  if (count > kMaxDataTokens)
+    throw InputError(fmt::format("{}: npy array of {} ids is larger than the {} one data set may hold", name, count,
+                                 kMaxDataTokens));
   const uint64_t need = static_cast<uint64_t>(count) * width;
   if (bytes.size() - data_start != need)
     throw InputError(fmt::format("{}: npy data has {} bytes, shape needs {}", name, bytes.size() - data_start, need));
@@ -120,9 +146,15 @@ NpyArray parse_npy(const std::vector<uint8_t>& bytes, const std::string& name) {
   return a;
 }
 
+uint64_t token_file_max_bytes(const std::string& path, const std::string& dtype) {
+  // The widest id is 8 bytes (.npy <i8, plus its header); the exact id count is checked once the width is known.
+  const bool npy = dtype.empty() && ends_with(path, ".npy");
+  return npy ? kMaxDataTokens * 8 + (1u << 20) : kMaxDataTokens * 4;
+}
+
 std::vector<int64_t> read_token_file(const std::string& path, const std::string& dtype, int64_t* row_len) {
   *row_len = 0;
-  const std::vector<uint8_t> bytes = read_bytes(path);
+  const std::vector<uint8_t> bytes = read_bytes(path, token_file_max_bytes(path, dtype), "a token file");
   if (bytes.empty()) throw InputError(fmt::format("token file '{}' is empty", path));
   if (dtype.empty() && ends_with(path, ".npy")) {
     NpyArray a = parse_npy(bytes, fmt::format("token file '{}'", path));
@@ -139,6 +171,9 @@ std::vector<int64_t> read_token_file(const std::string& path, const std::string&
   if (bytes.size() % width != 0)
     throw InputError(fmt::format("token file '{}': {} bytes is not a whole number of {}-byte ids", path,
                                  bytes.size(), width));
+  if (bytes.size() / width > static_cast<uint64_t>(kMaxDataTokens))
+    throw InputError(fmt::format("token file '{}': {} ids, more than the {} one data set may hold", path,
+                                 bytes.size() / width, kMaxDataTokens));
   std::vector<int64_t> ids(bytes.size() / width);
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int64_t>(read_le(bytes.data() + i * width, width));
   return ids;

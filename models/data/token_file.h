@@ -6,10 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "src/core/limits.h"
+
 namespace qh::data {
 
-// The whole file; InputError when it cannot be read.
-std::vector<uint8_t> read_bytes(const std::string& path);
+// The size of a data file, checked before it is read: InputError when it is missing, a directory or another
+// non-regular file, or larger than max_bytes (the bytes kMaxDataTokens ids take in it, src/core/limits.h).
+// `what` names the file's role in messages ("a token file").
+uint64_t data_file_size(const std::string& path, uint64_t max_bytes, const std::string& what);
+// The largest token file (in bytes) that can hold kMaxDataTokens ids, for its format (.npy / u16 / u32).
+uint64_t token_file_max_bytes(const std::string& path, const std::string& dtype);
+// The whole file, after data_file_size's checks; InputError when it cannot be read.
+std::vector<uint8_t> read_bytes(const std::string& path, uint64_t max_bytes = kMaxDataTokens,
+                                const std::string& what = "a data file");
 
 struct NpyArray {
   std::string descr;            // "<u2" | "<u4" | "<i4" | "<i8"

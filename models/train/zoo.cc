@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "models/train/trainer.h"
+#include "models/train/yaml_keys.h"
+#include "src/core/content_hash.h"
 #include "src/core/error.h"
 
 namespace qh::train {
@@ -75,6 +77,7 @@ std::vector<ZooEntry> load_zoo(const std::string& file) {
     throw InputError(file + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                      ": " + e.msg);
   }
+  reject_duplicate_keys(root, file);
   expect_map(file, root, "the zoo file");
   YAML::Node defaults, task_defaults, models;
   for (const auto& kv : root) {
@@ -154,7 +157,21 @@ std::string resolve_cache_dir(const ZooOptions& o) {
 }
 
 std::string zoo_checkpoint_dir(const ZooEntry& e, const ZooOptions& o) {
-  return resolve_cache_dir(o) + "/" + e.name + "-" + recipe_hash(e.recipe);
+  // Training splits its matmuls by thread count (Eigen's blocking depends on it), so the thread count is part
+  // of what determines the weights: models trained with other than one thread get their own folder.
+  if (o.threads < 1) throw InputError("zoo: training threads must be >= 1, got " + std::to_string(o.threads));
+  const std::string threads = o.threads == 1 ? "" : "-t" + std::to_string(o.threads);
+  // The recipe names its corpus by path; the corpus's content is what the weights are trained on.
+  std::string corpus;
+  const std::string& file = e.recipe.task == "text" ? e.recipe.text_path : e.recipe.bb_text;
+  if (!file.empty()) {
+    try {
+      corpus = "-" + file_content_hash(file).substr(0, 8);
+    } catch (const InputError& err) {
+      throw InputError("zoo model '" + e.name + "': its corpus: " + err.what());
+    }
+  }
+  return resolve_cache_dir(o) + "/" + e.name + "-" + recipe_hash(e.recipe) + corpus + threads;
 }
 
 bool zoo_checkpoint_complete(const std::string& dir) {

@@ -10,7 +10,9 @@
 //       description: "..."                           optional
 //       tags: [quickstart]                           optional
 //       <recipe key>: value                          see recipe_keys() (models/train/recipe.h)
-// Cache layout: <cache_dir>/<name>-<recipe hash>/ holding the checkpoint, train_log.jsonl and
+// Cache layout: <cache_dir>/<name>-<recipe hash>[-<corpus hash>][-t<threads>]/ (the corpus part for recipes
+// that read a text file: its content, 8 hex digits; the thread part when trained with other than one thread,
+// because the weights depend on the thread count) holding the checkpoint, train_log.jsonl and
 // train_summary.json (written last; its presence marks the entry complete).
 #pragma once
 

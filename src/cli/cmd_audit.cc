@@ -11,11 +11,13 @@
 #include "models/checkpoint.h"
 #include "models/data/data_spec.h"
 #include "src/core/error.h"
+#include "src/core/limits.h"
 #include "src/audit/audit.h"
 #include "src/audit/audit_report.h"
 #include "src/audit/query_split.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
+#include "src/suite/convert.h"
 
 namespace qh::cli {
 namespace {
@@ -31,7 +33,10 @@ struct AuditArgs {
 };
 
 void run(const AuditArgs& a) {
-  if (a.threads > 0) omp_set_num_threads(a.threads);
+  if (checked_threads(a.threads, "--threads") > 0) omp_set_num_threads(a.threads);
+  if (a.max_sequences < 0)
+    throw InputError("--max-seqs " + std::to_string(a.max_sequences) + ": expected 0 (all) or a positive count");
+  if (a.window < 0) throw InputError("--window must be >= 0 (0: the default)");
   const Model model = load_checkpoint(a.checkpoint);
   std::string spec = a.data;
   if (spec.empty()) {
@@ -40,7 +45,8 @@ void run(const AuditArgs& a) {
       throw InputError("audit: --data is required: the checkpoint '" + a.checkpoint +
                        "' has no training recipe naming its task (e.g. --data bb:seed=7,seqs=64)");
   }
-  const data::Dataset data = data::load_data(spec, model.spec.vocab_size, {a.checkpoint, nullptr});
+  data::Dataset data = data::load_data(spec, model.spec.vocab_size, {a.checkpoint, nullptr});
+  data::bound_sequences(&data, a.max_sequences, a.window > 0 ? a.window : model.spec.context);
   std::vector<Scheme> schemes;
   for (const std::string& s : a.schemes.empty() ? std::vector<std::string>{"W8A8", "W4A4"} : a.schemes)
     schemes.push_back(parse_scheme(s));
@@ -59,8 +65,10 @@ void run(const AuditArgs& a) {
   o.progress = [progress](int64_t done, int64_t total) {
     progress->set(done, std::to_string(done) + "/" + std::to_string(total) + " windows");
   };
+  suite::check_fp_is_finite(model, data, a.window, a.checkpoint);
   const audit::AuditResult r = audit::run_audit(model, data, schemes, o);
   progress->finish();
+  suite::require_finite_fp(r.fp.nll_fp, a.checkpoint, spec);
   const std::vector<std::string> paths = audit::write_audit_dir(a.out, r);
   if (a.quiet) return;
   std::printf("audit of %s on %s: %lld tokens, fp ppl %.4g\n", a.checkpoint.c_str(), spec.c_str(),

@@ -18,6 +18,7 @@
 #include "models/data/data_spec.h"
 #include "src/core/atomic_file.h"
 #include "src/core/error.h"
+#include "src/core/limits.h"
 #include "quant/scheme.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
@@ -25,6 +26,7 @@
 #include "src/tasks/checkpoint_tokenizer.h"
 #include "src/tasks/layouts.h"
 #include "src/tasks/task_eval.h"
+#include "src/suite/convert.h"
 
 namespace qh::cli {
 
@@ -60,7 +62,8 @@ std::string num(double v, const char* f = "{:.4f}") {
 void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protocol& protocol,
                     const std::vector<eval::EvalCase>& cases, nlohmann::json* out) {
   const std::string spec = args.data.empty() ? data_from_recipe(model.spec, args.checkpoint) : args.data;
-  const data::Dataset data = data::load_data(spec, model.spec.vocab_size, {args.checkpoint, nullptr});
+  data::Dataset data = data::load_data(spec, model.spec.vocab_size, {args.checkpoint, nullptr});
+  data::bound_sequences(&data, args.sequences, args.window > 0 ? args.window : model.spec.context);
   eval::EvalOptions opt;
   opt.window = args.window;
   opt.stride = args.stride;
@@ -72,8 +75,15 @@ void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protoc
   opt.progress = [&](int64_t done, int64_t total) {
     progress.set(done, fmt::format("window {}/{}", done, total));
   };
+  suite::check_fp_is_finite(model, data, args.window, args.checkpoint);
   const eval::EvalReport rep = eval::evaluate_report(model, data, cases, opt);
   progress.finish();
+  if (!rep.cases.empty()) suite::require_finite_fp(rep.cases[0].metrics.nll_fp, args.checkpoint, spec);
+  for (const eval::CaseResult& c : rep.cases) {
+    if (!std::isfinite(c.metrics.nll))
+      std::fprintf(stderr, "warning: %s: the quantized model's log-probabilities are not finite (it overflows); its "
+                           "metrics are NaN\n", c.label.c_str());
+  }
 
   if (!args.quiet) {
     std::printf("%s  data %s  protocol %s: %lld windows of %lld, %lld scored tokens, fp ppl %s\n",
@@ -156,8 +166,10 @@ void run_tasks(const EvalArgs& args, const Model& model, const std::vector<tasks
 }
 
 void run_eval(const EvalArgs& args, int* exit_code) {
-  if (args.threads < 0) throw InputError("--threads must be positive");
-  if (args.threads > 0) omp_set_num_threads(args.threads);
+  if (checked_threads(args.threads, "--threads") > 0) omp_set_num_threads(args.threads);
+  if (args.sequences < 0)
+    throw InputError("--sequences " + std::to_string(args.sequences) + ": expected 0 (all) or a positive count");
+  if (args.window < 0 || args.stride < 0) throw InputError("--window and --stride must be >= 0 (0: the default)");
   if (args.schemes.empty()) throw InputError("eval: give at least one --scheme (named: W8A8, W4A4, ...)");
   std::vector<eval::EvalCase> cases;
   for (const std::string& s : args.schemes) {

@@ -19,6 +19,7 @@
 #include <omp.h>
 
 #include "src/core/error.h"
+#include "src/core/limits.h"
 #include "reports/writers.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
@@ -83,6 +84,10 @@ void add_run(CLI::App& app, int* exit_code) {
       if (::getppid() == 1) std::_Exit(kExitCheckFailed);
       if (args->shard.empty()) throw InputError("--worker needs --shard I/N");
     }
+    checked_threads(args->threads, "--threads");
+    if (args->jobs < 0 || args->jobs > kMaxThreads)
+      throw InputError("--jobs " + std::to_string(args->jobs) + ": expected 0 (all cores) to " +
+                       std::to_string(kMaxThreads));
     const suite::SuiteSpec spec = suite::load_suite(args->suite);
     if (args->shards > 0 && !args->plan) throw InputError("--shards N goes with --plan (a run takes --shard I/N)");
     if (args->plan) {

@@ -13,6 +13,7 @@
 #include "models/train/trainer.h"
 #include "models/train/zoo.h"
 #include "src/core/error.h"
+#include "src/core/limits.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
 
@@ -66,6 +67,28 @@ void print_result(const std::string& name, const std::string& dir, const nlohman
   for (const auto& r : probe.at("residual_peak")) peak = std::max(peak, r.get<double>());
   std::printf("%-24s %7.1fs  loss %.4f  max sink_mass %.3f  max residual_peak %.2f  %s\n", name.c_str(),
               summary.at("seconds").get<double>(), summary.at("final_loss").get<double>(), sink, peak, dir.c_str());
+}
+
+// One model (--task ... --out DIR) or a zoo file (--zoo FILE): options of the other mode would be silently
+// ignored, so they are refused.
+void reject_mixed_modes(const TrainArgs& a, const CLI::App& cmd) {
+  std::vector<std::string> single, zoo;
+  for (const auto& o : recipe_options())
+    if (cmd.count(o[0])) single.push_back(o[0]);
+  for (const char* o : {"--set", "--out"})
+    if (cmd.count(o)) single.push_back(o);
+  for (const char* o : {"--only", "--tag", "--cache", "--jobs", "--force", "--list"})
+    if (cmd.count(o)) zoo.push_back(o);
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  if (!a.zoo.empty() && !single.empty())
+    throw InputError("train: --zoo trains the zoo file's own recipes into its cache; " + join(single) +
+                     " cannot be combined with it (use --only NAME to pick models, or drop --zoo to train one model)");
+  if (a.zoo.empty() && !zoo.empty())
+    throw InputError("train: " + join(zoo) + " only apply with --zoo FILE");
 }
 
 void run_single(TrainArgs& a, int* exit_code) {
@@ -184,7 +207,9 @@ void add_train(CLI::App& app, int* exit_code) {
   cmd->add_flag("--force", args->force, "zoo: retrain even when cached");
   cmd->add_flag("--list", args->list, "zoo: list the models and whether they are cached");
   cmd->add_flag("--quiet,-q", args->quiet, "no progress or summary output");
-  cmd->callback([args, exit_code] {
+  cmd->callback([args, cmd, exit_code] {
+    checked_threads(args->threads, "--threads");
+    reject_mixed_modes(*args, *cmd);
     if (!args->zoo.empty()) {
       run_zoo(*args, exit_code);
     } else {

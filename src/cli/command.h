@@ -1,6 +1,7 @@
 // Every qharness subcommand lives in its own src/cli/cmd_<name>.cc and exposes one function that adds the
 // subcommand to the app. The callback stores the command's exit code in *exit_code (0 ok, 1 a check failed,
-// 2 bad input); InputError thrown from a callback is caught in main() and becomes exit code 2.
+// 2 bad input); InputError thrown from a callback becomes exit code 2, any other exception exit code 3
+// (src/cli/exit_codes.h).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "src/core/error.h"
 #include "models/tensor_layout.h"
@@ -377,7 +378,8 @@ void Engine::forward(const int32_t* tokens, int64_t T, float* logits, Observer* 
   try {
     impl_->forward(tokens, T, logits, observer, protected_rows);
   } catch (const dnnl::error& e) {
-    throw InputError(std::string("oneDNN failed: ") + e.what());
+    // A oneDNN failure is the library's or the machine's, never the user's input: an internal error (exit 3).
+    throw std::runtime_error(std::string("oneDNN failed: ") + e.what());
   }
 }
 

@@ -1,5 +1,8 @@
 #include "src/engine/matmul.h"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include "src/core/error.h"
@@ -106,27 +109,52 @@ void Int8Matmul::run(const void* x_codes, const float* act_scales, int64_t M, fl
   cpu_stream().wait();
 }
 
-void BatchedMatmul::run(int64_t batch, int64_t M, int64_t K, int64_t N, const StridedOperand& A,
-                        const StridedOperand& B, bool b_transposed, float* C, int64_t sc, int64_t ldc, float alpha) {
-  if (batch == 0 || M == 0 || N == 0) return;
-  auto amd = md3s(batch, M, K, dt::f32, A.batch_stride, A.ld, 1);
-  auto bmd = b_transposed ? md3s(batch, K, N, dt::f32, B.batch_stride, 1, B.ld)
-                          : md3s(batch, K, N, dt::f32, B.batch_stride, B.ld, 1);
-  auto cmd = md3s(batch, M, N, dt::f32, sc, ldc, 1);
-  std::vector<int64_t> key{batch, M, K, N, A.batch_stride, A.ld, B.batch_stride, B.ld, b_transposed ? 1 : 0, sc, ldc};
+BatchedMatmul::Task& BatchedMatmul::task(int64_t m, int64_t K, int64_t N, const StridedOperand& A,
+                                         const StridedOperand& B, bool b_transposed, int64_t ldc, float alpha) {
+  std::vector<int64_t> key{m, K, N, A.ld, B.ld, b_transposed ? 1 : 0, ldc};
   int32_t ab;
   std::memcpy(&ab, &alpha, sizeof ab);
   key.push_back(ab);
   auto it = cache_.find(key);
-  if (it == cache_.end()) {
-    dnnl::primitive_attr attr;
-    if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(amd, bmd, cmd), attr, cpu_engine());
-    it = cache_.emplace(key, dnnl::matmul(pd)).first;
-  }
-  it->second.execute(cpu_stream(), {{DNNL_ARG_SRC, wrap(amd, A.data)}, {DNNL_ARG_WEIGHTS, wrap(bmd, B.data)},
-                                    {DNNL_ARG_DST, wrap(cmd, C)}});
-  cpu_stream().wait();
+  if (it != cache_.end()) return it->second;
+  auto amd = md3s(1, m, K, dt::f32, m * A.ld, A.ld, 1);
+  auto bmd = b_transposed ? md3s(1, K, N, dt::f32, N * B.ld, 1, B.ld) : md3s(1, K, N, dt::f32, K * B.ld, B.ld, 1);
+  auto cmd = md3s(1, m, N, dt::f32, m * ldc, ldc, 1);
+  dnnl::primitive_attr attr;
+  if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // one scratchpad per thread: tasks run concurrently
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(amd, bmd, cmd), attr, cpu_engine());
+  Task t{dnnl::matmul(pd), amd, bmd, cmd, pd.scratchpad_desc()};
+  return cache_.emplace(key, std::move(t)).first->second;
+}
+
+void BatchedMatmul::run(int64_t batch, int64_t M, int64_t K, int64_t N, const StridedOperand& A,
+                        const StridedOperand& B, bool b_transposed, float* C, int64_t sc, int64_t ldc, float alpha) {
+  if (batch == 0 || M == 0 || N == 0) return;
+  const int64_t blocks = (M + kTaskRows - 1) / kTaskRows;
+  const int64_t tasks = batch * blocks;
+  Task* full = &task(std::min(M, kTaskRows), K, N, A, B, b_transposed, ldc, alpha);
+  Task* tail = &task(M - (blocks - 1) * kTaskRows, K, N, A, B, b_transposed, ldc, alpha);
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  scratch_.resize(static_cast<size_t>(std::max(threads, 1)));
+  const size_t scratch_bytes = std::max<size_t>({full->scratchpad.get_size(), tail->scratchpad.get_size(), 1});
+  for (auto& s : scratch_)
+    if (s.size() < scratch_bytes) s.resize(scratch_bytes);
+  auto run_task = [&](int64_t t) {
+    const int64_t b = t / blocks, m0 = (t % blocks) * kTaskRows;
+    const Task& k = m0 + kTaskRows > M ? *tail : *full;  // the last block may be shorter
+    thread_local dnnl::stream stream(cpu_engine());
+    std::vector<uint8_t>& scratch = scratch_[static_cast<size_t>(omp_get_thread_num()) % scratch_.size()];
+    k.prim.execute(stream, {{DNNL_ARG_SRC, wrap(k.a, A.data + b * A.batch_stride + m0 * A.ld)},
+                            {DNNL_ARG_WEIGHTS, wrap(k.b, B.data + b * B.batch_stride)},
+                            {DNNL_ARG_DST, wrap(k.c, C + b * sc + m0 * ldc)},
+                            {DNNL_ARG_SCRATCHPAD, wrap(k.scratchpad, scratch.data())}});
+    stream.wait();
+  };
+  // Inside a parallel region (an active one, or one of a single thread) oneDNN runs each task on the calling
+  // thread, so every task is computed the same way whatever the number of threads.
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t t = 0; t < tasks; ++t) run_task(t);
 }
 
 }  // namespace qh::engine

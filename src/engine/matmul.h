@@ -70,18 +70,32 @@ class Int8Matmul {
 // Batched f32 matmul C[b] = alpha * A[b] B[b] for the attention: A {batch,M,K}, B {batch,K,N} (optionally
 // given transposed as {batch,N,K} rows), C {batch,M,N}; row-major rows with leading dimensions lda / ldb /
 // ldc and explicit batch strides sa / sb / sc (elements), so that blocks of a larger matrix and interleaved
-// head layouts are used in place. One primitive per distinct shape and stride set, cached.
+// head layouts are used in place.
+//
+// Same bits on any thread count: for these strided shapes oneDNN 2.6 picks its gemm:jit implementation, which
+// splits the work by the number of threads and rounds differently for each split (3, 5 or 6 threads gave other
+// attention scores than 1, 2 or 4). So the product is cut into fixed tasks (one batch entry x kTaskRows rows of
+// A), run in our own parallel loop; oneDNN runs each task on the thread that calls it (it never nests), so a
+// task is computed the same way whichever thread runs it. One primitive per task shape, cached.
 struct StridedOperand {
   const float* data;
   int64_t batch_stride, ld;
 };
 class BatchedMatmul {
  public:
+  static constexpr int64_t kTaskRows = 32;
   void run(int64_t batch, int64_t M, int64_t K, int64_t N, const StridedOperand& A, const StridedOperand& B,
            bool b_transposed, float* C, int64_t sc, int64_t ldc, float alpha);
 
  private:
-  std::map<std::vector<int64_t>, dnnl::matmul> cache_;
+  struct Task {
+    dnnl::matmul prim;
+    dnnl::memory::desc a, b, c, scratchpad;
+  };
+  Task& task(int64_t m, int64_t K, int64_t N, const StridedOperand& A, const StridedOperand& B, bool b_transposed,
+             int64_t ldc, float alpha);
+  std::map<std::vector<int64_t>, Task> cache_;
+  std::vector<std::vector<uint8_t>> scratch_;  // one user scratchpad per thread
 };
 
 }  // namespace qh::engine

@@ -7,8 +7,12 @@
 #include <sstream>
 #include <vector>
 
+#include "models/data/data_spec.h"
+#include "reports/metric_info.h"
 #include "src/core/atomic_file.h"
+#include "src/core/content_hash.h"
 #include "src/core/error.h"
+#include "src/core/version.h"
 
 namespace qh::suite {
 
@@ -28,15 +32,28 @@ std::string checkpoint_identity(const std::string& dir) {
   std::vector<std::string> parts;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     if (!entry.is_regular_file(ec)) continue;
-    const auto size = entry.file_size(ec);
-    const auto mtime = entry.last_write_time(ec).time_since_epoch().count();
-    parts.push_back(entry.path().filename().string() + ":" + std::to_string(size) + ":" + std::to_string(mtime));
+    const std::string name = entry.path().filename().string();
+    if (name == "train_log.jsonl" || name == "train_summary.json" || name.rfind(".", 0) == 0) continue;
+    parts.push_back(name + ":" + file_content_hash(entry.path().string()));
   }
+  if (ec) throw InputError(fmt::format("cannot read checkpoint directory '{}': {}", dir, ec.message()));
   std::sort(parts.begin(), parts.end());
-  std::string id = fs::weakly_canonical(dir, ec).string();
-  for (const auto& p : parts) id += "|" + p;
+  std::string id;
+  for (const auto& p : parts) id += (id.empty() ? "" : "|") + p;
   return id;
 }
+
+std::string data_identity(const std::string& spec) {
+  if (reports::is_task_data(spec)) {  // "task:<file>": the task file's content
+    const std::string path = spec.substr(std::string(reports::kTaskDataPrefix).size());
+    return spec + "|" + file_content_hash(path);
+  }
+  std::string id = spec;
+  for (const auto& file : data::data_spec_files(spec)) id += "|" + file + ":" + file_content_hash(file);
+  return id;
+}
+
+std::string harness_identity() { return "qharness " + version_string(); }
 
 std::string CaseCache::path_of(const std::string& key) const { return dir_ + "/" + key + ".json"; }
 

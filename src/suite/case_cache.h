@@ -1,7 +1,8 @@
 // Finished cases are kept in OUT/.cache/<key>.json so that a killed run resumes where it stopped. The key
-// hashes everything that determines the numbers: the checkpoint's identity (its directory plus the size and
-// modification time of its files), the data spec, the scheme field by field, the protection and the
-// evaluation settings. Writes are atomic; an unreadable entry is treated as missing.
+// hashes everything that determines the numbers: the harness's version and git revision, the content of every
+// input file (the checkpoint's files, the token / text files a data spec reads), the data spec, the scheme
+// field by field, the protection and the evaluation settings. Writes are atomic; an unreadable entry is
+// treated as missing.
 #pragma once
 
 #include <optional>
@@ -14,8 +15,16 @@ namespace qh::suite {
 // 64-bit FNV-1a as 16 hex digits (stable across runs and machines).
 std::string stable_hash(const std::string& text);
 
-// "dir|config.json:<size>:<mtime>|model.safetensors:<size>:<mtime>|..." for every file of the directory.
+// "config.json:<hash>|model.safetensors:<hash>|..." (file_content_hash, src/core/content_hash.h) over the checkpoint directory's regular files (sorted),
+// leaving out the trainer's logs (train_log.jsonl, train_summary.json), which hold timings, not weights.
 std::string checkpoint_identity(const std::string& dir);
+
+// The data spec followed by the content hash of every file it reads (a bb: spec without files: the spec alone
+// decides); for a suite's "task:<file>" entry, the task file's content.
+std::string data_identity(const std::string& spec);
+
+// What every key starts with: the harness's version and git revision (an upgrade recomputes every case).
+std::string harness_identity();
 
 class CaseCache {
  public:

@@ -6,8 +6,31 @@
 
 #include "reports/metric_info.h"
 #include "src/audit/attribution.h"
+#include "src/core/error.h"
+#include "src/engine/engine.h"
 
 namespace qh::suite {
+
+void check_fp_is_finite(const Model& model, const data::Dataset& data, int64_t window, const std::string& name) {
+  if (data.sequences.empty()) return;
+  const auto& seq = data.sequences.front();
+  const int64_t limit = window > 0 ? window : model.spec.context;
+  const int64_t T = std::min<int64_t>(static_cast<int64_t>(seq.size()), limit);
+  if (T < 1) return;
+  engine::check_finite_weights(model);
+  engine::Engine fp(model, parse_scheme("FP32"));
+  std::vector<float> logits(static_cast<size_t>(T * model.spec.vocab_size));
+  fp.forward(seq.data(), T, logits.data());
+  for (float v : logits)
+    if (!std::isfinite(v)) require_finite_fp(NAN, name, data.spec);
+}
+
+void require_finite_fp(double nll_fp, const std::string& model, const std::string& data) {
+  if (std::isfinite(nll_fp)) return;
+  throw InputError("model " + model + " on data " + data +
+                   ": the full-precision pass gives non-finite log-probabilities (its weights or activations "
+                   "overflow float32); no metric of it would be a number");
+}
 
 reports::MetricMap metrics_from_eval(const eval::CaseResult& c) {
   const eval::EvalMetrics& m = c.metrics;
@@ -16,6 +39,8 @@ reports::MetricMap metrics_from_eval(const eval::CaseResult& c) {
   out.set("ppl_fp", m.ppl_fp);
   out.set("delta_ppl", m.delta_ppl);
   out.set("ppl_ratio", m.ppl_ratio);
+  out.set("nll", m.nll);
+  out.set("nll_fp", m.nll_fp);
   out.set("kld_mean", m.kld_mean);
   out.set("kld_mean_se", m.kld_mean_se);
   out.set("kld_median", m.kld_median);

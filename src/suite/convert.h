@@ -12,6 +12,14 @@
 
 namespace qh::suite {
 
+// The full-precision model must give finite log-probabilities: weights that are finite but huge (3e38) overflow
+// float32 in the fp pass, and every number derived from it would be NaN. InputError naming the model and data.
+// (A quantized case that overflows while the fp pass does not is a finding: its metrics stay NaN and every
+// check on them fails.) check_fp_is_finite runs one fp window (the first `window` tokens of the first
+// sequence; 0: the context) before the evaluation; require_finite_fp checks the evaluation's fp NLL after it.
+void check_fp_is_finite(const Model& model, const data::Dataset& data, int64_t window, const std::string& name);
+void require_finite_fp(double nll_fp, const std::string& model, const std::string& data);
+
 // ARCHITECTURE.md 2.7 metric names in a fixed order, plus per-position-class KLD (kld_mean_first / _sink / _rest).
 reports::MetricMap metrics_from_eval(const eval::CaseResult& c);
 // The task metrics (reports::task_metrics(), in that order) of one case on one task; NaN where undefined.

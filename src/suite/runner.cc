@@ -1,6 +1,7 @@
 #include "src/suite/runner.h"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <ctime>
@@ -14,9 +15,12 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "models/checkpoint.h"
+#include "models/config.h"
 #include "models/data/data_spec.h"
 #include "models/train/zoo.h"
+#include "src/core/atomic_file.h"
 #include "src/core/error.h"
+#include "src/core/limits.h"
 #include "src/audit/audit.h"
 #include "src/core/version.h"
 #include "src/eval/evaluator.h"
@@ -61,17 +65,6 @@ std::string eval_settings_text(const EvalSettings& e) {
   return text;
 }
 
-// A task's results depend on the file's content, not only on its name.
-std::string data_identity(const std::string& data) {
-  if (!reports::is_task_data(data)) return data;
-  const std::string path = data.substr(std::string(reports::kTaskDataPrefix).size());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError("task file " + path + ": cannot open it");
-  std::stringstream content;
-  content << in.rdbuf();
-  return data + " " + stable_hash(content.str());
-}
-
 // The suite's outlier rules, the same for its evaluations, its audits and its protections.
 engine::OutlierSettings outlier_settings(const EvalSettings& e) {
   engine::OutlierSettings o;
@@ -82,12 +75,27 @@ engine::OutlierSettings outlier_settings(const EvalSettings& e) {
   return o;
 }
 
+// The reports and the case cache go to out_dir: a directory that cannot be written is bad input, found before
+// any training or evaluation rather than after.
+void check_output_dir(const std::string& out_dir) {
+  const std::string probe = out_dir + "/.cache/.writable." + std::to_string(::getpid());
+  try {
+    make_dirs(out_dir + "/.cache");
+    write_file_atomic(probe, "");
+  } catch (const InputError& e) {
+    throw InputError("--out " + out_dir + ": the output directory is not writable: " + e.what());
+  }
+  std::error_code ec;
+  std::filesystem::remove(probe, ec);
+}
+
 // Everything one model needs: its label, where its checkpoint is (or will be), and its cache identity.
 struct ModelSlot {
   const ModelRef* ref = nullptr;
   const train::ZooEntry* zoo = nullptr;
   std::string checkpoint;
-  std::string identity;
+  std::string identity;  // checkpoint_identity, or "" while a zoo model is not trained
+  ArchSpec arch;         // its shape (from config.json, or the zoo recipe before training)
 };
 
 }  // namespace
@@ -146,6 +154,7 @@ namespace {
 struct RunContext {
   RunContext(const SuiteSpec& s, const RunOptions& o)
       : suite(s), options(o), planned(shard_cases(s, o.shard)), cache(o.out_dir + "/.cache") {
+    check_output_dir(o.out_dir);
     zoo_options.cache_dir = o.zoo_cache_dir;
     zoo_options.jobs = o.jobs;
     zoo_options.quiet = o.quiet;
@@ -156,41 +165,102 @@ struct RunContext {
     for (size_t i = 0; i < s.models.size(); ++i) {
       ModelSlot& slot = slots[i];
       slot.ref = &s.models[i];
-      if (!slot.ref->zoo.empty()) {
-        slot.zoo = &train::find_zoo_entry(zoo, slot.ref->zoo, s.zoo);
-        slot.checkpoint = train::zoo_checkpoint_dir(*slot.zoo, zoo_options);
-        slot.identity = "zoo:" + slot.checkpoint;  // the directory name carries the recipe hash
-      } else {
-        slot.checkpoint = slot.ref->path;
-        slot.identity = "path:" + checkpoint_identity(slot.checkpoint);
+      // A problem with a model is reported at the suite line that names it.
+      try {
+        if (!slot.ref->zoo.empty()) {
+          slot.zoo = &train::find_zoo_entry(zoo, slot.ref->zoo, s.zoo);
+          slot.checkpoint = train::zoo_checkpoint_dir(*slot.zoo, zoo_options);
+          slot.arch = train::recipe_arch(slot.zoo->recipe, 257, 256);  // the shape; the vocabulary is the task's
+        } else {
+          slot.checkpoint = slot.ref->path;
+          std::error_code ec;
+          if (!std::filesystem::is_directory(slot.checkpoint, ec))
+            throw InputError("checkpoint '" + slot.checkpoint + "' is not a directory");
+          slot.arch = read_config(slot.checkpoint + "/config.json");
+        }
+      } catch (const InputError& e) {
+        throw InputError(slot.ref->where + ": model '" + slot.ref->name + "': " + e.what());
       }
     }
+    check_shapes();
+    refresh_identities();
+    // The data files' content, hashed once per run (a token file changed in place recomputes its cases).
+    for (size_t d = 0; d < s.data.size(); ++d) data_ids.push_back(data_identity(s.data_spec(d)));
     settings = eval_settings_text(s.eval);
-    for (const auto& d : s.data) data_ids.push_back(data_identity(d));
+  }
+
+  // What would otherwise fail only after training and evaluation: a window longer than a model's context, a
+  // group size that does not divide a quantized width.
+  void check_shapes() const {
+    for (const ModelSlot& slot : slots) {
+      const ArchSpec& a = slot.arch;
+      if (suite.eval.window > a.context) {
+        throw InputError(fmt::format("{}: eval.window: {} is longer than the context of model '{}' ({} tokens)",
+                                     suite.eval.window_where.empty() ? suite.path : suite.eval.window_where,
+                                     suite.eval.window, slot.ref->name, a.context));
+      }
+      const int64_t widths[] = {a.d_model, int64_t{a.num_heads} * a.head_dim, a.d_ff};
+      for (const SchemeRef& sc : suite.schemes) {
+        const std::pair<const char*, const QuantSpec*> specs[] = {{"weight", &sc.scheme.weights},
+                                                                   {"activation", &sc.scheme.activations}};
+        for (const auto& [what, q] : specs) {
+          if (!q->enabled() || q->granularity != Granularity::kGroup) continue;
+          for (int64_t k : widths) {
+            if (q->group_size > 0 && k % q->group_size == 0) continue;
+            throw InputError(fmt::format("{}: scheme '{}': {} group size {} does not divide the input width {} of "
+                                         "model '{}' (d_model {}, heads x head_dim {}, d_ff {})",
+                                         sc.where, sc.label, what, q->group_size, k, slot.ref->name, widths[0],
+                                         widths[1], widths[2]));
+          }
+        }
+        const QuantSpec& kv = sc.scheme.kv;
+        if (kv.enabled() && kv.granularity == Granularity::kGroup && (kv.group_size <= 0 || a.head_dim % kv.group_size))
+          throw InputError(fmt::format("{}: scheme '{}': kv group size {} does not divide head_dim {} of model '{}'",
+                                       sc.where, sc.label, kv.group_size, a.head_dim, slot.ref->name));
+      }
+    }
   }
   RunContext(const RunContext&) = delete;
   RunContext& operator=(const RunContext&) = delete;
 
+  // A checkpoint is known by the content of its files, so a zoo model retrained into the same folder or a
+  // checkpoint overwritten in place is evaluated again. A zoo model not trained yet has no identity: none of
+  // its cases can be cached.
+  void refresh_identities() {
+    for (ModelSlot& slot : slots) {
+      slot.identity.clear();
+      if (slot.zoo && !train::zoo_checkpoint_complete(slot.checkpoint)) continue;
+      slot.identity = checkpoint_identity(slot.checkpoint);
+    }
+  }
+
   std::string case_key(const PlannedCase& p) const {
-    return stable_hash(slots[p.model].identity + "\n" + data_ids[p.data] + "\n" +
+    if (slots[p.model].identity.empty()) return "";
+    return stable_hash(harness_identity() + "\n" + slots[p.model].identity + "\n" + data_ids[p.data] + "\n" +
                        to_fields_string(suite.schemes[p.scheme].scheme) + "\n" + p.protection + "\n" + settings);
   }
   std::string audit_key(int model, int data) const {
-    return stable_hash(slots[model].identity + "\n" + suite.data[data] + "\naudit\n" + settings);
+    if (slots[model].identity.empty()) return "";
+    return stable_hash(harness_identity() + "\n" + slots[model].identity + "\n" + data_ids[data] + "\naudit\n" +
+                       settings);
+  }
+  std::optional<reports::CaseResult> load(const std::string& key) const {
+    return key.empty() ? std::nullopt : cache.load(key);
   }
 
-  // Trains the zoo models of uncached cases and of missing audits that `owns_audit(model, data)` accepts.
+  // Trains the zoo models of uncached cases and of missing audits that `owns_audit(model, data)` accepts, then
+  // takes the identities of the trained checkpoints.
   template <typename OwnsAudit>
-  void train_missing(OwnsAudit owns_audit) const {
+  void train_missing(OwnsAudit owns_audit) {
     std::vector<const train::ZooEntry*> to_train;
     auto want = [&](int model) {
       const train::ZooEntry* e = slots[model].zoo;
       if (e && std::find(to_train.begin(), to_train.end(), e) == to_train.end()) to_train.push_back(e);
     };
     for (const auto& p : planned) {
-      if (!cache.load(case_key(p))) want(p.model);  // load, not exists: a damaged entry is recomputed
+      if (!load(case_key(p))) want(p.model);  // load, not exists: a damaged entry is recomputed
       if (suite.audit && !reports::is_task_data(suite.data[p.data]) && owns_audit(p.model, p.data) &&
-          !cache.load(audit_key(p.model, p.data))) {
+          !load(audit_key(p.model, p.data))) {
         want(p.model);
       }
     }
@@ -199,6 +269,7 @@ struct RunContext {
     for (const auto* e : to_train) entries.push_back(*e);
     if (!options.quiet) std::fprintf(stderr, "run: preparing %zu zoo model(s)\n", entries.size());
     train::ensure_zoo_models(entries, zoo_options);
+    refresh_identities();
   }
 
   const SuiteSpec& suite;
@@ -208,33 +279,33 @@ struct RunContext {
   train::ZooOptions zoo_options;
   std::vector<train::ZooEntry> zoo;
   std::vector<ModelSlot> slots;
-  std::vector<std::string> data_ids;  // per suite.data entry: the spec, plus the content hash of a task file
+  std::vector<std::string> data_ids;  // data_identity of each suite.data entry (spec and file contents)
   std::string settings;
 };
 
 }  // namespace
 
 void train_missing_models(const SuiteSpec& suite, const RunOptions& options) {
-  const RunContext ctx(suite, options);
+  RunContext ctx(suite, options);
   ctx.train_missing([](int, int) { return true; });
 }
 
 std::vector<std::string> planned_case_keys(const SuiteSpec& suite, const RunOptions& options) {
   const RunContext ctx(suite, options);
   std::vector<std::string> keys;
-  for (const auto& p : ctx.planned) keys.push_back(ctx.case_key(p));
+  for (const auto& p : ctx.planned) keys.push_back(ctx.case_key(p));  // "" for a zoo model not trained yet
   return keys;
 }
 
 int64_t count_cached(const std::vector<std::string>& keys, const std::string& out_dir) {
   const CaseCache cache(out_dir + "/.cache");
   int64_t n = 0;
-  for (const auto& k : keys) n += std::filesystem::exists(cache.path_of(k)) ? 1 : 0;
+  for (const auto& k : keys) n += !k.empty() && std::filesystem::exists(cache.path_of(k)) ? 1 : 0;
   return n;
 }
 
 RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
-  if (options.threads < 0) throw InputError("--threads must be >= 0");
+  checked_threads(options.threads, "--threads");
   if (options.jobs < 0) throw InputError("--jobs must be >= 0");
   if (options.threads > 0) omp_set_num_threads(options.threads);
   // Fail on a missing baseline before hours of work, not after.
@@ -243,7 +314,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
   if (!baseline_file.empty() && options.shard.all()) (void)reports::read_results(baseline_file);
 
   const auto started = std::chrono::steady_clock::now();
-  const RunContext ctx(suite, options);
+  RunContext ctx(suite, options);
   const std::vector<PlannedCase>& planned = ctx.planned;
   const CaseCache& cache = ctx.cache;
   const std::vector<ModelSlot>& slots = ctx.slots;
@@ -258,9 +329,9 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
   // What is already done; which zoo models must exist for the rest.
   std::map<size_t, reports::CaseResult> done;  // index in `planned`
   for (size_t i = 0; i < planned.size(); ++i) {
-    if (auto c = cache.load(case_key(planned[i]))) done.emplace(i, *c);
+    if (auto c = ctx.load(case_key(planned[i]))) done.emplace(i, *c);
   }
-  ctx.train_missing(owns_audit);
+  ctx.train_missing(owns_audit);  // after it every model has its identity and every key is known
 
   const size_t from_cache = done.size();
   auto progress = [&](size_t n, const std::string& note) {
@@ -280,7 +351,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
       const bool is_task = reports::is_task_data(suite.data[d]);  // tasks have no fp audit
       const std::string akey = audit_key(static_cast<int>(m), static_cast<int>(d));
       std::optional<reports::CaseResult> audit_entry =
-          suite.audit && any_here && !is_task ? cache.load(akey) : std::nullopt;
+          suite.audit && any_here && !is_task ? ctx.load(akey) : std::nullopt;
       const bool need_audit =
           suite.audit && any_here && !is_task && !audit_entry && owns_audit(static_cast<int>(m), static_cast<int>(d));
       const std::string note = slots[m].ref->name + " " + suite.data[d];
@@ -329,7 +400,10 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
           progress(done.size(), note);
           continue;
         }
-        const data::Dataset data = data::load_data(suite.data[d], model.spec.vocab_size, {slot.checkpoint, nullptr});
+        data::Dataset data = data::load_data(suite.data_spec(d), model.spec.vocab_size, {slot.checkpoint, nullptr});
+        data::bound_sequences(&data, suite.eval.max_sequences,
+                              suite.eval.window > 0 ? suite.eval.window : model.spec.context);
+        check_fp_is_finite(model, data, suite.eval.window, slot.ref->name);
         if (need_audit) {
           progress(done.size(), "audit " + note);
           audit::AuditOptions ao;
@@ -338,6 +412,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
           ao.outliers = outlier_settings(suite.eval);
           ao.attribution = ao.layer_sensitivity = ao.site_sensitivity = false;
           const audit::AuditResult ar = audit::run_audit(model, data, {}, ao);
+          require_finite_fp(ar.fp.nll_fp, slot.ref->name, suite.data[d]);
           reports::CaseResult holder;
           holder.model = slot.ref->name;
           holder.data = suite.data[d];
@@ -361,6 +436,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
           };
           const eval::EvalReport rep = eval::evaluate_report(model, data, cases, eo);
           QH_CHECK(rep.cases.size() == todo.size());
+          if (!rep.cases.empty()) require_finite_fp(rep.cases[0].metrics.nll_fp, slot.ref->name, suite.data[d]);
           for (size_t k = 0; k < todo.size(); ++k) {
             const PlannedCase& p = planned[todo[k]];
             const eval::CaseResult& er = rep.cases[k];

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <map>
 
+#include "models/data/data_spec.h"
 #include "src/core/error.h"
 #include "reports/audit_metrics.h"
 #include "reports/metric_info.h"
@@ -57,6 +58,19 @@ std::string list_of(const std::vector<std::string>& v) {
   return s;
 }
 
+// The BB oracle's metrics (backcopy_*, bigram_*) exist only for cases on bb: data.
+bool needs_bb_data(const std::string& metric) {
+  return metric.rfind("backcopy_", 0) == 0 || metric.rfind("bigram_", 0) == 0;
+}
+
+void check_measurable(const YamlReader& r, const YAML::Node& node, const std::string& path, const std::string& metric,
+                      const SuiteSpec& s) {
+  if (!needs_bb_data(metric)) return;
+  for (const auto& d : s.data)
+    if (d.rfind("bb:", 0) == 0) return;
+  r.fail(node, path, "'" + metric + "' is measured only on bb: data, and this suite has none");
+}
+
 void check_metric(const YamlReader& r, const YAML::Node& node, const std::string& path, const std::string& metric) {
   if (reports::is_known_metric(metric)) return;
   const std::string hint = did_you_mean(metric, reports::known_metrics());
@@ -76,7 +90,7 @@ void check_checked_metric(const YamlReader& r, const YAML::Node& node, const std
   if (reports::is_task_metric(metric) &&
       std::none_of(s.data.begin(), s.data.end(), [](const std::string& d) { return reports::is_task_data(d); }))
     r.fail(node, path, "'" + metric + "' is a task metric; it needs a 'tasks:' list");
-  if (reports::is_known_metric(metric)) return;
+  if (reports::is_known_metric(metric)) return check_measurable(r, node, path, metric, s);
   std::vector<std::string> names = reports::known_metrics();
   names.insert(names.end(), reports::audit_metric_names().begin(), reports::audit_metric_names().end());
   const std::string hint = did_you_mean(metric, names);
@@ -141,6 +155,8 @@ void parse_eval(const YamlReader& r, const YAML::Node& node, EvalSettings* e) {
   r.expect_map(node, "eval",
                {"window", "stride", "protocol", "max_sequences", "calib_sequences", "tau_tokens", "top_k_channels",
                 "tau_channels"});
+  e->where = location(r.file(), node);
+  if (node["window"]) e->window_where = location(r.file(), node["window"]);
   auto positive = [&](const char* key, int64_t min_value) -> int64_t {
     const int64_t v = r.get_int(node[key], std::string("eval.") + key);
     if (v < min_value) r.fail(node[key], std::string("eval.") + key, "must be >= " + std::to_string(min_value));
@@ -357,8 +373,12 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
     if (s.data.empty()) r.fail(root["data"], "data", "the list is empty");
     for (size_t i = 0; i < s.data.size(); ++i) {
       const YAML::Node at = root["data"].IsSequence() ? root["data"][i] : root["data"];
-      if (s.data[i].empty()) r.fail(at, "data", "empty data spec");
-      if (reports::is_task_data(s.data[i])) r.fail(at, "data", "task files go in the 'tasks:' list");
+      const std::string field = root["data"].IsSequence() ? "data[" + std::to_string(i) + "]" : "data";
+      s.data_where.push_back(location(r.file(), at));
+      if (s.data[i].empty()) r.fail(at, field, "empty data spec");
+      if (reports::is_task_data(s.data[i])) r.fail(at, field, "task files go in the 'tasks:' list");
+      if (std::find(s.data.begin(), s.data.begin() + i, s.data[i]) != s.data.begin() + i)
+        r.fail(at, field, "duplicate data spec '" + s.data[i] + "'");
     }
   }
   if (root["tasks"]) parse_tasks(r, root["tasks"], &s);
@@ -384,7 +404,11 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
       s.attribution = true;
       if (a["metrics"]) {
         s.attribution_metrics = r.get_string_list(a["metrics"], "attribution.metrics");
-        for (const auto& m : s.attribution_metrics) check_metric(r, a["metrics"], "attribution.metrics", m);
+        for (size_t i = 0; i < s.attribution_metrics.size(); ++i) {
+          const YAML::Node at = a["metrics"].IsSequence() ? a["metrics"][i] : a["metrics"];
+          check_metric(r, at, "attribution.metrics", s.attribution_metrics[i]);
+          check_measurable(r, at, "attribution.metrics", s.attribution_metrics[i], s);
+        }
       }
     }
   }
@@ -414,6 +438,24 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
   if (root["thresholds"]) parse_thresholds(r, root["thresholds"], &s);
   if (root["expectations"]) parse_expectations(r, root["expectations"], &s);
   if (root["baseline"]) parse_baseline(r, root["baseline"], &s);
+  // The data specs are checked last (syntax, sizes, that their files exist; relative paths against the suite's
+  // folder), so that a bad spec fails at its line before any training, after the cheaper schema checks.
+  const std::string suite_dir = fs::path(path).parent_path().string();
+  for (size_t i = 0; i < s.data.size(); ++i) {
+    if (reports::is_task_data(s.data[i])) {  // a tasks: entry, resolved and checked by parse_tasks
+      s.data_specs.push_back(s.data[i]);
+      continue;
+    }
+    const YAML::Node at = root["data"].IsSequence() ? root["data"][i] : root["data"];
+    const std::string field = root["data"].IsSequence() ? "data[" + std::to_string(i) + "]" : "data";
+    try {
+      s.data_specs.push_back(data::resolve_spec_paths(s.data[i], suite_dir));
+      data::validate_data_spec(s.data_specs.back());
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      r.fail(at, field, what.rfind("data spec '", 0) == 0 ? what : "'" + s.data[i] + "': " + what);
+    }
+  }
   return s;
 }
 

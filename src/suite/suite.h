@@ -58,6 +58,7 @@ struct EvalSettings {
   float tau_tokens = 10.0f;      // sink-token threshold (protection T and the position classes)
   int top_k_channels = 2;        // protection C: top-k outlier channels ...
   float tau_channels = 0.0f;     // ... or the tau_c rule when > 0
+  std::string where, window_where;  // file:line:col of `eval` and of `eval.window` (empty when not given)
 };
 
 struct SuiteSpec {
@@ -70,6 +71,8 @@ struct SuiteSpec {
   // Data specs, then one "task:<file>" entry per file of the suite's `tasks:` list (resolved against the suite's
   // directory): a task is evaluated like data, model x task x scheme x protection, with the task metrics.
   std::vector<std::string> data;
+  std::vector<std::string> data_specs;  // data[i] with relative paths resolved against the suite's folder
+  std::vector<std::string> data_where;  // file:line:col of each data spec
   std::vector<SchemeRef> schemes;
   std::vector<std::string> protections = {"none"};
   bool attribution = false;  // run {none, tokens, channels, both} and attach Shapley splits to the "none" case
@@ -82,6 +85,8 @@ struct SuiteSpec {
 
   const SchemeRef* find_scheme(const std::string& label) const;
   const ModelRef* find_model(const std::string& name) const;
+  // What data[i] loads: data_specs[i] when parsed from a file, else data[i] itself.
+  const std::string& data_spec(size_t i) const { return i < data_specs.size() ? data_specs[i] : data[i]; }
 };
 
 // Parses and validates; every problem is an InputError with file:line:col.

@@ -1,8 +1,10 @@
 #include "src/suite/yaml_util.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
+#include "models/train/yaml_keys.h"
 #include "src/core/error.h"
 
 namespace qh::suite {
@@ -91,11 +93,15 @@ std::string YamlReader::get_string(const YAML::Node& node, const std::string& pa
 
 double YamlReader::get_number(const YAML::Node& node, const std::string& path) const {
   if (!node.IsScalar()) fail(node, path, std::string("expected a number, got ") + kind_name(node));
+  double v = 0;
   try {
-    return node.as<double>();
+    v = node.as<double>();
   } catch (const YAML::Exception&) {
     fail(node, path, "expected a number, got '" + node.Scalar() + "'");
   }
+  // .nan would make every comparison false (a threshold that can never fail or never pass), .inf no limit.
+  if (!std::isfinite(v)) fail(node, path, "expected a finite number, got '" + node.Scalar() + "'");
+  return v;
 }
 
 int64_t YamlReader::get_int(const YAML::Node& node, const std::string& path) const {
@@ -125,12 +131,15 @@ std::vector<std::string> YamlReader::get_string_list(const YAML::Node& node, con
 }
 
 YAML::Node load_yaml_string(const std::string& text, const std::string& name) {
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw InputError(name + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
                      ": YAML syntax error: " + e.msg);
   }
+  reject_duplicate_keys(root, name);
+  return root;
 }
 
 }  // namespace qh::suite

@@ -182,7 +182,8 @@ TEST(DataSpec, DefaultEvalSpecFromARecipe) {
   EXPECT_EQ(s.seed, 7u + 1000003u);  // fresh samples, not the training seed
   EXPECT_EQ(s.config.table_seed, 2u);  // the same task
   EXPECT_EQ(s.config.seq_len, 64);
-  EXPECT_EQ(default_eval_spec(R"({"task": "text", "data": "text:corpus.txt"})"), "");
+  // A text recipe records its corpus: that is the default data (the audit of a zoo text model needs no --data).
+  EXPECT_EQ(default_eval_spec(R"({"task": "text", "data": "text:corpus.txt"})"), "text:corpus.txt");
   EXPECT_EQ(default_eval_spec("{}"), "");
   EXPECT_EQ(default_eval_spec("not json"), "");
 }

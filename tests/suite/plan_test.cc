@@ -177,8 +177,8 @@ TEST_F(PlanTest, EveryCaseInExactlyOneShardInPlanOrderAndDeterministic) {
 }
 
 TEST_F(PlanTest, UnreadableDataIsBadInputNamingIt) {
-  const SuiteSpec s = suite("models: [tiny]\ndata: \"tokens:missing.u16\"\nschemes: [W8A8]\n");
-  try {
+  try {  // found when the suite is read, before any planning
+    const SuiteSpec s = suite("models: [tiny]\ndata: \"tokens:missing.u16\"\nschemes: [W8A8]\n");
     (void)plan_shards(s, 2);
     FAIL() << "no error";
   } catch (const InputError& e) {

@@ -1,0 +1,112 @@
+#include "src/core/content_hash.h"
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "src/core/error.h"
+
+namespace qh {
+
+namespace {
+
+// Four independent multiply-rotate lanes over 8-byte little-endian words (so the hash is not limited by one
+// multiplication's latency), folded with the length through the MurmurHash3 finaliser.
+class ContentHasher {
+ public:
+  void update(const unsigned char* p, size_t n) {
+    length_ += n;
+    while (n > 0) {
+      if (pending_size_ == 0 && n >= sizeof(pending_)) {  // whole blocks straight from the input
+        block(p);
+        p += sizeof(pending_);
+        n -= sizeof(pending_);
+        continue;
+      }
+      pending_[pending_size_++] = *p++;
+      --n;
+      if (pending_size_ == sizeof(pending_)) {
+        block(pending_);
+        pending_size_ = 0;
+      }
+    }
+  }
+  uint64_t digest() const {
+    uint64_t h = length_ * 0x9E3779B97F4A7C15ull;
+    for (int lane = 0; lane < 4; ++lane) h = fmix(h ^ lanes_[lane]) + static_cast<uint64_t>(lane);
+    for (size_t i = 0; i < pending_size_; ++i) h = (h ^ pending_[i]) * 1099511628211ull;  // the tail, FNV-1a
+    return fmix(h);
+  }
+
+ private:
+  void block(const unsigned char* p) {
+    for (int lane = 0; lane < 4; ++lane) {
+      uint64_t w = 0;
+      for (int b = 7; b >= 0; --b) w = (w << 8) | p[lane * 8 + b];  // little-endian on every machine
+      lanes_[lane] = round(lanes_[lane], w);
+    }
+  }
+  static uint64_t round(uint64_t acc, uint64_t w) {
+    acc += w * 0xC2B2AE3D27D4EB4Full;
+    acc = (acc << 31) | (acc >> 33);
+    return acc * 0x9E3779B97F4A7C15ull;
+  }
+  static uint64_t fmix(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    return k ^ (k >> 33);
+  }
+  uint64_t lanes_[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
+  unsigned char pending_[32] = {};
+  size_t pending_size_ = 0;
+  uint64_t length_ = 0;
+};
+
+std::string stat_signature(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
+}
+
+}  // namespace
+
+std::string file_content_hash(const std::string& path) {
+  static std::mutex mu;
+  static std::map<std::string, std::pair<std::string, std::string>> memo;  // path -> (stat signature, hash)
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw InputError("'" + path + "' is a directory, not a file");
+  const std::string signature = stat_signature(path);
+  if (signature.empty()) throw InputError("cannot read file '" + path + "'");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto it = memo.find(path);
+    if (it != memo.end() && it->second.first == signature) return it->second.second;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError("cannot read file '" + path + "'");
+  ContentHasher h;
+  std::vector<char> buf(size_t{1} << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h.update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<size_t>(in.gcount()));
+  }
+  if (in.bad()) throw InputError("cannot read file '" + path + "'");
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.digest()));
+  const std::string hash = hex;
+  std::lock_guard<std::mutex> lock(mu);
+  memo[path] = {signature, hash};
+  return hash;
+}
+
+}  // namespace qh
