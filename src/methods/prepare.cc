@@ -23,6 +23,18 @@ void run_calibration(const PreparedModel& p, const std::vector<std::vector<int32
   }
 }
 
+// Refuses by name the block structures a method's folding cannot keep exact (ArchSpec's block description).
+void check_architecture(const ArchSpec& a, const MethodSpec& m) {
+  const std::string arch = a.architecture.empty() ? std::string("the model") : a.architecture;
+  if ((m.rotate != RotationKind::kNone || m.smoothquant) && !(a.attn_norm_feeds_qkv() && a.mlp_norm_feeds_gate_up()))
+    throw InputError("method " + m.label() + ": " + arch + " has no norm before q/k/v and gate/up (no pre-norms) to "
+                     "fold the norm weights / smoothing factors into");
+  if (m.rotate != RotationKind::kNone && a.post_norm)
+    throw InputError("method " + m.label() + ": " + arch + " has post-norms on the attention and MLP outputs: "
+                     "their weights sit between the o / down projections and the rotated residual stream and do "
+                     "not commute with the rotation");
+}
+
 }  // namespace
 
 engine::EngineOptions PreparedModel::engine_options(engine::EngineOptions base) const {
@@ -34,6 +46,7 @@ engine::EngineOptions PreparedModel::engine_options(engine::EngineOptions base) 
 PreparedModel prepare(const Model& model, const MethodSpec& method,
                       const std::vector<std::vector<int32_t>>& calibration) {
   const auto t0 = std::chrono::steady_clock::now();
+  check_architecture(model.spec, method);
   PreparedModel p;
   p.method = method;
   p.model = model;

@@ -85,15 +85,15 @@ void smooth_model(Model& m, const engine::Calibration& calib, double alpha, std:
       scale_output(w.wv, w.bv, inverse(sv));
       scale_input(w.wo, so);
     }
-    // down: with SwiGLU its input silu(gate) * up is linear in up, and relu(u / s) = relu(u) / s for s > 0,
+    // down: with SwiGLU / GeGLU its input act(gate) * up is linear in up, and relu(u / s) = relu(u) / s for s > 0,
     // so 1/s goes into up's output rows.
-    if (a.mlp == MlpKind::kSwiGLU || a.mlp == MlpKind::kRelu) {
+    if (a.mlp == MlpKind::kSwiGLU || a.mlp == MlpKind::kGeGLU || a.mlp == MlpKind::kRelu) {
       s = factors(sites[static_cast<int>(Site::kDown)].col_absmax, column_absmax({&w.w_down}, a.d_ff), alpha);
       scale_output(w.w_up, w.b_up, inverse(s));
       scale_input(w.w_down, s);
     }
   }
-  if (a.mlp != MlpKind::kSwiGLU && a.mlp != MlpKind::kRelu && notes)
+  if (a.mlp != MlpKind::kSwiGLU && a.mlp != MlpKind::kGeGLU && a.mlp != MlpKind::kRelu && notes)
     notes->push_back(std::string("down projection not smoothed: the ") + to_string(a.mlp) +
                      " activation between up and down does not commute with a per-channel scale");
 }

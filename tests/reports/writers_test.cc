@@ -138,8 +138,8 @@ TEST(Csv, QuotesFieldsAndKeepsMetricOrder) {
   std::string header, first;
   std::getline(in, header);
   std::getline(in, first);
-  EXPECT_EQ(header, "model,data,scheme,protection,ppl_fp,ppl,delta_ppl,kld_mean,top1_agree,sqnr_db_q,sqnr_db_down");
-  EXPECT_EQ(first, "bb-softmax,\"bb:seed=7,seqs=4,len=32\",W8A8,none,4,4.05,0.05,0.01,0.99,30.5,12.25");
+  EXPECT_EQ(header, "model,data,scheme,protection,method,ppl_fp,ppl,delta_ppl,kld_mean,top1_agree,sqnr_db_q,sqnr_db_down");
+  EXPECT_EQ(first, "bb-softmax,\"bb:seed=7,seqs=4,len=32\",W8A8,none,rtn,4,4.05,0.05,0.01,0.99,30.5,12.25");
 }
 
 TEST(Csv, MissingMetricIsAnEmptyCell) {
@@ -149,7 +149,7 @@ TEST(Csv, MissingMetricIsAnEmptyCell) {
   r.cases[1].metrics.set("kld_mean", 0.25);
   r.cases[1].site_sqnr_db.clear();
   const std::string csv = render_csv(r);
-  EXPECT_NE(csv.find("W4A4,none,,,,0.25,,,\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("W4A4,none,rtn,,,,0.25,,,\n"), std::string::npos) << csv;
 }
 
 TEST(ReportDir, WritesAllFiveFilesAndResultsRoundTrip) {
