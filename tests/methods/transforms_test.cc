@@ -66,6 +66,14 @@ std::vector<Variant> variants() {
   a = tiny_spec();
   a.attn.kind = AttnKind::kRelu;
   v.push_back({"relu_attention", a});
+  a = tiny_spec();  // the block variants the loader maps (NeoX, Gemma, Qwen3, Phi-3 features)
+  a.parallel_residual = true;
+  a.mlp = MlpKind::kGeGLU;
+  a.rotary_dim = 4;
+  a.embed_scale = 2.5f;
+  a.final_softcap = 5.0f;
+  a.qk_norm = QkNorm::kPerHead;
+  v.push_back({"parallel_geglu_partial_rotary_qk_norm_softcap", a});
   a = tiny_spec();  // widths that are not powers of two: Kronecker blocks
   a.d_model = 48;
   a.num_heads = 4;
@@ -78,7 +86,15 @@ std::vector<Variant> variants() {
 
 TEST(Transforms, EveryMethodKeepsTheFullPrecisionFunction) {
   for (const Variant& v : variants()) {
-    const Model m = random_model(v.spec, 11);
+    Model m = random_model(v.spec, 11);
+    std::mt19937 norm_rng(3);
+    if (v.spec.mlp == MlpKind::kGeGLU)  // tiny_models draws a gate for SwiGLU only
+      for (LayerWeights& w : m.layers) w.w_gate = enginetest::random_tensor({v.spec.d_ff, v.spec.d_model}, norm_rng, 0.2f);
+    if (v.spec.qk_norm == QkNorm::kPerHead)
+      for (LayerWeights& w : m.layers) {
+        w.q_norm_w = enginetest::random_tensor({v.spec.head_dim}, norm_rng, 0.2f, 1.0f);
+        w.k_norm_w = enginetest::random_tensor({v.spec.head_dim}, norm_rng, 0.2f, 1.0f);
+      }
     const auto tok = random_tokens(v.spec.context, v.spec.vocab_size, 5);
     const std::vector<float> want = logits(m, "FP32", {}, tok);
     for (const char* method : {"rotate", "rotate:seed=3", "rotate=random", "smoothquant:alpha=0.5",
@@ -116,6 +132,26 @@ TEST(Transforms, RefusesByNameWhatItCannotFold) {
     EXPECT_NE(std::string(e.what()).find("LayerNorm with a bias"), std::string::npos) << e.what();
   }
   EXPECT_THROW(prepare(random_model(tiny_spec(), 1), parse_method("gptq"), {}), InputError);  // no calibration
+}
+
+TEST(Transforms, RefusesPostNormsAndBlocksWithoutPreNorms) {
+  ArchSpec a = tiny_spec();
+  a.post_norm = true;
+  Model m = random_model(a, 1);
+  std::mt19937 norm_rng(5);
+  for (LayerWeights& w : m.layers) {
+    w.attn_out_norm_w = enginetest::random_tensor({a.d_model}, norm_rng, 0.1f, 1.0f);
+    w.mlp_out_norm_w = enginetest::random_tensor({a.d_model}, norm_rng, 0.1f, 1.0f);
+  }
+  try {
+    prepare(m, parse_method("rotate"), {});
+    FAIL() << "expected InputError";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("post-norms"), std::string::npos) << e.what();
+  }
+  a.post_norm = true;
+  a.pre_norm = false;
+  EXPECT_THROW(prepare(random_model(a, 1), parse_method("smoothquant"), calibration(a, 1, 5)), InputError);
 }
 
 TEST(Transforms, ElementwiseGateLeavesOutTheVoRotationAndSaysSo) {
