@@ -165,5 +165,37 @@ TEST(ReportDir, WritesAllFiveFilesAndResultsRoundTrip) {
   std::filesystem::remove_all(dir);
 }
 
+// The methods section: per scheme, models x methods with the best method, and whether each mitigated model
+// under rtn beats the first (baseline) model under its best method, by hand.
+TEST(Markdown, MethodsSectionComparesMitigationsWithTheBaselinesBestMethod) {
+  Results r;
+  auto add = [&](const std::string& model, const std::string& method, double kld) {
+    CaseResult c;
+    c.model = model;
+    c.data = "d";
+    c.scheme = "W4A4";
+    c.protection = "none";
+    c.method = method;
+    c.method_seconds = method == "rtn" ? 0 : 1.5;
+    c.metrics.set("kld_mean", kld);
+    r.cases.push_back(c);
+  };
+  add("base", "rtn", 0.4);
+  add("base", "rotate", 0.1);
+  add("relu", "rtn", 0.05);
+  add("relu", "rotate", 0.04);
+  add("sgd", "rtn", 0.3);
+  add("sgd", "rotate", 0.2);
+  const std::string md = render_markdown(r);
+  EXPECT_NE(md.find("## Post-training methods vs training-time mitigations"), std::string::npos) << md;
+  EXPECT_NE(md.find("| base | 0.4 | 0.1 | 0.1 (rotate) |  |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| relu | 0.05 | 0.04 | 0.04 (rotate) | beats (0.05 < 0.1) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| sgd | 0.3 | 0.2 | 0.2 (rotate) | does not (0.3 >= 0.1) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("Method time"), std::string::npos) << md;
+  // One method only: no section, no method column.
+  r.cases.resize(1);
+  EXPECT_EQ(render_markdown(r).find("Post-training methods"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace qh::reports
