@@ -1,4 +1,4 @@
-// cases.csv: one row per case; columns model, data, scheme, protection, every metric any case has (first-seen
+// cases.csv: one row per case; columns model, data, scheme, protection, method, every metric any case has (first-seen
 // order) and the per-site SQNR as sqnr_db_<site>. RFC 4180 quoting (data specs contain commas).
 #include <algorithm>
 #include <fmt/format.h>
@@ -33,12 +33,13 @@ std::string render_csv(const Results& r) {
     for (const auto& [name, v] : c.metrics.items()) add_unique(&metrics, name);
     for (const auto& [site, v] : c.site_sqnr_db) add_unique(&sites, site);
   }
-  std::string s = "model,data,scheme,protection";
+  std::string s = "model,data,scheme,protection,method";
   for (const auto& m : metrics) s += "," + quote(m);
   for (const auto& site : sites) s += "," + quote("sqnr_db_" + site);
   s += "\n";
   for (const auto& c : r.cases) {
-    s += quote(c.model) + "," + quote(c.data) + "," + quote(c.scheme) + "," + quote(c.protection);
+    s += quote(c.model) + "," + quote(c.data) + "," + quote(c.scheme) + "," + quote(c.protection) + "," +
+         quote(c.method);
     for (const auto& m : metrics) {
       const auto v = c.metric(m);
       s += "," + (v ? number(*v) : std::string());

@@ -54,12 +54,14 @@ std::string checks_section(const Results& r) {
 
 std::string cases_table(const Results& r) {
   const auto metrics = present_headline_metrics(r);
+  const bool with_methods = distinct_methods(r).size() > 1;
   std::vector<std::string> cols = {"model", "scheme", "protection"};
+  if (with_methods) cols.push_back("method");
   for (const auto& m : metrics) cols.push_back(metric_label(m));
   std::string s = "<table>\n" + th_row(cols);
   for (const auto& c : r.cases) {
     if (is_task_data(c.data)) continue;
-    s += "<tr>" + td(c.model) + td(c.scheme) + td(c.protection);
+    s += "<tr>" + td(c.model) + td(c.scheme) + td(c.protection) + (with_methods ? td(c.method) : std::string());
     for (const auto& m : metrics) {
       const auto v = c.metric(m);
       s += v ? td_num(*v) : "<td></td>";
@@ -119,7 +121,8 @@ std::string degradation_charts(const Results& r) {
       for (const auto& sc : schemes) {
         double v = NAN;
         for (const auto& c : r.cases) {
-          if (c.model == m && c.scheme == sc && c.protection == "none" && c.metric(metric)) v = *c.metric(metric);
+          if (c.model == m && c.scheme == sc && c.protection == "none" && c.method == "rtn" && c.metric(metric))
+            v = *c.metric(metric);
         }
         any = any || std::isfinite(v);
         se.values.push_back(v);
@@ -134,6 +137,32 @@ std::string degradation_charts(const Results& r) {
     o.unit = std::string(metric) == "kld_mean" ? "nats" : "";
     s += svg::grouped_bar_chart(schemes, series, o);
   }
+  // Post-training methods: per scheme, KL divergence per method (categories) and model (series).
+  const auto methods = distinct_methods(r);
+  if (methods.size() > 1)
+    for (const auto& sc : schemes) {
+      std::vector<svg::Series> series;
+      bool any = false;
+      for (const auto& m : models) {
+        svg::Series se{m, {}};
+        for (const auto& me : methods) {
+          double v = NAN;
+          for (const auto& c : r.cases)
+            if (c.model == m && c.scheme == sc && c.protection == "none" && c.method == me && c.metric("kld_mean"))
+              v = *c.metric("kld_mean");
+          any = any || std::isfinite(v);
+          se.values.push_back(v);
+        }
+        series.push_back(se);
+      }
+      if (!any) continue;
+      svg::ChartOptions o;
+      o.title = metric_label("kld_mean") + " under " + sc + " per post-training method and model";
+      o.x_label = "method";
+      o.y_label = metric_label("kld_mean");
+      o.unit = "nats";
+      s += svg::grouped_bar_chart(methods, series, o);
+    }
   return s.empty() ? s : "<div class=\"charts\">\n" + s + "</div>\n";
 }
 

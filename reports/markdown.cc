@@ -80,7 +80,9 @@ std::string verdict_section(const Results& r) {
 
 std::string degradation_section(const Results& r) {
   const auto metrics = present_headline_metrics(r);
+  const bool with_methods = distinct_methods(r).size() > 1;
   std::vector<std::string> cols = {"model", "scheme"};
+  if (with_methods) cols.push_back("method");
   for (const auto& m : metrics) cols.push_back(metric_label(m));
   if (only_task_cases(r)) return "";  // tasks only: their own section
   std::string s = "## Degradation per model and scheme\n\n" + header(cols);
@@ -92,6 +94,7 @@ std::string degradation_section(const Results& r) {
       continue;
     }
     std::vector<std::string> cells = {c.model, c.scheme};
+    if (with_methods) cells.push_back(c.method);
     for (const auto& m : metrics) {
       const auto v = c.metric(m);
       cells.push_back(v ? format_number(*v) : "");
@@ -101,6 +104,7 @@ std::string degradation_section(const Results& r) {
   s += "\n";
   if (any_protected) {
     std::vector<std::string> pcols = {"model", "scheme", "protection"};
+    if (with_methods) pcols.push_back("method");
     const std::vector<std::string> pm = {"kld_mean", "delta_ppl", "top1_agree", "backcopy_risk"};
     std::vector<std::string> shown;
     for (const auto& m : pm) {
@@ -111,6 +115,7 @@ std::string degradation_section(const Results& r) {
     for (const auto& c : r.cases) {
       if (is_task_data(c.data)) continue;
       std::vector<std::string> cells = {c.model, c.scheme, c.protection};
+      if (with_methods) cells.push_back(c.method);
       for (const auto& m : shown) {
         const auto v = c.metric(m);
         cells.push_back(v ? format_number(*v) : "");
@@ -159,6 +164,81 @@ std::string tasks_section(const Results& r) {
   s += "### Accuracy drop against fp (points)\n\n100 x (fp - quantized) with the 95% paired interval of the "
        "drop (items are paired; Wald interval of the McNemar discordant counts).\n\n" +
        task_table_markdown(task_table(r, "acc_drop"), true);
+  return s;
+}
+
+// Post-training methods against training-time mitigations: per scheme, one row per model with its KL
+// divergence under every method, so that a mitigated model under rtn reads next to the baseline under the
+// best post-training method. The first model of the run is the baseline the others are compared with.
+std::string methods_section(const Results& r) {
+  const auto methods = distinct_methods(r);
+  if (methods.size() < 2) return "";
+  const auto models = distinct_models(r);
+  const std::string metric = "kld_mean";
+  std::string s = "## Post-training methods vs training-time mitigations\n\n";
+  s += fmt::format("{} per model (rows) under each post-training method (columns), unprotected. \"best\" is the "
+                   "lowest over the methods; the last column compares the model under rtn (its training-time "
+                   "mitigation alone) with the best method on the first model, **{}** (the baseline): a mitigation "
+                   "is worth having on its own when its rtn value is below that.\n\n",
+                   metric_label(metric), models.front());
+  for (const auto& scheme : distinct_schemes(r)) {
+    for (const auto& data : distinct(r, [](const CaseResult& c) { return c.data; })) {
+      std::vector<std::string> cols = {"model"};
+      for (const auto& m : methods) cols.push_back(m);
+      cols.push_back("best");
+      cols.push_back("rtn vs baseline's best");
+      std::string table;
+      double base_best = NAN;
+      for (const auto& model : models) {
+        std::vector<std::string> cells = {model};
+        double best = NAN, rtn = NAN;
+        std::string best_name;
+        for (const auto& m : methods) {
+          const CaseResult* c = r.find_case(model, data, scheme, "none", m);
+          const auto v = c ? c->metric(metric) : std::nullopt;
+          cells.push_back(v ? format_number(*v) : "");
+          if (!v || std::isnan(*v)) continue;
+          if (m == "rtn") rtn = *v;
+          if (std::isnan(best) || *v < best) {
+            best = *v;
+            best_name = m;
+          }
+        }
+        if (model == models.front()) base_best = best;
+        cells.push_back(std::isnan(best) ? "" : format_number(best) + " (" + best_name + ")");
+        if (model == models.front() || std::isnan(rtn) || std::isnan(base_best)) {
+          cells.push_back("");
+        } else {
+          cells.push_back(rtn < base_best ? "beats (" + format_number(rtn) + " < " + format_number(base_best) + ")"
+                                          : "does not (" + format_number(rtn) + " >= " + format_number(base_best) + ")");
+        }
+        table += row(cells);
+      }
+      s += "### " + scheme + (r.cases.empty() || distinct(r, [](const CaseResult& c) { return c.data; }).size() < 2
+                                  ? std::string()
+                                  : " on " + data) +
+           "\n\n" + header(cols) + table + "\n";
+    }
+  }
+  // The one-time cost of each method (calibration passes, Hessians, GPTQ), the largest over schemes.
+  std::string times;
+  for (const auto& model : models) {
+    std::vector<std::string> cells = {model};
+    bool any = false;
+    for (const auto& m : methods) {
+      double t = 0;
+      for (const auto& c : r.cases)
+        if (c.model == model && c.method == m) t = std::max(t, c.method_seconds);
+      any |= t > 0;
+      cells.push_back(m == "rtn" ? "" : fmt::format("{:.2f}", t));
+    }
+    if (any) times += row(cells);
+  }
+  if (!times.empty()) {
+    std::vector<std::string> cols = {"model"};
+    for (const auto& m : methods) cols.push_back(m);
+    s += "### Method time (seconds, one-time per model and scheme)\n\n" + header(cols) + times + "\n";
+  }
   return s;
 }
 
@@ -255,6 +335,9 @@ std::vector<std::string> distinct_models(const Results& r) {
 std::vector<std::string> distinct_schemes(const Results& r) {
   return distinct(r, [](const CaseResult& c) { return c.scheme; });
 }
+std::vector<std::string> distinct_methods(const Results& r) {
+  return distinct(r, [](const CaseResult& c) { return c.method; });
+}
 
 std::string render_markdown(const Results& r, const Results* baseline) {
   std::string s = "# qharness report" + (r.suite.empty() ? std::string() : ": " + r.suite) + "\n\n";
@@ -276,6 +359,7 @@ std::string render_markdown(const Results& r, const Results* baseline) {
   s += verdict_section(r);
   s += degradation_section(r);
   s += tasks_section(r);
+  s += methods_section(r);
   s += attribution_section(r);
   s += audit_section(r);
   if (baseline) s += baseline_section(r, *baseline);

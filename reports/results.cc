@@ -82,7 +82,9 @@ bool Attribution::operator==(const Attribution& o) const {
          same_number(share_rest, o.share_rest);
 }
 
-std::string CaseResult::key() const { return model + "|" + data + "|" + scheme + "|" + protection; }
+std::string CaseResult::key() const {
+  return model + "|" + data + "|" + scheme + "|" + protection + (method == "rtn" ? "" : "|" + method);
+}
 
 const Attribution* CaseResult::attribution_for(const std::string& name) const {
   for (const auto& a : attribution) {
@@ -93,7 +95,7 @@ const Attribution* CaseResult::attribution_for(const std::string& name) const {
 
 bool CaseResult::operator==(const CaseResult& o) const {
   return model == o.model && data == o.data && scheme == o.scheme && protection == o.protection &&
-         tokenizer == o.tokenizer && protocol == o.protocol && metrics == o.metrics && same_items(site_sqnr_db, o.site_sqnr_db) && audit == o.audit && attribution == o.attribution;
+         tokenizer == o.tokenizer && protocol == o.protocol && method == o.method && metrics == o.metrics && same_items(site_sqnr_db, o.site_sqnr_db) && audit == o.audit && attribution == o.attribution;
 }
 
 const char* to_string(VerdictKind k) {
@@ -119,9 +121,10 @@ int Results::num_failed() const {
 }
 
 const CaseResult* Results::find_case(const std::string& model, const std::string& data, const std::string& scheme,
-                                     const std::string& protection) const {
+                                     const std::string& protection, const std::string& method) const {
   for (const auto& c : cases) {
-    if (c.model == model && c.data == data && c.scheme == scheme && c.protection == protection) return &c;
+    if (c.model == model && c.data == data && c.scheme == scheme && c.protection == protection && c.method == method)
+      return &c;
   }
   return nullptr;
 }
@@ -176,6 +179,7 @@ ojson to_json(const CaseResult& c) {
   j["data"] = c.data;
   j["scheme"] = c.scheme;
   j["protection"] = c.protection;
+  j["method"] = c.method;
   j["checkpoint"] = c.checkpoint;
   if (!c.tokenizer.empty()) j["tokenizer"] = c.tokenizer;
   if (!c.protocol.empty()) j["protocol"] = c.protocol;
@@ -197,6 +201,7 @@ ojson to_json(const CaseResult& c) {
     j["attribution"] = a;
   }
   j["seconds"] = number(c.seconds);
+  if (c.method != "rtn") j["method_seconds"] = number(c.method_seconds);
   if (!c.engine_impl.empty()) j["engine_impl"] = c.engine_impl;
   return j;
 }
@@ -330,6 +335,7 @@ CaseResult case_from_json(const json& j, const std::string& where) {
   c.data = to_str(field(j, "data", where), where + ".data");
   c.scheme = to_str(field(j, "scheme", where), where + ".scheme");
   c.protection = to_str(field(j, "protection", where), where + ".protection");
+  if (j.contains("method")) c.method = to_str(j["method"], where + ".method");  // absent before methods: rtn
   c.checkpoint = opt_str(j, "checkpoint", where);
   c.tokenizer = opt_str(j, "tokenizer", where);
   c.protocol = opt_str(j, "protocol", where);
@@ -364,6 +370,7 @@ CaseResult case_from_json(const json& j, const std::string& where) {
     }
   }
   if (j.contains("seconds")) c.seconds = to_number(j["seconds"], where + ".seconds");
+  if (j.contains("method_seconds")) c.method_seconds = to_number(j["method_seconds"], where + ".method_seconds");
   c.engine_impl = opt_str(j, "engine_impl", where);
   return c;
 }

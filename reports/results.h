@@ -72,6 +72,7 @@ struct CaseResult {
   std::string data;        // data spec
   std::string scheme;      // scheme name ("W4A4", or the suite's label of a field-by-field scheme)
   std::string protection;  // "none" | "tokens" | "channels" | "both"
+  std::string method = "rtn";  // post-training method label ("rtn", "rotate", "rotate+gptq", ...)
   std::string checkpoint;  // resolved checkpoint directory (informational)
   std::string tokenizer;   // how text became ids (Tokenizer::describe(), "bb", "ids", ...); empty if unknown
   std::string protocol;    // how it was scored: "windows W=128", "strided:64 W=128", "half W=128", "task <layout>"
@@ -80,13 +81,14 @@ struct CaseResult {
   AuditSummary audit;                                        // empty unless the suite asked for an audit
   std::vector<Attribution> attribution;                      // on the protection "none" case, one per metric
   double seconds = 0;                                        // wall time of the case (informational)
+  double method_seconds = 0;  // one-time cost of the method on this model and scheme (informational)
   std::string engine_impl;  // oneDNN implementation of the quantized matmuls, e.g. "brg:avx512_core_vnni"
 
-  // Identity of the case inside a run: model|data|scheme|protection.
+  // Identity of the case inside a run: model|data|scheme|protection, then |method unless it is rtn.
   std::string key() const;
   std::optional<double> metric(const std::string& name) const { return metrics.get(name); }
   const Attribution* attribution_for(const std::string& metric) const;
-  bool operator==(const CaseResult& o) const;  // everything except seconds, checkpoint and engine_impl
+  bool operator==(const CaseResult& o) const;  // everything except seconds, method_seconds, checkpoint, engine_impl
 };
 
 enum class VerdictKind { kThreshold, kExpectation, kBaseline };
@@ -116,7 +118,7 @@ struct Results {
   bool all_passed() const;
   int num_failed() const;
   const CaseResult* find_case(const std::string& model, const std::string& data, const std::string& scheme,
-                              const std::string& protection) const;
+                              const std::string& protection, const std::string& method = "rtn") const;
 };
 
 // JSON (ordered keys, so files diff well). results_from_json throws InputError naming `where` and the field.

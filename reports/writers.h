@@ -24,5 +24,6 @@ std::vector<std::string> present_headline_metrics(const Results& r);
 // Distinct values in first-seen order.
 std::vector<std::string> distinct_models(const Results& r);
 std::vector<std::string> distinct_schemes(const Results& r);
+std::vector<std::string> distinct_methods(const Results& r);  // "rtn", "rotate", ...
 
 }  // namespace qh::reports

@@ -1,6 +1,7 @@
 // qharness eval CKPT [--data SPEC] [--task FILE.jsonl ...] [--tokenizer PATH] --scheme S [--scheme S2 ...]
 //                    [--protect none|tokens|channels|both ...] [--window N] [--protocol P] [--stride N]
-//                    [--threads N] [--json OUT] [--quiet]
+//                    [--method rtn|smoothquant|rotate|gptq|rotate+gptq ...] [--calib-data SPEC]
+//                    [--calib-sequences N] [--threads N] [--json OUT] [--quiet]
 // Evaluates each scheme x protection against the full-precision model (one shared fp pass per window) and
 // prints a short table; the JSON carries every metric under the ARCHITECTURE.md 2.7 names. With --task, the accuracy of
 // each task (src/tasks) per case, its drop in points against fp and the paired interval of the drop.
@@ -27,6 +28,7 @@
 #include "src/tasks/layouts.h"
 #include "src/tasks/task_eval.h"
 #include "src/suite/convert.h"
+#include "src/methods/method.h"
 
 namespace qh::cli {
 
@@ -34,7 +36,9 @@ namespace {
 
 struct EvalArgs {
   std::string checkpoint, data, json, protocol = "windows", tokenizer;
-  std::vector<std::string> schemes, protections{"none"}, tasks;
+  std::vector<std::string> schemes, protections{"none"}, tasks, methods{"rtn"};
+  std::string calib_data;
+  int calib_sequences = 32;
   int64_t window = 0, stride = 0, sequences = 0;
   int threads = 0;
   bool quiet = false, fake_quant = false;
@@ -55,6 +59,23 @@ std::string data_from_recipe(const ArchSpec& spec, const std::string& ckpt) {
   return d;
 }
 
+// Calibration data of the post-training methods when --calib-data is not given: for BB recipes, another
+// sampling seed than both training and evaluation (fresh sequences from the same table). Other data has no
+// held-out split the harness could choose: the user names one.
+std::string calibration_from_recipe(const ArchSpec& spec, const std::string& ckpt) {
+  nlohmann::json recipe = nlohmann::json::parse(spec.recipe_json, nullptr, false);
+  if (!recipe.is_discarded() && recipe.is_object() && recipe.contains("data") && recipe["data"].is_string()) {
+    const std::string d = recipe["data"].get<std::string>();
+    if (d.rfind("bb:", 0) == 0 || d == "bb") {
+      data::BBSpec bb = data::parse_bb_spec(d);
+      bb.seed += 2000003;  // neither the training nor the evaluation seed (+1000003)
+      return data::format_bb_spec(bb);
+    }
+  }
+  throw InputError("checkpoint " + ckpt + ": the method needs calibration data kept apart from the evaluated "
+                   "data: pass --calib-data SPEC");
+}
+
 std::string num(double v, const char* f = "{:.4f}") {
   return std::isfinite(v) ? fmt::format(fmt::runtime(f), v) : std::string(v > 0 ? "inf" : "-");
 }
@@ -64,7 +85,21 @@ void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protoc
   const std::string spec = args.data.empty() ? data_from_recipe(model.spec, args.checkpoint) : args.data;
   data::Dataset data = data::load_data(spec, model.spec.vocab_size, {args.checkpoint, nullptr});
   data::bound_sequences(&data, args.sequences, args.window > 0 ? args.window : model.spec.context);
+  bool need_calib = false;
+  for (const eval::EvalCase& c : cases) need_calib |= c.method.needs_calibration();
+  std::string calib_spec;
+  data::Dataset calib_data;
+  if (need_calib) {
+    calib_spec = args.calib_data.empty() ? calibration_from_recipe(model.spec, args.checkpoint) : args.calib_data;
+    if (calib_spec == spec)
+      throw InputError("--calib-data " + calib_spec + " is the evaluated data: calibration must be kept apart");
+    calib_data = data::load_data(calib_spec, model.spec.vocab_size, {args.checkpoint, nullptr});
+  }
   eval::EvalOptions opt;
+  if (need_calib) {
+    opt.method_data = &calib_data;
+    opt.method_sequences = args.calib_sequences;
+  }
   opt.window = args.window;
   opt.stride = args.stride;
   opt.protocol = protocol;
@@ -111,6 +146,10 @@ void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protoc
   j["scored_tokens"] = rep.scored_tokens;
   j["f32_impl"] = rep.f32_impl;
   j["fp_seconds"] = rep.fp_seconds;
+  if (need_calib)
+    j["method_calibration"] = {{"data", calib_spec},
+                               {"sequences", std::min<int64_t>(args.calib_sequences,
+                                                               static_cast<int64_t>(calib_data.sequences.size()))}};
   nlohmann::json arr = nlohmann::json::array();
   for (const eval::CaseResult& c : rep.cases) arr.push_back(c.to_json());
   j["cases"] = arr;
@@ -171,11 +210,20 @@ void run_eval(const EvalArgs& args, int* exit_code) {
     throw InputError("--sequences " + std::to_string(args.sequences) + ": expected 0 (all) or a positive count");
   if (args.window < 0 || args.stride < 0) throw InputError("--window and --stride must be >= 0 (0: the default)");
   if (args.schemes.empty()) throw InputError("eval: give at least one --scheme (named: W8A8, W4A4, ...)");
+  if (args.calib_sequences < 1) throw InputError("--calib-sequences must be at least 1");
+  std::vector<methods::MethodSpec> method_specs;
+  for (const std::string& m : args.methods) method_specs.push_back(methods::parse_method(m, "--method"));
   std::vector<eval::EvalCase> cases;
-  for (const std::string& s : args.schemes) {
-    const Scheme scheme = parse_scheme(s);
-    for (const std::string& p : args.protections) cases.push_back({"", scheme, engine::parse_protection(p)});
-  }
+  for (const methods::MethodSpec& m : method_specs)
+    for (const std::string& s : args.schemes) {
+      const Scheme scheme = parse_scheme(s);
+      for (const std::string& p : args.protections) cases.push_back({"", scheme, engine::parse_protection(p), m});
+    }
+  if (!args.tasks.empty())
+    for (const methods::MethodSpec& m : method_specs)
+      if (!m.is_rtn())
+        throw InputError("--method " + m.label() + " with --task: the task scorer does not apply post-training "
+                         "methods (evaluate them on --data)");
   const eval::Protocol protocol = eval::parse_protocol(args.protocol);
   std::vector<tasks::Task> task_files;
   for (const std::string& path : args.tasks) task_files.push_back(tasks::read_task_file(path));
@@ -206,6 +254,15 @@ void add_eval(CLI::App& app, int* exit_code) {
                   "the checkpoint's, or bytes for a byte-level model");
   cmd->add_option("--scheme", args->schemes, "scheme (W8A8, W4A4, W4A8-kv4, ...); repeatable")->required();
   cmd->add_option("--protect", args->protections, "none | tokens | channels | both; repeatable")
+      ->capture_default_str();
+  cmd->add_option("--method", args->methods,
+                  "post-training method: rtn, smoothquant[:alpha=A], rotate[:seed=S,kind=hadamard|random], "
+                  "gptq[:damp=D,act_order=0|1,block=B,group=G], rotate+gptq; repeatable")
+      ->capture_default_str();
+  cmd->add_option("--calib-data", args->calib_data,
+                  "calibration data of smoothquant / gptq, kept apart from --data (default for BB checkpoints: "
+                  "the recipe's data with another seed)");
+  cmd->add_option("--calib-sequences", args->calib_sequences, "calibration sequences of the methods")
       ->capture_default_str();
   cmd->add_option("--window", args->window, "tokens per window (default: the context or the sequence length)");
   cmd->add_option("--protocol", args->protocol,

@@ -12,8 +12,10 @@
 
 namespace qh::engine {
 
-Attention::Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv)
-    : spec_(spec), kv_(kv), probs_(probs), static_kv_(std::move(static_kv)) {}
+Attention::Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv,
+                     const HadamardTransform* qk_rotation)
+    : spec_(spec), kv_(kv), probs_(probs), static_kv_(std::move(static_kv)),
+      qk_rotation_(qk_rotation && !qk_rotation->empty() ? qk_rotation : nullptr) {}
 
 namespace {
 
@@ -105,6 +107,10 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
     to_heads(in.k, in.ldk, T, KV, hd, kh_.data());
   }
   to_heads(in.v, in.ldv, T, KV, hd, vh_.data());
+  if (qk_rotation_) {  // after RoPE (which does not commute with it): scores (q Q)(k Q)^T = q k^T
+    qk_rotation_->apply(qh_.data(), H * T, hd);
+    qk_rotation_->apply(kh_.data(), KV * T, hd);
+  }
   if (obs && obs->wants_kv()) obs->on_kv(layer, kh_.data(), vh_.data(), KV, T, hd);
   if (kv_.enabled()) {
     quantize_kv(kh_.data(), T, protected_rows, static_kv_.k_scale, static_kv_.k_zp);

@@ -10,6 +10,7 @@
 
 #include "models/arch.h"
 #include "quant/scheme.h"
+#include "src/engine/hadamard.h"
 #include "src/engine/matmul.h"
 #include "src/engine/observer.h"
 #include "src/engine/ops.h"
@@ -34,7 +35,10 @@ class Attention {
     std::vector<float> k_scale, v_scale;
     std::vector<int32_t> k_zp, v_zp;
   };
-  Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv = {});
+  // qk_rotation (may be nullptr; must outlive the attention): applied per head to queries and keys after
+  // RoPE, before KV-cache quantization.
+  Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv = {},
+            const HadamardTransform* qk_rotation = nullptr);
   // out [T, H*hd] (row stride H*hd). protected_rows [T] or nullptr: those tokens' K/V entries and
   // probability rows are not quantized.
   void run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,
@@ -48,6 +52,7 @@ class Attention {
   ArchSpec spec_;
   QuantSpec kv_, probs_;
   StaticKv static_kv_;
+  const HadamardTransform* qk_rotation_ = nullptr;
   BatchedMatmul mm_;
   RopeTable rope_;
   std::vector<float> qh_, kh_, vh_, scores_, sink_mass_, kv_keep_;

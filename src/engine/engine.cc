@@ -77,6 +77,12 @@ LinearConfig QuantizedModel::config_for(int layer, Site site) const {
   if (!options.quantized_layers.empty() && !options.quantized_layers.at(layer)) return c;
   c.weights = scheme.weights;
   c.activations = scheme.activations;
+  if (options.weight_quantizer)
+    c.quantize_weights = [q = options.weight_quantizer, layer, site](const float* w, int64_t N, int64_t K,
+                                                                     const QuantSpec& spec,
+                                                                     const std::vector<int64_t>& segments) {
+      return q(layer, site, w, N, K, spec, segments);
+    };
   const bool needs_stats = protection.channels ||
                            (c.activations.enabled() && c.activations.granularity == Granularity::kPerTensor);
   if (!needs_stats) return c;
@@ -159,6 +165,10 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
                                const EngineOptions& o)
     : model(m), scheme(s), protection(p), calib(c), options(o) {
   const ArchSpec& a = m.spec;
+  if (options.online) {
+    QH_CHECK(options.online->down.empty() || options.online->down.n() == a.d_ff);
+    QH_CHECK(options.online->qk.empty() || options.online->qk.n() == a.head_dim);
+  }
   if (scheme.kv.enabled() && scheme.kv.granularity == Granularity::kPerChannel)
     throw InputError("scheme " + scheme.name +
                      ": kv quantization must be per_token, group:G or per_tensor (static, calibrated per head)");
@@ -192,7 +202,8 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
                                        config_for(l, Site::kDown));
     path[static_cast<int>(Site::kDown)] = st.down->path();
     st.attention = std::make_unique<Attention>(a, scheme.kv, scheme.attn_probs,
-                                               static_kv ? static_kv_scales(calib.kv[l]) : Attention::StaticKv{});
+                                               static_kv ? static_kv_scales(calib.kv[l]) : Attention::StaticKv{},
+                                               options.online && scheme.kv.enabled() ? &options.online->qk : nullptr);
     layers.push_back(std::move(st));
   }
   LinearConfig head;
@@ -354,6 +365,7 @@ void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Ob
       run_group(l, st.mlp_in, mlp_x, T, act_.data(), ff, obs, rows);
       activate_rows(a.mlp, act_.data(), T, ff, ff);
     }
+    if (options.online && !options.online->down.empty()) options.online->down.apply(act_.data(), T, ff);
     run_single(l, Site::kDown, *st.down, act_.data(), T, tmp_.data(), obs, rows);
     if (a.post_norm) norm(w.mlp_out_norm_w, Tensor{}, tmp_.data(), tmp_.data());
     if (a.parallel_residual)  // HF GPT-NeoX: mlp_output + attn_output + hidden

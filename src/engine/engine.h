@@ -20,13 +20,16 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "models/model.h"
 #include "quant/scheme.h"
+#include "src/engine/hadamard.h"
 #include "src/engine/observer.h"
+#include "src/engine/weight_quant.h"
 
 namespace qh::engine {
 
@@ -56,8 +59,25 @@ struct Protection {
 // "none" | "tokens" | "channels" | "both" -> Protection with default thresholds; InputError otherwise.
 Protection parse_protection(const std::string& text);
 
+// Online transforms a post-training method (src/methods) asks the forward pass to run, in full precision,
+// because they cannot be folded into the weights: a Hadamard transform of the down projection's input (whose
+// inverse the method folded into w_down), and a per-head transform of queries and keys after RoPE (so that
+// the KV cache quantizes rotated keys; scores are unchanged since Q Q^T = I).
+struct OnlineTransforms {
+  HadamardTransform down;  // width d_ff, or empty
+  HadamardTransform qk;    // width head_dim, or empty
+};
+
+// The weight quantizer of one linear site (layer, first site of a fused group): a method's replacement for
+// round-to-nearest (GPTQ). Empty: round-to-nearest.
+using SiteWeightQuantizer = std::function<QuantizedWeights(int layer, Site site, const float* w, int64_t N,
+                                                           int64_t K, const QuantSpec& spec,
+                                                           const std::vector<int64_t>& segments)>;
+
 struct EngineOptions {
   bool force_fake_quant = false;  // run every quantized site on the fake-quant path (cross-checking)
+  std::shared_ptr<const OnlineTransforms> online;  // nullptr: none
+  SiteWeightQuantizer weight_quantizer;
   // Non-empty: only layers l with quantized_layers[l] != 0 quantize their linear sites; the others run in
   // full precision (the audit's per-layer sensitivity).
   std::vector<uint8_t> quantized_layers;

@@ -48,7 +48,9 @@ Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const Li
     }
   }
   QuantizedWeights qw;
-  if (cfg_.weights.enabled()) qw = quantize_weights(w, N, K, cfg_.weights, cfg_.segments);
+  if (cfg_.weights.enabled())
+    qw = cfg_.quantize_weights ? cfg_.quantize_weights(w, N, K, cfg_.weights, cfg_.segments)
+                               : quantize_weights(w, N, K, cfg_.weights, cfg_.segments);
   if (integer_shaped(cfg_) && qw.has_codes) {
     const bool per_tensor = a.granularity == Granularity::kPerTensor;
     if (!a.symmetric) {

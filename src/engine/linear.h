@@ -11,6 +11,7 @@
 #include "quant/quantize.h"
 #include "quant/scheme.h"
 #include "src/engine/matmul.h"
+#include "src/engine/weight_quant.h"
 
 namespace qh::engine {
 
@@ -25,6 +26,7 @@ struct LinearConfig {
   // Static per-tensor activations: calibrated range over the quantized entries.
   float static_lo = 0.0f, static_hi = 0.0f;
   bool force_fake = false;
+  WeightQuantizer quantize_weights;   // empty: round-to-nearest (quantize_weights of weight_quant.h)
 };
 
 class Linear {

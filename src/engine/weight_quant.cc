@@ -38,6 +38,19 @@ void block_scales(const float* w, int64_t rows, int64_t cols, bool per_tensor, c
 
 }  // namespace
 
+void weight_scales(const float* w, int64_t N, int64_t K, const QuantSpec& spec,
+                   const std::vector<int64_t>& segments, float* scales, int32_t* zps) {
+  QH_CHECK(spec.granularity != Granularity::kGroup);
+  const bool per_tensor = spec.granularity == Granularity::kPerTensor;
+  const std::vector<int64_t> segs = segments.empty() ? std::vector<int64_t>{N} : segments;
+  int64_t row = 0;
+  for (int64_t n : segs) {
+    block_scales(w + row * K, n, K, per_tensor, spec, scales + row, zps + row);
+    row += n;
+  }
+  QH_CHECK(row == N);
+}
+
 QuantizedWeights quantize_weights(const float* w, int64_t N, int64_t K, const QuantSpec& spec,
                                   const std::vector<int64_t>& segments) {
   QH_CHECK(spec.enabled());
@@ -52,16 +65,9 @@ QuantizedWeights quantize_weights(const float* w, int64_t N, int64_t K, const Qu
     quant::fake_quant_groups(w, N, K, K, spec.group_size, p, out.dequant.data(), K);
     return out;
   }
-  const bool per_tensor = spec.granularity == Granularity::kPerTensor;
   std::vector<float> scales(N);
   std::vector<int32_t> zps(N, 0);
-  std::vector<int64_t> segs = segments.empty() ? std::vector<int64_t>{N} : segments;
-  int64_t row = 0;
-  for (int64_t n : segs) {
-    block_scales(w + row * K, n, K, per_tensor, spec, scales.data() + row, zps.data() + row);
-    row += n;
-  }
-  QH_CHECK(row == N);
+  weight_scales(w, N, K, spec, segments, scales.data(), zps.data());
   if (spec.symmetric) {
     out.has_codes = true;
     out.codes.assign(N * K, 0);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "quant/scheme.h"
@@ -20,5 +21,14 @@ struct QuantizedWeights {
 // w [N, K] row-major. segments: row counts of fused projections (sum N); empty = one segment.
 QuantizedWeights quantize_weights(const float* w, int64_t N, int64_t K, const QuantSpec& spec,
                                   const std::vector<int64_t>& segments);
+
+// The scales (and zero points) quantize_weights uses for per-channel / per-tensor granularity: scales[N],
+// zps[N] (per-tensor scales repeated per row of each segment). Not for group granularity.
+void weight_scales(const float* w, int64_t N, int64_t K, const QuantSpec& spec,
+                   const std::vector<int64_t>& segments, float* scales, int32_t* zps);
+
+// A replacement for quantize_weights (a post-training method such as GPTQ), with the same contract.
+using WeightQuantizer = std::function<QuantizedWeights(const float* w, int64_t N, int64_t K,
+                                                       const QuantSpec& spec, const std::vector<int64_t>& segments)>;
 
 }  // namespace qh::engine

@@ -7,7 +7,8 @@ namespace qh::eval {
 std::string case_label(const EvalCase& c) {
   if (!c.label.empty()) return c.label;
   const std::string p = c.protection.name();
-  return p == "none" ? c.scheme.name : c.scheme.name + "+" + p;
+  return (p == "none" ? c.scheme.name : c.scheme.name + "+" + p) +
+         (c.method.is_rtn() ? std::string() : " [" + c.method.label() + "]");
 }
 
 bool any_needs_calibration(const std::vector<EvalCase>& cases) {

@@ -12,7 +12,7 @@
 
 namespace qh::eval {
 
-// The case's label: its own, else "<scheme>" or "<scheme>+<protection>".
+// The case's label: its own, else "<scheme>" or "<scheme>+<protection>", then " [<method>]" unless rtn.
 std::string case_label(const EvalCase& c);
 
 // Whether any case needs calibration data (static scales, outlier channels): engine::calibrate then runs.

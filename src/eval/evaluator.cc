@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <memory>
 
 #include "src/core/error.h"
 #include "src/engine/engine.h"
 #include "src/eval/case_forward.h"
+#include "src/methods/prepare.h"
 
 namespace qh::eval {
 
@@ -46,6 +48,10 @@ nlohmann::json CaseResult::to_json() const {
   j["scheme"] = scheme;
   j["scheme_desc"] = scheme_desc;
   j["protection"] = protection;
+  j["method"] = method;
+  j["method_desc"] = method_desc;
+  j["method_notes"] = method_notes;
+  j["method_seconds"] = method_seconds;
   j["sqnr_db"] = finite_or_null(sqnr_db);
   nlohmann::json sites = nlohmann::json::object(), paths = nlohmann::json::object();
   for (int s = 0; s < kNumSites; ++s) {
@@ -104,22 +110,67 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
   engine::EngineOptions eopt;
   eopt.force_fake_quant = options.force_fake_quant;
 
-  // Calibration on the first windows of the first sequences (fp passes; sink rows from the fp pass).
-  engine::Calibration calib;
-  if (any_needs_calibration(cases))
-    calib = engine::calibrate(fp, data.sequences, n_seqs, window, options.outliers);
+  // Calibration (static scales, outlier channels) on the first windows of the first sequences: fp passes of
+  // the model each case runs (a method's transformed model with its online transforms).
+  auto calibrate = [&](const qh::Model& m, const engine::EngineOptions& o) {
+    engine::Engine e(m, fp_scheme, {}, {}, o);
+    return engine::calibrate(e, data.sequences, n_seqs, window, options.outliers);
+  };
 
+  // One prepared model per method (rtn: the model itself).
+  struct MethodState {
+    std::unique_ptr<methods::PreparedModel> prepared;
+    engine::EngineOptions options;
+    engine::Calibration calib;
+    bool calibrated = false;
+  };
+  std::map<std::string, MethodState> method_states;
+  std::vector<std::vector<int32_t>> method_windows;
+  for (const EvalCase& c : cases) {
+    if (!c.method.needs_calibration() || !method_windows.empty()) continue;
+    if (!options.method_data || options.method_data->sequences.empty())
+      throw InputError("method " + c.method.label() + " needs calibration data (kept apart from the evaluated data)");
+    const data::Dataset& md = *options.method_data;
+    for (size_t s = 0; s < md.sequences.size() && static_cast<int>(method_windows.size()) < options.method_sequences; ++s) {
+      const auto& seq = md.sequences[s];
+      for (size_t t = 0; t < seq.size(); ++t)
+        if (seq[t] < 0 || seq[t] >= a.vocab_size)
+          throw InputError("calibration data " + md.spec + ": sequence " + std::to_string(s) + " position " +
+                           std::to_string(t) + " has token id " + std::to_string(seq[t]) +
+                           ", outside the model's vocabulary");
+      if (seq.empty()) continue;
+      method_windows.emplace_back(seq.begin(), seq.begin() + std::min<int64_t>(window, static_cast<int64_t>(seq.size())));
+    }
+  }
   struct CaseState {
     std::unique_ptr<engine::Engine> engine;
     MetricsAccumulator acc;
     SiteErrorObserver errors;
     double seconds = 0;
+    double method_seconds = 0;
+    const MethodState* method = nullptr;
   };
   std::vector<CaseState> states(cases.size());
   for (size_t c = 0; c < cases.size(); ++c) {
+    const methods::MethodSpec& m = cases[c].method;
+    MethodState& ms = method_states[m.name()];
+    if (!ms.prepared && !m.is_rtn()) {
+      ms.prepared = std::make_unique<methods::PreparedModel>(methods::prepare(model, m, method_windows));
+      ms.options = ms.prepared->engine_options(eopt);
+    } else if (m.is_rtn()) {
+      ms.options = eopt;
+    }
+    const qh::Model& cm = ms.prepared ? ms.prepared->model : model;
+    if (engine::needs_calibration(cases[c].scheme, cases[c].protection) && !ms.calibrated) {
+      ms.calib = calibrate(cm, ms.options);
+      ms.calibrated = true;
+    }
+    const double before = ms.prepared ? *ms.prepared->quantizer_seconds : 0.0;
     engine::Protection p = cases[c].protection;
     p.outliers = options.outliers;
-    states[c].engine = std::make_unique<engine::Engine>(model, cases[c].scheme, p, calib, eopt);
+    states[c].engine = std::make_unique<engine::Engine>(cm, cases[c].scheme, p, ms.calib, ms.options);
+    if (ms.prepared) states[c].method_seconds = ms.prepared->seconds + (*ms.prepared->quantizer_seconds - before);
+    states[c].method = &ms;
   }
 
   const int64_t V = a.vocab_size;
@@ -186,6 +237,10 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     r.scheme = cases[c].scheme.name;
     r.protection = cases[c].protection.name();
     r.label = case_label(cases[c]);
+    r.method = cases[c].method.label();
+    r.method_desc = cases[c].method.name();
+    if (st.method->prepared) r.method_notes = st.method->prepared->notes;
+    r.method_seconds = st.method_seconds;
     r.scheme_desc = describe(cases[c].scheme);
     r.metrics = st.acc.finish();
     double sig = 0, noi = 0;

@@ -8,6 +8,9 @@
 // tokens (EvalOptions::outliers.tau_tokens, in the fp pass), kRest otherwise.
 // Calibration (static activation scales, outlier channels) uses the first window of each of the first
 // outliers.calib_sequences sequences (engine::calibrate).
+// A case's post-training method (src/methods) is applied once per method to a copy of the model, from its own
+// calibration data (EvalOptions::method_data, never the evaluated sequences); the fp reference stays the
+// original model's.
 #pragma once
 
 #include <array>
@@ -24,13 +27,15 @@
 #include "src/engine/engine.h"
 #include "src/eval/metrics.h"
 #include "src/eval/windows.h"
+#include "src/methods/method.h"
 
 namespace qh::eval {
 
 struct EvalCase {
-  std::string label;  // shown in tables; default "<scheme>" or "<scheme>+<protection>"
+  std::string label;  // shown in tables; default "<scheme>" or "<scheme>+<protection>", then " [<method>]"
   Scheme scheme;
   engine::Protection protection;  // which parts stay in fp; its thresholds are EvalOptions::outliers
+  methods::MethodSpec method;  // post-training method (src/methods); default rtn
 };
 
 struct EvalOptions {
@@ -41,6 +46,10 @@ struct EvalOptions {
   engine::OutlierSettings outliers;  // sink tokens, protected channels, calibration data
   int64_t max_sequences = 0;   // 0: all
   bool force_fake_quant = false;
+  // Calibration data of the post-training methods (smoothquant, gptq), kept apart from the evaluated data:
+  // the first method_sequences sequences, each cut to the window. Required when a case's method needs it.
+  const data::Dataset* method_data = nullptr;
+  int method_sequences = 32;
   std::function<void(int64_t done, int64_t total)> progress;  // called after each window
 };
 
@@ -49,6 +58,10 @@ struct CaseResult {
   std::string scheme;        // canonical scheme name
   std::string scheme_desc;   // describe(scheme)
   std::string protection;    // "none" | "tokens" | "channels" | "both"
+  std::string method;        // short method label ("rtn", "rotate+gptq", "smoothquant:alpha=0.8")
+  std::string method_desc;   // canonical method with every parameter (MethodSpec::name())
+  std::vector<std::string> method_notes;  // what the method left out on this model, and why
+  double method_seconds = 0;  // one-time cost: transforms, calibration passes, Hessians, GPTQ of this scheme
   EvalMetrics metrics;
   std::array<double, kNumSites> site_sqnr_db{};  // activation SQNR per site over all layers (inf: unquantized)
   double sqnr_db = 0;        // over all sites

@@ -42,9 +42,12 @@ std::vector<PlannedCase> plan_cases(const SuiteSpec& suite) {
   int group = 0;
   for (size_t m = 0; m < suite.models.size(); ++m) {
     for (size_t d = 0; d < suite.data.size(); ++d) {
-      for (size_t s = 0; s < suite.schemes.size(); ++s, ++group) {
-        for (const auto& p : suite.protections) {
-          out.push_back(PlannedCase{static_cast<int>(m), static_cast<int>(d), static_cast<int>(s), p, group, 0});
+      for (size_t k = 0; k < suite.methods.size(); ++k) {
+        for (size_t s = 0; s < suite.schemes.size(); ++s, ++group) {
+          for (const auto& p : suite.protections) {
+            out.push_back(PlannedCase{static_cast<int>(m), static_cast<int>(d), static_cast<int>(s), p, group, 0,
+                                      static_cast<int>(k)});
+          }
         }
       }
     }
@@ -189,7 +192,7 @@ namespace {
 // How many of the largest units each round of the plan tries to split.
 constexpr int kSplitCandidates = 8;
 
-// A piece of work given to one shard: schemes [first, last) of a (model, data) pair.
+// A piece of work given to one shard: (method, scheme) slots [first, last) of a (model, data) pair.
 struct Unit {
   int pair = 0, first = 0, last = 0;
   int64_t cost = 0;  // in MFLOP, an integer so that ties are decided alike on every machine
@@ -257,7 +260,9 @@ ShardPlan plan_shards(const SuiteSpec& suite, int count) {
   plan.cases = plan_cases(suite);
   const std::vector<PairCost> costs = estimate_costs(suite);
   const size_t protections = suite.protections.size();
-  const int schemes = static_cast<int>(suite.schemes.size());
+  // A unit's "schemes" are (method, scheme) slots, method-major: slot = method * schemes + scheme.
+  const int scheme_count = static_cast<int>(suite.schemes.size());
+  const int schemes = static_cast<int>(suite.schemes.size() * suite.methods.size());
   std::vector<Unit> units;
   for (size_t p = 0; p < costs.size(); ++p) {
     units.push_back({static_cast<int>(p), 0, schemes, unit_cost(costs[p], schemes, protections)});
@@ -306,8 +311,9 @@ ShardPlan plan_shards(const SuiteSpec& suite, int count) {
   const int data_count = static_cast<int>(suite.data.size());
   for (auto& c : plan.cases) {
     const int pair = c.model * data_count + c.data;
+    const int slot = c.method * scheme_count + c.scheme;
     for (size_t u = 0; u < units.size(); ++u) {
-      if (units[u].pair == pair && c.scheme >= units[u].first && c.scheme < units[u].last) c.shard = unit_shard[u];
+      if (units[u].pair == pair && slot >= units[u].first && slot < units[u].last) c.shard = unit_shard[u];
     }
   }
   return plan;

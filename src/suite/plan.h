@@ -1,10 +1,10 @@
-// The cases of a suite: model x data x scheme x protection, in a fixed order (the order of results.json), and
+// The cases of a suite: model x data x method x scheme x protection, in a fixed order (the order of results.json), and
 // how `run --shard I/N` (and the workers of `run --jobs N`) share them out.
 //
 // Sharding balances estimated cost, not case counts. The unit of work is a (model, data) pair: one
 // full-precision pass (plus the audit, when asked) shared by all its schemes, and one quantized pass per
 // (scheme, protection) case. A pair is kept whole in one shard unless splitting it (by schemes; the protections
-// of one scheme always stay together, because an attribution needs all four) shortens the longest shard even
+// of one (method, scheme) always stay together, because an attribution needs all four) shortens the longest shard even
 // though every piece repeats the shared fp pass and audit. Units go to the least loaded shard, largest first
 // (LPT). Everything is a function of the suite's text and the sizes of its inputs (model shapes, data lengths),
 // never of the machine, the clock or what is cached: every node computes the same plan.
@@ -20,8 +20,9 @@ namespace qh::suite {
 struct PlannedCase {
   int model = 0, data = 0, scheme = 0;  // indices into the suite's lists
   std::string protection;
-  int group = 0;                        // (model, data, scheme) group index
+  int group = 0;                        // (model, data, method, scheme) group index
   int shard = 0;                        // 0-based shard of the plan it came from (0 from plan_cases)
+  int method = 0;                       // index into the suite's methods
 };
 
 struct Shard {

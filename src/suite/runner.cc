@@ -89,6 +89,18 @@ void check_output_dir(const std::string& out_dir) {
   std::filesystem::remove(probe, ec);
 }
 
+// The methods' calibration data for evaluated data `data`: the suite's method_calibration.data, or for BB data
+// the same task with another sampling seed (+2000003; the zoo trains and evaluates on other seeds).
+std::string method_calibration_spec(const SuiteSpec& suite, const std::string& data) {
+  if (!suite.method_calibration.data.empty()) return suite.method_calibration.data;
+  if (data.rfind("bb:", 0) == 0 || data == "bb") {
+    data::BBSpec bb = data::parse_bb_spec(data);
+    bb.seed += 2000003;
+    return data::format_bb_spec(bb);
+  }
+  throw InputError("data " + data + ": the suite's methods need method_calibration.data");
+}
+
 // Everything one model needs: its label, where its checkpoint is (or will be), and its cache identity.
 struct ModelSlot {
   const ModelRef* ref = nullptr;
@@ -125,6 +137,7 @@ void sort_cases_by_plan(const SuiteSpec& suite, reports::Results* results) {
     c.data = suite.data[p.data];
     c.scheme = suite.schemes[p.scheme].label;
     c.protection = p.protection;
+    c.method = suite.methods[p.method].label;
     order.emplace(c.key(), i++);
   }
   std::stable_sort(results->cases.begin(), results->cases.end(),
@@ -236,8 +249,19 @@ struct RunContext {
 
   std::string case_key(const PlannedCase& p) const {
     if (slots[p.model].identity.empty()) return "";
+    // rtn keeps the key it had before methods existed; a method adds its full parameters and the identity
+    // (spec and file contents) of its calibration data.
+    const methods::MethodSpec& m = suite.methods[p.method].method;
+    std::string method;
+    if (!m.is_rtn()) {
+      method = "\nmethod " + m.name();
+      if (m.needs_calibration())
+        method += "\ncalibration " + data_identity(method_calibration_spec(suite, suite.data_spec(p.data))) + " x" +
+                  std::to_string(suite.method_calibration.sequences);
+    }
     return stable_hash(harness_identity() + "\n" + slots[p.model].identity + "\n" + data_ids[p.data] + "\n" +
-                       to_fields_string(suite.schemes[p.scheme].scheme) + "\n" + p.protection + "\n" + settings);
+                       to_fields_string(suite.schemes[p.scheme].scheme) + "\n" + p.protection + "\n" + settings +
+                       method);
   }
   std::string audit_key(int model, int data) const {
     if (slots[model].identity.empty()) return "";
@@ -372,10 +396,16 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
           c.data = suite.data[p.data];
           c.scheme = suite.schemes[p.scheme].label;
           c.protection = p.protection;
+          c.method = suite.methods[p.method].label;
           c.checkpoint = slot.checkpoint;
           return c;
         };
         if (is_task) {
+          for (const eval::EvalCase& c : cases)
+            if (!c.method.is_rtn())
+              throw InputError("method " + c.method.label() + " on task data " + suite.data[d] +
+                               ": the task scorer does not apply post-training methods (list methods only with "
+                               "perplexity data)");
           const std::string path = suite.data[d].substr(std::string(reports::kTaskDataPrefix).size());
           const std::vector<tasks::Task> task{tasks::read_task_file(path)};
           const auto tokenizer = tasks::checkpoint_tokenizer(slot.checkpoint, model);
@@ -424,6 +454,14 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
         }
         if (!todo.empty()) {
           eval::EvalOptions eo;
+          data::Dataset method_data;
+          bool need_method_data = false;
+          for (const eval::EvalCase& c : cases) need_method_data |= c.method.needs_calibration();
+          if (need_method_data) {
+            method_data = data::load_data(method_calibration_spec(suite, suite.data[d]), model.spec.vocab_size);
+            eo.method_data = &method_data;
+            eo.method_sequences = suite.method_calibration.sequences;
+          }
           eo.window = suite.eval.window;
           eo.stride = suite.eval.stride;
           eo.protocol = eval::parse_protocol(suite.eval.protocol);
@@ -443,6 +481,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
             reports::CaseResult c = case_of(todo[k]);
             c.tokenizer = data.tokenizer;
             c.protocol = fmt::format("{} W={}", rep.protocol, rep.window);
+            c.method_seconds = er.method_seconds;
             c.metrics = metrics_from_eval(er);
             c.site_sqnr_db = site_sqnr_from_eval(er);
             c.seconds = er.seconds + rep.fp_seconds / static_cast<double>(todo.size());

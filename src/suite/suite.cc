@@ -23,13 +23,20 @@ const std::vector<std::string>& suite_top_level_keys() {
   static const std::vector<std::string> keys = {"name",       "description", "zoo",         "models",
                                                 "data",       "tasks",       "schemes",     "protections", "attribution",
                                                 "audit",      "eval",        "thresholds",  "expectations",
-                                                "baseline"};
+                                                "baseline",   "methods",     "method_calibration"};
   return keys;
 }
 
 const SchemeRef* SuiteSpec::find_scheme(const std::string& label) const {
   for (const auto& s : schemes) {
     if (s.label == label) return &s;
+  }
+  return nullptr;
+}
+
+const MethodRef* SuiteSpec::find_method(const std::string& label) const {
+  for (const auto& m : methods) {
+    if (m.label == label) return &m;
   }
   return nullptr;
 }
@@ -340,6 +347,56 @@ void parse_baseline(const YamlReader& r, const YAML::Node& node, SuiteSpec* s) {
   s->baseline = b;
 }
 
+// methods: a list of method texts (src/methods/method.h), each checked here with its line and column, and
+// method_calibration: {data, sequences}, which must not be one of the evaluated data specs.
+void parse_methods(const YamlReader& r, const YAML::Node& root, SuiteSpec* s) {
+  if (root["methods"]) {
+    const YAML::Node list = root["methods"];
+    const std::vector<std::string> texts = r.get_string_list(list, "methods");
+    if (texts.empty()) r.fail(list, "methods", "the list is empty");
+    for (size_t i = 0; i < texts.size(); ++i) {
+      const YAML::Node at = list.IsSequence() ? list[i] : list;
+      const std::string p = "methods[" + std::to_string(i) + "]";
+      MethodRef m;
+      try {
+        m.method = methods::parse_method(texts[i], "method");
+      } catch (const InputError& e) {
+        r.fail(at, p, e.what());
+      }
+      m.label = m.method.label();
+      m.where = location(r.file(), at);
+      if (s->find_method(m.label)) r.fail(at, p, "duplicate method '" + m.label + "'");
+      s->methods.push_back(m);
+    }
+  } else {
+    s->methods.push_back(MethodRef{"rtn", methods::MethodSpec{}, r.file()});
+  }
+  bool needs_calibration = false;
+  for (const auto& m : s->methods) needs_calibration |= m.method.needs_calibration();
+  if (root["method_calibration"]) {
+    const YAML::Node c = root["method_calibration"];
+    r.expect_map(c, "method_calibration", {"data", "sequences"});
+    s->method_calibration.where = location(r.file(), c);
+    if (c["data"]) {
+      s->method_calibration.data = r.get_string(c["data"], "method_calibration.data");
+      for (const auto& d : s->data)
+        if (d == s->method_calibration.data)
+          r.fail(c["data"], "method_calibration.data", "is an evaluated data spec: calibration must be kept apart");
+    }
+    if (c["sequences"]) {
+      const int64_t n = r.get_int(c["sequences"], "method_calibration.sequences");
+      if (n < 1) r.fail(c["sequences"], "method_calibration.sequences", "must be >= 1");
+      s->method_calibration.sequences = static_cast<int>(n);
+    }
+  }
+  if (needs_calibration && s->method_calibration.data.empty())
+    for (const auto& d : s->data)
+      if (d.rfind("bb:", 0) != 0 && d != "bb")
+        r.fail(root["methods"], "methods",
+               "smoothquant / gptq need calibration data kept apart from the evaluated '" + d +
+                   "': give method_calibration: {data: SPEC}");
+}
+
 }  // namespace
 
 SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
@@ -433,6 +490,7 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
   if (std::find(s.protections.begin(), s.protections.end(), "none") == s.protections.end()) {
     s.protections.insert(s.protections.begin(), "none");  // thresholds and expectations look at unprotected cases
   }
+  parse_methods(r, root, &s);
   if (root["audit"]) s.audit = r.get_bool(root["audit"], "audit");
   if (root["eval"]) parse_eval(r, root["eval"], &s.eval);
   if (root["thresholds"]) parse_thresholds(r, root["thresholds"], &s);

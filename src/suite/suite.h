@@ -1,4 +1,5 @@
-// A suite file (suites/*.yaml, schema in suites/SCHEMA.md): which models, data, schemes and protections to
+// A suite file (suites/*.yaml, schema in suites/SCHEMA.md): which models, data, schemes, protections and
+// post-training methods to
 // evaluate, and which checks decide the exit code (thresholds per scheme, expectations between models, a
 // baseline run with tolerances). Parsing validates everything up front with file:line:col messages, so a
 // long run never dies on a typo half-way.
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "quant/scheme.h"
+#include "src/methods/method.h"
 #include "reports/baseline.h"
 
 namespace qh::suite {
@@ -23,6 +25,21 @@ struct ModelRef {
 struct SchemeRef {
   std::string label;  // the name used in results and thresholds
   Scheme scheme;
+  std::string where;
+};
+
+// A post-training method (src/methods/method.h), the axis orthogonal to the scheme.
+struct MethodRef {
+  std::string label;  // the method's short label ("rtn", "rotate+gptq"): its name in results
+  methods::MethodSpec method;
+  std::string where;
+};
+
+// Calibration data of the methods that read activations (smoothquant, gptq), kept apart from the evaluated
+// data. Empty data: derived from a BB data spec with another seed (other data needs it named).
+struct MethodCalibration {
+  std::string data;
+  int sequences = 32;
   std::string where;
 };
 
@@ -75,6 +92,8 @@ struct SuiteSpec {
   std::vector<std::string> data_where;  // file:line:col of each data spec
   std::vector<SchemeRef> schemes;
   std::vector<std::string> protections = {"none"};
+  std::vector<MethodRef> methods;  // never empty: {rtn} unless the suite lists methods
+  MethodCalibration method_calibration;
   bool attribution = false;  // run {none, tokens, channels, both} and attach Shapley splits to the "none" case
   std::vector<std::string> attribution_metrics = {"kld_mean", "delta_ppl", "backcopy_risk"};
   bool audit = false;        // full-precision outlier audit per model and data
@@ -87,6 +106,7 @@ struct SuiteSpec {
   const ModelRef* find_model(const std::string& name) const;
   // What data[i] loads: data_specs[i] when parsed from a file, else data[i] itself.
   const std::string& data_spec(size_t i) const { return i < data_specs.size() ? data_specs[i] : data[i]; }
+  const MethodRef* find_method(const std::string& label) const;
 };
 
 // Parses and validates; every problem is an InputError with file:line:col.

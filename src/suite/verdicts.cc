@@ -48,6 +48,7 @@ std::vector<Verdict> check_thresholds(const SuiteSpec& suite, const reports::Res
       v.kind = VerdictKind::kThreshold;
       v.name = fmt::format("threshold {} {} {} {} {}", c.scheme, c.model, t.metric, t.is_max ? "<=" : ">=", num(t.limit));
       if (suite.data.size() > 1) v.name += " [" + c.data + "]";
+      if (c.method != "rtn") v.name += " [method " + c.method + "]";
       v.limit = t.limit;
       const auto value = reports::case_value(c, t.metric);
       if (!value) {

@@ -80,5 +80,28 @@ TEST_F(EvalCli, BadInputExitsWithTwo) {
   EXPECT_EQ(run("eval " + ckpt(), &err), 2);  // no --scheme
 }
 
+TEST_F(EvalCli, MethodsAreCasesWithTheirTimeAndCalibration) {
+  const std::string out = *dir_ + "/methods.json";
+  ASSERT_EQ(run("eval " + ckpt() + " --data bb:seed=9,seqs=2,len=24,k=3,vocab=39 --scheme W4A4 --method rtn "
+                "--method rotate --method gptq:act_order=1 --calib-sequences 3 --json " + out + " --quiet"), 0);
+  std::ifstream in(out);
+  const nlohmann::json j = nlohmann::json::parse(in);
+  ASSERT_EQ(j["cases"].size(), 3u);
+  EXPECT_EQ(j["cases"][0]["method"], "rtn");
+  EXPECT_EQ(j["cases"][1]["method"], "rotate");
+  EXPECT_EQ(j["cases"][2]["method"], "gptq:act_order=1");
+  EXPECT_EQ(j["cases"][2]["label"], "W4A4 [gptq:act_order=1]");
+  EXPECT_GT(j["cases"][2]["method_seconds"].get<double>(), 0.0);
+  // Calibration from the recipe's BB task with another seed than the evaluated data's.
+  EXPECT_EQ(j["method_calibration"]["sequences"], 3);
+  EXPECT_NE(j["method_calibration"]["data"], j["data"]);
+  std::string err;
+  EXPECT_EQ(run("eval " + ckpt() + " --scheme W4A4 --method rotate+smoothquant --quiet", &err), 2);
+  EXPECT_NE(err.find("smoothquant+rotate"), std::string::npos) << err;
+  EXPECT_EQ(run("eval " + ckpt() + " --data bb:seed=9,seqs=2,len=24,k=3,vocab=39 --scheme W4A4 --method gptq "
+                "--calib-data bb:seed=9,seqs=2,len=24,k=3,vocab=39 --quiet", &err), 2);
+  EXPECT_NE(err.find("kept apart"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace qh

@@ -31,6 +31,25 @@ TEST(Results, JsonRoundTripKeepsEverything) {
   EXPECT_DOUBLE_EQ(back.cases[1].attribution_for("kld_mean")->share_tokens, 0.6);
 }
 
+TEST(Results, MethodIsADimensionAndDefaultsToRtn) {
+  Results r = testing::sample_results();
+  CaseResult rotated = r.cases[0];
+  rotated.method = "rotate+gptq";
+  rotated.method_seconds = 2.5;
+  rotated.metrics.set("kld_mean", 0.001);
+  r.cases.push_back(rotated);
+  EXPECT_EQ(rotated.key(), r.cases[0].key() + "|rotate+gptq");
+  auto j = to_json(r);
+  const Results back = results_from_json(nlohmann::ordered_json::parse(j.dump()), "mem");
+  EXPECT_EQ(back.cases, r.cases);
+  EXPECT_DOUBLE_EQ(back.cases.back().method_seconds, 2.5);
+  const CaseResult& c0 = r.cases[0];
+  EXPECT_EQ(back.find_case(c0.model, c0.data, c0.scheme, c0.protection), &back.cases[0]);
+  EXPECT_EQ(back.find_case(c0.model, c0.data, c0.scheme, c0.protection, "rotate+gptq"), &back.cases.back());
+  j["cases"][0].erase("method");  // results written before methods existed read as rtn
+  EXPECT_EQ(results_from_json(nlohmann::ordered_json::parse(j.dump()), "mem").cases[0].method, "rtn");
+}
+
 TEST(Results, MetricOrderIsInsertionOrder) {
   const auto j = to_json(testing::sample_results());
   std::vector<std::string> keys;

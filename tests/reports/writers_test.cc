@@ -138,8 +138,8 @@ TEST(Csv, QuotesFieldsAndKeepsMetricOrder) {
   std::string header, first;
   std::getline(in, header);
   std::getline(in, first);
-  EXPECT_EQ(header, "model,data,scheme,protection,ppl_fp,ppl,delta_ppl,kld_mean,top1_agree,sqnr_db_q,sqnr_db_down");
-  EXPECT_EQ(first, "bb-softmax,\"bb:seed=7,seqs=4,len=32\",W8A8,none,4,4.05,0.05,0.01,0.99,30.5,12.25");
+  EXPECT_EQ(header, "model,data,scheme,protection,method,ppl_fp,ppl,delta_ppl,kld_mean,top1_agree,sqnr_db_q,sqnr_db_down");
+  EXPECT_EQ(first, "bb-softmax,\"bb:seed=7,seqs=4,len=32\",W8A8,none,rtn,4,4.05,0.05,0.01,0.99,30.5,12.25");
 }
 
 TEST(Csv, MissingMetricIsAnEmptyCell) {
@@ -149,7 +149,7 @@ TEST(Csv, MissingMetricIsAnEmptyCell) {
   r.cases[1].metrics.set("kld_mean", 0.25);
   r.cases[1].site_sqnr_db.clear();
   const std::string csv = render_csv(r);
-  EXPECT_NE(csv.find("W4A4,none,,,,0.25,,,\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("W4A4,none,rtn,,,,0.25,,,\n"), std::string::npos) << csv;
 }
 
 TEST(ReportDir, WritesAllFiveFilesAndResultsRoundTrip) {
@@ -163,6 +163,38 @@ TEST(ReportDir, WritesAllFiveFilesAndResultsRoundTrip) {
   EXPECT_EQ(back.cases, r.cases);
   EXPECT_EQ(back.verdicts, r.verdicts);
   std::filesystem::remove_all(dir);
+}
+
+// The methods section: per scheme, models x methods with the best method, and whether each mitigated model
+// under rtn beats the first (baseline) model under its best method, by hand.
+TEST(Markdown, MethodsSectionComparesMitigationsWithTheBaselinesBestMethod) {
+  Results r;
+  auto add = [&](const std::string& model, const std::string& method, double kld) {
+    CaseResult c;
+    c.model = model;
+    c.data = "d";
+    c.scheme = "W4A4";
+    c.protection = "none";
+    c.method = method;
+    c.method_seconds = method == "rtn" ? 0 : 1.5;
+    c.metrics.set("kld_mean", kld);
+    r.cases.push_back(c);
+  };
+  add("base", "rtn", 0.4);
+  add("base", "rotate", 0.1);
+  add("relu", "rtn", 0.05);
+  add("relu", "rotate", 0.04);
+  add("sgd", "rtn", 0.3);
+  add("sgd", "rotate", 0.2);
+  const std::string md = render_markdown(r);
+  EXPECT_NE(md.find("## Post-training methods vs training-time mitigations"), std::string::npos) << md;
+  EXPECT_NE(md.find("| base | 0.4 | 0.1 | 0.1 (rotate) |  |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| relu | 0.05 | 0.04 | 0.04 (rotate) | beats (0.05 < 0.1) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| sgd | 0.3 | 0.2 | 0.2 (rotate) | does not (0.3 >= 0.1) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("Method time"), std::string::npos) << md;
+  // One method only: no section, no method column.
+  r.cases.resize(1);
+  EXPECT_EQ(render_markdown(r).find("Post-training methods"), std::string::npos);
 }
 
 }  // namespace

@@ -179,3 +179,34 @@ TEST(YamlUtil, DidYouMean) {
 
 }  // namespace
 }  // namespace qh::suite
+
+namespace qh::suite {
+namespace {
+
+TEST(SuiteSchema, MethodsAreAnAxisWithTheirCalibrationKeptApart) {
+  const SuiteSpec s = parse_suite(kHead + "methods: [rtn, rotate, \"gptq:act_order=1\", rotate+gptq]\n"
+                                          "method_calibration: {sequences: 16}\n",
+                                  "s.yaml");
+  ASSERT_EQ(s.methods.size(), 4u);
+  EXPECT_EQ(s.methods[2].label, "gptq:act_order=1");
+  EXPECT_TRUE(s.methods[3].method.gptq);
+  EXPECT_EQ(s.method_calibration.sequences, 16);
+  EXPECT_EQ(parse_suite(kHead, "s.yaml").methods.size(), 1u);  // rtn only
+  EXPECT_TRUE(parse_suite(kHead, "s.yaml").methods[0].method.is_rtn());
+}
+
+TEST(SuiteSchema, BadMethodsNameTheirLineAndColumn) {
+  const std::string e = error_of(kHead + "methods: [rtn, gptq:damp=2]\n");
+  EXPECT_EQ(e.rfind("s.yaml:4:16: methods[1]: ", 0), 0u) << e;
+  EXPECT_NE(e.find("damp"), std::string::npos) << e;
+  EXPECT_EQ(error_of(kHead + "methods: [rotate, rotate:seed=0]\n"),
+            "s.yaml:4:19: methods[1]: duplicate method 'rotate'");
+  EXPECT_EQ(error_of(kHead + "method_calibration: {data: \"bb:seed=1\"}\n"),
+            "s.yaml:4:28: method_calibration.data: is an evaluated data spec: calibration must be kept apart");
+  EXPECT_EQ(error_of("models: [a]\ndata: \"text:x\"\nschemes: [W8A8]\nmethods: [gptq]\n"),
+            "s.yaml:4:10: methods: smoothquant / gptq need calibration data kept apart from the evaluated "
+            "'text:x': give method_calibration: {data: SPEC}");
+}
+
+}  // namespace
+}  // namespace qh::suite

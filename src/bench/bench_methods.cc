@@ -1,0 +1,97 @@
+#include "src/bench/bench_methods.h"
+
+#include <fmt/format.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "models/data/data_spec.h"
+#include "src/bench/random_models.h"
+#include "src/engine/engine.h"
+#include "src/eval/evaluator.h"
+#include "src/methods/prepare.h"
+
+namespace qh::bench {
+
+namespace {
+
+data::Dataset random_windows(int n, int64_t T, int64_t vocab, uint32_t seed, const std::string& name) {
+  data::Dataset d;
+  d.spec = name;
+  d.tokenizer = "ids";
+  d.vocab_size = vocab;
+  std::mt19937 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    std::vector<int32_t> s(T);
+    for (auto& x : s) x = static_cast<int32_t>(rng() % vocab);
+    d.sequences.push_back(std::move(s));
+  }
+  return d;
+}
+
+}  // namespace
+
+std::vector<BenchRow> bench_methods(const BenchOptions& options) {
+  LlamaShape shape;  // the 25M model of bench eval
+  if (options.quick) {
+    shape.d_model = 256;
+    shape.num_layers = 2;
+    shape.kv_heads = 4;
+    shape.d_ff = 768;
+    shape.vocab_size = 1024;
+  }
+  std::mt19937 rng(42);
+  const Model m = random_llama(shape, rng);
+  const int64_t T = options.quick ? 128 : 512;
+  const int n_cal = options.quick ? 8 : 128, n_eval = options.quick ? 2 : 8;
+  const data::Dataset eval_data = random_windows(n_eval, T, shape.vocab_size, 7, "random eval windows");
+  const data::Dataset cal_data = random_windows(n_cal, T, shape.vocab_size, 8, "random calibration windows");
+  const std::string model_desc = fmt::format("llama d{} L{} ff{} V{}, window {}, {} calibration sequences",
+                                             shape.d_model, shape.num_layers, shape.d_ff, shape.vocab_size, T, n_cal);
+  const int threads = options.threads.back();
+  set_threads(threads);
+  std::vector<BenchRow> rows;
+
+  // KL divergence and method time through the evaluator, as `qharness eval --method` computes them.
+  std::vector<eval::EvalCase> cases;
+  for (const auto& [scheme, method] : std::vector<std::pair<const char*, const char*>>{
+           {"W4A4", "rtn"}, {"W4A4", "rotate"}, {"W4A4", "rotate+gptq"}, {"W4A16", "rtn"}, {"W4A16", "gptq"}})
+    cases.push_back({"", parse_scheme(scheme), {}, methods::parse_method(method)});
+  eval::EvalOptions eo;
+  eo.method_data = &cal_data;
+  eo.method_sequences = n_cal;
+  const eval::EvalReport rep = eval::evaluate_report(m, eval_data, cases, eo);
+  for (const eval::CaseResult& c : rep.cases) {
+    BenchRow r;
+    r.kernel = "method_" + c.scheme + "_" + c.method;
+    r.threads = threads;
+    r.metric = "kld_mean";
+    r.value = c.metrics.kld_mean;
+    r.info["model"] = model_desc;
+    r.info["method_seconds"] = fmt::format("{:.2f}", c.method_seconds);
+    rows.push_back(r);
+  }
+
+  // Run-time cost of rotation: W4A4 tokens/s with and without the online Hadamards.
+  const methods::PreparedModel rot = methods::prepare(m, methods::parse_method("rotate"), {});
+  engine::Engine w4(m, parse_scheme("W4A4"));
+  engine::Engine w4r(rot.model, parse_scheme("W4A4"), {}, {}, rot.engine_options());
+  const auto& tok = eval_data.sequences[0];
+  std::vector<float> logits(T * shape.vocab_size);
+  const auto [t_rtn, t_rot] = best_seconds_paired([&] { w4.forward(tok.data(), T, logits.data()); },
+                                                  [&] { w4r.forward(tok.data(), T, logits.data()); }, options);
+  BenchRow r;
+  r.kernel = "eval_W4A4_rotate";
+  r.threads = threads;
+  r.metric = "tokens_per_s";
+  r.value = static_cast<double>(T) / t_rot;
+  r.limit_metric = "rtn_tokens_per_s";
+  r.limit = static_cast<double>(T) / t_rtn;
+  r.ratio = r.value / r.limit;
+  r.info["model"] = model_desc;
+  rows.push_back(r);
+  return rows;
+}
+
+}  // namespace qh::bench
