@@ -14,7 +14,7 @@ DEBIAN_PACKAGES=(
   libdnnl-dev libhwy-dev libeigen3-dev libgtest-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libpcre2-dev libicu-dev libsentencepiece-dev  # tokenizers: Unicode regexes, normalization, tokenizer.model
   ocl-icd-opencl-dev         # libdnnl-dev's CMake config calls find_package(OpenCL); only a Recommends of it
-  clang libclang-rt-14-dev   # libFuzzer target and the sanitizer runtime for clang
+  clang libclang-rt-14-dev libomp-14-dev  # libFuzzer target: clang, its sanitizer runtime, its OpenMP
   base-files                 # /usr/share/common-licenses: the text corpus of the text-LM zoo models
 )
 # Only the tests need these: report.html is rendered in headless Chromium to check every chart is visible;
