@@ -53,7 +53,8 @@ class QuantizedModel {
   EngineOptions options;
   std::vector<LayerState> layers;
   std::unique_ptr<Linear> lm_head;
-  Tensor emb;  // token embeddings (fake-quantized when the scheme quantizes embeddings)
+  const Tensor* emb = nullptr;  // token embeddings: the model's, or quantized_emb
+  Tensor quantized_emb;        // fake-quantized copy when the scheme quantizes embeddings
   LinearPath path[kNumSites] = {};
   std::string f32_impl;
 
@@ -133,27 +134,25 @@ std::vector<FusedLinear> QuantizedModel::build_group(int layer,
     const bool on = scheme.sites[static_cast<int>(w[i].first)];
     while (j < w.size() && scheme.sites[static_cast<int>(w[j].first)] == on) ++j;
     const int64_t K = w[i].second->dim(1);
-    int64_t N = 0;
     bool any_bias = false;
-    for (size_t s = i; s < j; ++s) {
-      N += w[s].second->dim(0);
-      any_bias |= !b[s]->empty();
-    }
-    std::vector<float> W, B;
-    W.reserve(N * K);
+    for (size_t s = i; s < j; ++s) any_bias |= !b[s]->empty();
+    std::vector<WeightRows> parts;  // the model's tensors, viewed in place (linear.h)
+    std::vector<float> B;
     FusedLinear f;
     LinearConfig cfg = config_for(layer, w[i].first);
+    int64_t row = 0;
     for (size_t s = i; s < j; ++s) {
       const Tensor& t = *w[s].second;
-      f.slices.push_back({w[s].first, static_cast<int64_t>(W.size()) / K, t.dim(0)});
+      f.slices.push_back({w[s].first, row, t.dim(0)});
       cfg.segments.push_back(t.dim(0));
-      W.insert(W.end(), t.data.begin(), t.data.end());
+      parts.push_back({t.ptr(), t.dim(0)});
+      row += t.dim(0);
       if (any_bias) {
         if (b[s]->empty()) B.insert(B.end(), t.dim(0), 0.0f);
         else B.insert(B.end(), b[s]->data.begin(), b[s]->data.end());
       }
     }
-    f.linear = std::make_unique<Linear>(W.data(), N, K, any_bias ? B.data() : nullptr, cfg);
+    f.linear = std::make_unique<Linear>(parts, K, any_bias ? B.data() : nullptr, cfg);
     for (size_t s = i; s < j; ++s) path[static_cast<int>(w[s].first)] = f.linear->path();
     out.push_back(std::move(f));
     i = j;
@@ -214,10 +213,13 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
     if (head.activations.granularity == Granularity::kPerTensor) head.activations.granularity = Granularity::kPerToken;
   }
   lm_head = std::make_unique<Linear>(m.lm_head.ptr(), m.lm_head.dim(0), m.lm_head.dim(1), nullptr, head);
-  emb = m.tok_emb;
+  emb = &m.tok_emb;
   if (scheme.quantize_embeddings && scheme.weights.enabled()) {
-    quant::fake_quant_rows(emb.ptr(), emb.rows(), emb.cols(), emb.cols(), quant::row_params(scheme.weights),
-                           emb.ptr(), emb.cols());
+    quantized_emb = m.tok_emb;
+    Tensor& e = quantized_emb;
+    quant::fake_quant_rows(e.ptr(), e.rows(), e.cols(), e.cols(), quant::row_params(scheme.weights), e.ptr(),
+                           e.cols());
+    emb = &quantized_emb;
   }
 }
 
@@ -293,7 +295,7 @@ void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Ob
   tmp_.resize(T * d);
   att_.resize(T * H * hd);
   for (int64_t t = 0; t < T; ++t) {
-    std::copy(emb.row(tokens[t]), emb.row(tokens[t]) + d, h_.data() + t * d);
+    std::copy(emb->row(tokens[t]), emb->row(tokens[t]) + d, h_.data() + t * d);
     if (a.embed_scale != 1.0f)
       for (int64_t i = 0; i < d; ++i) h_[t * d + i] *= a.embed_scale;
     if (a.positions == PosKind::kLearned)
@@ -408,6 +410,24 @@ std::string Engine::int8_impl() const {
   return "";
 }
 std::string Engine::f32_impl() const { return impl_->f32_impl; }
+
+Engine::WeightBytes Engine::weight_bytes_held() const {
+  WeightBytes out;
+  auto add = [&out](const Linear& l) {
+    out.total += l.bytes_held();
+    out.f32_matrices += l.f32_weight_bytes_held();
+  };
+  for (const LayerState& st : impl_->layers) {
+    for (const auto* group : {&st.attn_in, &st.mlp_in})
+      for (const FusedLinear& f : *group) add(*f.linear);
+    add(*st.o);
+    add(*st.down);
+  }
+  add(*impl_->lm_head);
+  out.total += impl_->quantized_emb.size() * sizeof(float);
+  out.f32_matrices += impl_->quantized_emb.size() * sizeof(float);
+  return out;
+}
 
 double Engine::linear_flops_per_token() const {
   const ArchSpec& a = impl_->model.spec;

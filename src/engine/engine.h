@@ -167,6 +167,14 @@ class Engine {
   std::string site_path(Site s) const;
   std::string int8_impl() const;
   std::string f32_impl() const;
+  // Weight bytes the engine owns beside the model it views (ARCHITECTURE.md 2.4): int8 codes and scales, biases,
+  // derived f32 matrices (dequantized or code-valued weights of the fake path, fake-quantized embeddings) and
+  // any oneDNN reorder. The model's own tensors are shared, not counted.
+  struct WeightBytes {
+    size_t total = 0;
+    size_t f32_matrices = 0;  // of total: f32 weight matrices
+  };
+  WeightBytes weight_bytes_held() const;
   // Flops of the linear layers (q, k, v, o, gate, up, down, g_proj and lm_head) per token: 2 * sum(K * N).
   double linear_flops_per_token() const;
 

@@ -32,7 +32,16 @@ bool integer_shaped(const LinearConfig& c) {
 }  // namespace
 
 Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const LinearConfig& config)
-    : N_(N), K_(K), cfg_(config), w_(w, w + N * K), fp_(w, N, K, bias) {
+    : Linear(std::vector<WeightRows>{{w, N}}, K, bias, config) {}
+
+Linear::Linear(const std::vector<WeightRows>& parts, int64_t K, const float* bias, const LinearConfig& config)
+    : N_(0), K_(K), cfg_(config), parts_(parts) {
+  for (const WeightRows& p : parts_) {
+    part_row0_.push_back(N_);
+    fp_.emplace_back(p.data, p.rows, K, bias ? bias + N_ : nullptr);
+    N_ += p.rows;
+  }
+  const int64_t N = N_;
   if (bias) bias_.assign(bias, bias + N);
   const QuantSpec& a = cfg_.activations;
   if (!cfg_.weights.enabled() && !a.enabled()) return;  // full precision
@@ -48,9 +57,18 @@ Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const Li
     }
   }
   QuantizedWeights qw;
-  if (cfg_.weights.enabled())
+  if (cfg_.weights.enabled()) {
+    // The quantizers want the matrix in one piece: a fused site's parts are stacked for the call only.
+    std::vector<float> stacked;
+    const float* w = parts_[0].data;
+    if (parts_.size() > 1) {
+      stacked.reserve(static_cast<size_t>(N * K));
+      for (const WeightRows& p : parts_) stacked.insert(stacked.end(), p.data, p.data + p.rows * K);
+      w = stacked.data();
+    }
     qw = cfg_.quantize_weights ? cfg_.quantize_weights(w, N, K, cfg_.weights, cfg_.segments)
                                : quantize_weights(w, N, K, cfg_.weights, cfg_.segments);
+  }
   if (integer_shaped(cfg_) && qw.has_codes) {
     const bool per_tensor = a.granularity == Granularity::kPerTensor;
     if (!a.symmetric) {
@@ -68,22 +86,54 @@ Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const Li
       return;
     }
     path_ = LinearPath::kFake;
-    const std::vector<float> codes(qw.codes.begin(), qw.codes.end());
-    code_gemm_ = std::make_unique<F32Matmul>(codes.data(), N, K, nullptr);
+    code_w_.assign(qw.codes.begin(), qw.codes.end());
+    code_gemm_ = std::make_unique<F32Matmul>(code_w_.data(), N, K, nullptr);
     out_scales_ = qw.scales;
     if (per_tensor)  // folded exactly as Int8Matmul folds it into its output scales
       for (float& s : out_scales_) s *= static_scale_;
   } else {
     path_ = LinearPath::kFake;
-    deq_ = std::make_unique<F32Matmul>(cfg_.weights.enabled() ? qw.dequant.data() : w, N, K, bias);
+    if (cfg_.weights.enabled()) {  // activation-only schemes run the fp weights (fp_forward)
+      deq_w_ = std::move(qw.dequant);
+      deq_ = std::make_unique<F32Matmul>(deq_w_.data(), N, K, bias);
+    }
+  }
+}
+
+size_t Linear::bytes_held() const {
+  size_t n = bias_.size() * sizeof(float) + f32_weight_bytes_held();
+  for (const F32Matmul& f : fp_) n += f.bytes_held();
+  for (const F32Matmul* f : {deq_.get(), code_gemm_.get()})
+    if (f) n += f->bytes_held();
+  if (int8_) n += int8_->bytes_held();
+  n += colsum_scaled_.size() * sizeof(float) + out_scales_.size() * sizeof(float);
+  return n;
+}
+
+size_t Linear::f32_weight_bytes_held() const { return (deq_w_.size() + code_w_.size()) * sizeof(float); }
+
+void Linear::fp_forward(const float* x, int64_t M, float* y) {
+  if (fp_.size() == 1) {
+    fp_[0].run(x, M, y);
+    return;
+  }
+  // Each part into its own [M, N_p] block (an output with a row stride would move oneDNN off brgemm), then
+  // into its columns of y.
+  for (size_t p = 0; p < fp_.size(); ++p) {
+    const int64_t Np = parts_[p].rows, c0 = part_row0_[p];
+    fp_part_y_.resize(static_cast<size_t>(M * Np));
+    fp_[p].run(x, M, fp_part_y_.data());
+    for_rows(M, Np, [&](int64_t m) {
+      std::copy(fp_part_y_.data() + m * Np, fp_part_y_.data() + (m + 1) * Np, y + m * N_ + c0);
+    });
   }
 }
 
 std::string Linear::impl() const {
   if (path_ == LinearPath::kInteger) return int8_->impl();
   if (code_gemm_) return code_gemm_->impl();
-  if (path_ == LinearPath::kFake) return deq_->impl();
-  return fp_.impl();
+  if (deq_) return deq_->impl();
+  return fp_[0].impl();
 }
 
 void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* protected_rows,
@@ -184,7 +234,11 @@ void Linear::add_channel_correction(const float* x, int64_t M, float* y, const u
     for (int c : cfg_.protected_channels) {
       const float xc = x[m * K + c];
       if (xc == 0.0f) continue;
-      for (int64_t n = 0; n < N; ++n) row[n] += xc * w_[n * K + c];
+      for (size_t p = 0; p < parts_.size(); ++p) {
+        const float* w = parts_[p].data;
+        float* out = row + part_row0_[p];
+        for (int64_t n = 0; n < parts_[p].rows; ++n) out[n] += xc * w[n * K + c];
+      }
     }
   });
 }
@@ -198,7 +252,7 @@ void Linear::fp_rows(const float* x, int64_t M, float* y, const uint8_t* protect
   gather_x_.resize(P * K_);
   gather_y_.resize(P * N_);
   for (int64_t i = 0; i < P; ++i) std::copy(x + rows[i] * K_, x + (rows[i] + 1) * K_, gather_x_.data() + i * K_);
-  fp_.run(gather_x_.data(), P, gather_y_.data());
+  fp_forward(gather_x_.data(), P, gather_y_.data());
   for (int64_t i = 0; i < P; ++i)
     std::copy(gather_y_.data() + i * N_, gather_y_.data() + (i + 1) * N_, y + rows[i] * N_);
 }
@@ -206,7 +260,7 @@ void Linear::fp_rows(const float* x, int64_t M, float* y, const uint8_t* protect
 void Linear::forward(const float* x, int64_t M, float* y, const uint8_t* protected_rows,
                      quant::ErrorStats* act_error) {
   if (path_ == LinearPath::kFp) {
-    fp_.run(x, M, y);
+    fp_forward(x, M, y);
     return;
   }
   quantize_activations(x, M, protected_rows, act_error);
@@ -220,7 +274,9 @@ void Linear::forward(const float* x, int64_t M, float* y, const uint8_t* protect
     scale_code_products(M, y);
     if (!cfg_.activations.symmetric) asym_compensation(M, y);
   } else {
-    deq_->run(cfg_.activations.enabled() ? xq_.data() : xsrc_, M, y);
+    const float* xin = cfg_.activations.enabled() ? xq_.data() : xsrc_;
+    if (deq_) deq_->run(xin, M, y);
+    else fp_forward(xin, M, y);
   }
   if (!cfg_.protected_channels.empty()) add_channel_correction(x, M, y, protected_rows);
   if (protected_rows) fp_rows(x, M, y, protected_rows);

@@ -1,6 +1,12 @@
 // One linear site (or several fused sites that share an input, e.g. q|k|v) under a quantization scheme:
 // y[M,N] = x[M,K] W^T + b on the fp, integer or fake-quant path (see engine.h), with protected token rows
 // (full precision) and protected input channels (y = X[:,~C] Wq[~C,:]^T + X[:,C] W[C,:]^T).
+//
+// Weight storage: the full-precision weights are the caller's (a Model's tensors, read-only after loading),
+// viewed in place and never copied, so engines on one Model share them; the fp path, the protected rows and
+// the protected channels all read them. A Linear owns only what its path derives from them: int8 codes and
+// scales (integer path), dequantized weights (fake path), or codes as floats (the fake cross-check of an
+// integer-shaped site). bytes_held() counts what it owns.
 #pragma once
 
 #include <cstdint>
@@ -29,10 +35,19 @@ struct LinearConfig {
   WeightQuantizer quantize_weights;   // empty: round-to-nearest (quantize_weights of weight_quant.h)
 };
 
+// Rows [row0, row0 + rows) of a site's weight matrix, stored contiguously [rows, K] by the caller.
+struct WeightRows {
+  const float* data;
+  int64_t rows;
+};
+
 class Linear {
  public:
-  // w [N, K], bias [N] or nullptr.
+  // w [N, K], bias [N] or nullptr. `w` must outlive the Linear, unchanged.
   Linear(const float* w, int64_t N, int64_t K, const float* bias, const LinearConfig& config);
+  // A fused site whose weight matrix is the parts stacked in order (e.g. q | k | v, each a Model tensor),
+  // not copied into one matrix: the fp GEMM runs per part (the same bits as one GEMM on the stacked matrix).
+  Linear(const std::vector<WeightRows>& parts, int64_t K, const float* bias, const LinearConfig& config);
   // protected_rows [M] (1 = full precision) or nullptr; act_error (optional) receives the activation
   // quantization error over the quantized entries.
   void forward(const float* x, int64_t M, float* y, const uint8_t* protected_rows,
@@ -41,6 +56,11 @@ class Linear {
   std::string impl() const;
   int64_t N() const { return N_; }
   int64_t K() const { return K_; }
+  // Bytes the Linear owns for its weights (codes, scales, derived f32 matrices, bias, oneDNN copies); the
+  // viewed full-precision weights are not counted.
+  size_t bytes_held() const;
+  // Of those, the bytes of f32 weight matrices (dequantized or code-valued), 0 on the fp and integer paths.
+  size_t f32_weight_bytes_held() const;
 
  private:
   void quantize_activations(const float* x, int64_t M, const uint8_t* protected_rows,
@@ -48,19 +68,25 @@ class Linear {
   void add_channel_correction(const float* x, int64_t M, float* y, const uint8_t* protected_rows) const;
   void asym_compensation(int64_t M, float* y) const;
   void fp_rows(const float* x, int64_t M, float* y, const uint8_t* protected_rows);
+  // y[M,N] = x W^T + b on the viewed full-precision weights.
+  void fp_forward(const float* x, int64_t M, float* y);
   void scale_code_products(int64_t M, float* y) const;
 
   int64_t N_, K_;
   LinearConfig cfg_;
   LinearPath path_ = LinearPath::kFp;
-  std::vector<float> w_;            // [N, K] full precision (protected rows / channels)
+  std::vector<WeightRows> parts_;   // the full-precision weights [N, K], viewed (protected rows / channels)
+  std::vector<int64_t> part_row0_;  // first row of each part
   std::vector<float> bias_;
-  F32Matmul fp_;                    // full-precision weights
-  std::unique_ptr<F32Matmul> deq_;  // fake path: dequantized weights
+  std::vector<F32Matmul> fp_;       // one per part, on the viewed weights
+  std::vector<float> fp_part_y_;    // scratch: one part's output before it joins y
+  std::vector<float> deq_w_;        // fake path: dequantized weights [N, K] (empty: the fp weights)
+  std::unique_ptr<F32Matmul> deq_;  // fake path on deq_w_
   std::unique_ptr<Int8Matmul> int8_;
   // Fake path of a site the integer path could run (cross-checking): an f32 GEMM on the integer-valued codes
   // (exact while partial sums stay below 2^24), scaled afterwards in the integer path's order:
   // (acc * s_w[n]) * s_x[m] + b[n]. Empty otherwise (deq_ on quantize-dequantized values).
+  std::vector<float> code_w_;       // codes as floats [N, K]
   std::unique_ptr<F32Matmul> code_gemm_;
   std::vector<float> out_scales_;   // s_w[n] (times the static activation scale for per-tensor activations)
   std::vector<float> colsum_scaled_;  // asymmetric integer path: s_w[n] * sum_k q_w[n,k]

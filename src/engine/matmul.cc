@@ -20,10 +20,32 @@ dnnl::memory::desc weights_src_md(int64_t N, int64_t K, dt type) {
   return dnnl::memory::desc({1, K, N}, type, tag::acb);
 }
 
-// Returns the reordered weights for `want`, reusing an earlier reorder with the same layout.
+// The primitive for weights read in place when oneDNN runs it on brgemm (which computes the same bits as on
+// reordered weights); otherwise the one for the layout oneDNN prefers (`weights_any`), whose weights are
+// reordered once.
+dnnl::matmul::primitive_desc in_place_or_any(const dnnl::memory::desc& src, const dnnl::memory::desc& weights_any,
+                                             const dnnl::memory::desc* bias, const dnnl::memory::desc& dst,
+                                             const dnnl::primitive_attr& attr, int64_t N, int64_t K) {
+  const dnnl::memory::desc plain = weights_src_md(N, K, weights_any.data_type());
+  auto make = [&](const dnnl::memory::desc& w) {
+    return bias ? dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, w, *bias, dst), attr, cpu_engine())
+                : dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, w, dst), attr, cpu_engine());
+  };
+  try {
+    dnnl::matmul::primitive_desc pd = make(plain);
+    if (impl_name(pd).rfind("brg", 0) == 0) return pd;
+  } catch (const dnnl::error&) {  // no implementation for in-place weights: reorder them
+  }
+  return make(weights_any);
+}
+
+// The weights for `want`: the caller's memory when it is already in that layout, else a reordered copy,
+// reusing an earlier reorder with the same layout.
 std::shared_ptr<dnnl::memory> packed_weights(
     std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>>& packed,
     const dnnl::memory::desc& want, const void* w, int64_t N, int64_t K, dt type) {
+  if (want == weights_src_md(N, K, type))
+    return std::make_shared<dnnl::memory>(want, cpu_engine(), const_cast<void*>(w));
   for (auto& p : packed)
     if (p.first == want) return p.second;
   auto mem = std::make_shared<dnnl::memory>(want, cpu_engine());
@@ -34,24 +56,31 @@ std::shared_ptr<dnnl::memory> packed_weights(
   return mem;
 }
 
+// Bytes of the reordered weight copies.
+size_t held_bytes(const std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>>& packed) {
+  size_t n = 0;
+  for (const auto& p : packed) n += p.first.get_size();
+  return n;
+}
+
 }  // namespace
 
 F32Matmul::F32Matmul(const float* w, int64_t N, int64_t K, const float* bias)
-    : N_(N), K_(K), w_(w, w + N * K) {
+    : N_(N), K_(K), w_(w) {
   if (bias) bias_.assign(bias, bias + N);
 }
+
+size_t F32Matmul::bytes_held() const { return bias_.size() * sizeof(float) + held_bytes(packed_); }
 
 F32Matmul::Entry& F32Matmul::entry(int64_t M) {
   auto it = cache_.find(M);
   if (it != cache_.end()) return it->second;
   auto wmd = dnnl::memory::desc({1, K_, N_}, dt::f32, tag::any);
-  auto bmd = bias_.empty() ? dnnl::memory::desc() : md3(1, 1, N_, dt::f32);
-  dnnl::matmul::desc d = bias_.empty() ? dnnl::matmul::desc(md3(1, M, K_, dt::f32), wmd, md3(1, M, N_, dt::f32))
-                                       : dnnl::matmul::desc(md3(1, M, K_, dt::f32), wmd, bmd,
-                                                            md3(1, M, N_, dt::f32));
-  dnnl::matmul::primitive_desc pd(d, cpu_engine());
+  auto bmd = md3(1, 1, N_, dt::f32);
+  dnnl::matmul::primitive_desc pd = in_place_or_any(md3(1, M, K_, dt::f32), wmd, bias_.empty() ? nullptr : &bmd,
+                                                    md3(1, M, N_, dt::f32), dnnl::primitive_attr(), N_, K_);
   impl_ = impl_name(pd);
-  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_.data(), N_, K_, dt::f32)};
+  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_, N_, K_, dt::f32)};
   return cache_.emplace(M, std::move(e)).first->second;
 }
 
@@ -75,6 +104,10 @@ Int8Matmul::Int8Matmul(const int8_t* w_codes, const float* w_scales, int64_t N, 
   if (bias) bias_.assign(bias, bias + N);
 }
 
+size_t Int8Matmul::bytes_held() const {
+  return w_.size() + (out_scales_.size() + bias_.size()) * sizeof(float) + held_bytes(packed_);
+}
+
 Int8Matmul::Entry& Int8Matmul::entry(int64_t M) {
   auto it = cache_.find(M);
   if (it != cache_.end()) return it->second;
@@ -86,8 +119,8 @@ Int8Matmul::Entry& Int8Matmul::entry(int64_t M) {
   if (!bias_.empty()) po.append_binary(dnnl::algorithm::binary_add, md3(1, 1, N_, dt::f32));
   attr.set_post_ops(po);
   auto wmd = dnnl::memory::desc({1, K_, N_}, dt::s8, tag::any);
-  dnnl::matmul::desc d(md3(1, M, K_, src_dt), wmd, md3(1, M, N_, dt::f32));
-  dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
+  dnnl::matmul::primitive_desc pd =
+      in_place_or_any(md3(1, M, K_, src_dt), wmd, nullptr, md3(1, M, N_, dt::f32), attr, N_, K_);
   impl_ = impl_name(pd);
   Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_.data(), N_, K_, dt::s8)};
   return cache_.emplace(M, std::move(e)).first->second;

@@ -1,6 +1,9 @@
 // oneDNN matmuls with cached primitives (ARCHITECTURE.md 2.4). Every matmul is 3-D ({1,M,K} x {1,K,N}), the layout
-// that keeps oneDNN 2.6 on its brgemm kernels. Primitives are created once per row count M and kept; the
-// reordered weights are shared by all primitives that want the same weight layout.
+// that keeps oneDNN 2.6 on its brgemm kernels. Primitives are created once per row count M and kept.
+// Weights are read in place, [N, K] row-major seen as {1,K,N} (tag acb): oneDNN's brgemm copies blocks of them
+// into its scratchpad as it goes and computes the same bits as on weights reordered in advance (checked for
+// the model shapes, f32 and s8), so no second resident copy of a weight is made. Only when oneDNN would not
+// run brgemm on in-place weights are they reordered once, as before, and that copy is counted in bytes_held().
 #pragma once
 
 #include <cstdint>
@@ -13,7 +16,9 @@
 
 namespace qh::engine {
 
-// y[M,N] = x[M,K] W^T (+ bias) in f32, W given as [N, K] row-major (nn.Linear layout).
+// y[M,N] = x[M,K] W^T (+ bias) in f32, W given as [N, K] row-major (nn.Linear layout). The weights are viewed,
+// not copied: the caller keeps them alive and unchanged for the matmul's lifetime (a Model's tensors are
+// read-only after loading, so engines built on one Model share them).
 class F32Matmul {
  public:
   F32Matmul() = default;
@@ -22,6 +27,8 @@ class F32Matmul {
   int64_t N() const { return N_; }
   int64_t K() const { return K_; }
   const std::string& impl() const { return impl_; }
+  // Bytes this matmul keeps besides the viewed weights: bias and any reordered weight copy.
+  size_t bytes_held() const;
 
  private:
   struct Entry {
@@ -30,8 +37,8 @@ class F32Matmul {
   };
   Entry& entry(int64_t M);
   int64_t N_ = 0, K_ = 0;
-  std::vector<float> w_;     // [N, K]
-  std::vector<float> bias_;  // [N] or empty
+  const float* w_ = nullptr;  // [N, K], viewed
+  std::vector<float> bias_;   // [N] or empty
   std::map<int64_t, Entry> cache_;
   std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>> packed_;
   std::string impl_;
@@ -41,6 +48,7 @@ class F32Matmul {
 // src is s8 (symmetric) or u8 (asymmetric; the zero-point term is the caller's). Per-token activation scales
 // come as a binary-mul post-op on a {1,M,1} tensor; a static (per-tensor) scale is folded into the output
 // scales, which are fixed at primitive creation.
+// The codes are copied (the caller's are usually a temporary of the weight quantizer) and read in place.
 class Int8Matmul {
  public:
   Int8Matmul() = default;
@@ -50,6 +58,7 @@ class Int8Matmul {
   // act_scales [M] (ignored with a static scale).
   void run(const void* x_codes, const float* act_scales, int64_t M, float* y);
   const std::string& impl() const { return impl_; }
+  size_t bytes_held() const;  // codes, scales, bias and any reordered copy
 
  private:
   struct Entry {

@@ -9,6 +9,7 @@
 #include "src/core/error.h"
 #include "quant/quantize.h"
 #include "quant/scheme.h"
+#include "src/engine/engine.h"
 #include "src/engine/linear.h"
 #include "src/engine/matmul.h"
 #include "tests/engine/tiny_models.h"
@@ -164,6 +165,85 @@ TEST(Linear, ProtectedChannelsRunInFullPrecision) {
       EXPECT_NEAR(y[m * N + n], want, 1e-4 * (1 + std::fabs(want))) << m << "," << n;
     }
   }
+}
+
+// A fused site given as parts (the model's q, k, v tensors viewed in place) computes the same bits as the same
+// site given as one stacked matrix, on every path, with and without protections and biases.
+TEST(Linear, FusedPartsEqualOneStackedMatrixBitForBit) {
+  const int64_t M = 40, K = 96;
+  const std::vector<int64_t> rows = {64, 16, 16};
+  const int64_t N = 96;
+  auto w = random_vec(N * K, 11, 0.1f);
+  auto x = random_vec(M * K, 12, 1.0f);
+  auto b = random_vec(N, 13, 0.1f);
+  x[3 * K + 5] = 30.0f;
+  std::vector<uint8_t> mask(M, 0);
+  mask[0] = mask[17] = 1;
+  // "A8" is W8A8 with full-precision weights (the fake path on the fp weights).
+  for (const std::string name : {"FP32", "W8A8", "W4A4", "W8A8-asym", "W4A16-g128", "A8"}) {
+    for (bool protect : {false, true}) {
+      for (bool bias : {false, true}) {
+        const Scheme s = parse_scheme(name == "A8" ? "W8A8" : name);
+        LinearConfig c;
+        c.weights = s.weights;
+        c.activations = s.activations;
+        if (name == "A8") c.weights = QuantSpec{};
+        if (c.weights.granularity == Granularity::kGroup) c.weights.group_size = 32;
+        c.segments = rows;
+        if (protect) c.protected_channels = {5, 70};
+        std::vector<WeightRows> parts;
+        int64_t r0 = 0;
+        for (int64_t r : rows) {
+          parts.push_back({w.data() + r0 * K, r});
+          r0 += r;
+        }
+        Linear stacked(w.data(), N, K, bias ? b.data() : nullptr, c);
+        Linear fused(parts, K, bias ? b.data() : nullptr, c);
+        ASSERT_EQ(stacked.path(), fused.path());
+        std::vector<float> y1(M * N), y2(M * N);
+        stacked.forward(x.data(), M, y1.data(), protect ? mask.data() : nullptr, nullptr);
+        fused.forward(x.data(), M, y2.data(), protect ? mask.data() : nullptr, nullptr);
+        for (int64_t i = 0; i < M * N; ++i)
+          ASSERT_EQ(y1[i], y2[i]) << name << " protect=" << protect << " bias=" << bias << " at " << i;
+      }
+    }
+  }
+}
+
+// What a site owns besides the viewed model weights: nothing f32 on the fp and integer paths (the protected
+// rows and channels read the model's tensors), the int8 codes on the integer path, and the dequantized matrix
+// only where the fake path needs it.
+TEST(LinearStorage, QuantizedSitesKeepNoF32WeightCopy) {
+  const Model m = enginetest::random_model(enginetest::tiny_spec(), 3);
+  size_t f32_bytes = 0, linear_params = 0;
+  for (const LayerWeights& w : m.layers)
+    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) linear_params += t->size();
+  linear_params += m.lm_head.size();
+  f32_bytes = linear_params * sizeof(float);
+  Calibration calib;
+  {
+    Engine fp(m, parse_scheme("FP32"));
+    const Engine::WeightBytes held = fp.weight_bytes_held();
+    EXPECT_EQ(held.f32_matrices, 0u);
+    EXPECT_LT(held.total, f32_bytes / 50) << "the fp engine copies weights";
+    std::vector<std::vector<int32_t>> seqs = {enginetest::random_tokens(16, m.spec.vocab_size, 1)};
+    calib = calibrate(fp, seqs, 1, 16, OutlierSettings{});
+  }
+  Protection both;
+  both.tokens = both.channels = true;
+  for (const char* name : {"W8A8", "W4A4", "W8A8-static"}) {
+    Engine q(m, parse_scheme(name), both, calib);
+    ASSERT_EQ(q.site_path(Site::kQ), "integer") << name;
+    const Engine::WeightBytes held = q.weight_bytes_held();
+    EXPECT_EQ(held.f32_matrices, 0u) << name;
+    // int8 codes of the quantized sites (the lm_head stays fp) plus per-row scales and sums.
+    EXPECT_GE(held.total, (linear_params - m.lm_head.size()) * sizeof(int8_t)) << name;
+    EXPECT_LT(held.total, f32_bytes / 3) << name;
+  }
+  // Weight-only schemes run on the fake path: their dequantized f32 matrix is what that path multiplies.
+  Engine g(m, parse_scheme("W4A16"));
+  EXPECT_EQ(g.site_path(Site::kQ), "fake");
+  EXPECT_GT(g.weight_bytes_held().f32_matrices, 0u);
 }
 
 TEST(Linear, GroupSizeThatDoesNotDivideIsAnInputError) {
