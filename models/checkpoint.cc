@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "models/config.h"
 #include "models/safetensors.h"
@@ -48,6 +50,10 @@ Tensor transposed(const Tensor& t) {
 void fill_slot(const TensorSlot& slot, Tensor stored) {
   if (slot.transpose) stored = transposed(stored);
   const size_t parts = slot.targets.size();
+  if (parts == 1 && slot.groups == 1) {  // the common case: the tensor as stored
+    *slot.targets[0] = std::move(stored);
+    return;
+  }
   const size_t cols = static_cast<size_t>(stored.cols());
   for (size_t p = 0; p < parts; ++p) {
     std::vector<int64_t> shape = stored.shape;
@@ -158,6 +164,7 @@ Loaded load(const std::string& dir, const LoadOptions& options) {
     if (slot.ignore) continue;
     const auto t = set.find(slot.name);
     Tensor stored = set.read(t);
+    set.release(t);  // converted: its mapped pages need not stay resident
     if (!options.allow_nonfinite) {
       const size_t bad = count_nonfinite(stored);
       if (bad)
@@ -182,7 +189,7 @@ CheckpointInfo inspect_checkpoint(const std::string& dir, const LoadOptions& opt
   return CheckpointInfo{dir, std::move(l.model), std::move(l.tensors)};
 }
 
-void save_checkpoint(const std::string& dir, const Model& m, DType dtype) {
+void save_checkpoint(const std::string& dir, const Model& m, DType dtype, uint64_t max_shard_bytes) {
   QH_CHECK(is_weight_dtype(dtype));
   const std::string config_path = (fs::path(dir) / "config.json").string();
   validate_spec(m.spec, config_path);
@@ -203,8 +210,35 @@ void save_checkpoint(const std::string& dir, const Model& m, DType dtype) {
   }
   make_dirs(dir);
   std::error_code ec;
-  fs::remove(fs::path(dir) / "model.safetensors.index.json", ec);  // a stale shard index would win on load
-  write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, dtype);
+  const fs::path index_path = fs::path(dir) / "model.safetensors.index.json";
+  // Shards: consecutive tensors while they fit in max_shard_bytes.
+  std::vector<std::vector<NamedTensor>> shards(1);
+  uint64_t in_shard = 0, total = 0;
+  for (const NamedTensor& t : tensors) {
+    const uint64_t bytes = t.tensor->size() * dtype_size(dtype);
+    if (max_shard_bytes > 0 && in_shard > 0 && in_shard + bytes > max_shard_bytes) {
+      shards.emplace_back();
+      in_shard = 0;
+    }
+    shards.back().push_back(t);
+    in_shard += bytes;
+    total += bytes;
+  }
+  if (shards.size() == 1) {
+    fs::remove(index_path, ec);  // a stale shard index would win on load
+    write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, dtype);
+  } else {
+    fs::remove(index_path, ec);  // until every shard is written, no index names a partial set
+    fs::remove(fs::path(dir) / "model.safetensors", ec);
+    nlohmann::json weight_map = nlohmann::json::object();
+    for (size_t i = 0; i < shards.size(); ++i) {
+      const std::string name = fmt::format("model-{:05d}-of-{:05d}.safetensors", i + 1, shards.size());
+      write_safetensors((fs::path(dir) / name).string(), shards[i], dtype);
+      for (const NamedTensor& t : shards[i]) weight_map[t.name] = name;
+    }
+    const nlohmann::json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+    write_file_atomic(index_path.string(), index.dump(2) + "\n");
+  }
   write_file_atomic(config_path, config_to_json(m.spec).dump(2) + "\n");
 }
 

@@ -30,8 +30,12 @@ Model load_checkpoint(const std::string& dir, const LoadOptions& options = {});
 
 // Writes `m` in the project's own format (config.json with the "qharness" block + model.safetensors with
 // HF Llama names) to `dir`, created if needed. Each file is written atomically. Weights are stored as
-// `dtype` (round-to-nearest-even for F16 / BF16).
-void save_checkpoint(const std::string& dir, const Model& m, DType dtype = DType::kF32);
+// `dtype` (round-to-nearest-even for F16 / BF16). With max_shard_bytes > 0 and more bytes than that, the
+// tensors go, in order, into shards of at most max_shard_bytes of data each (one larger tensor alone),
+// named as Hugging Face names them (model-00001-of-00003.safetensors), with model.safetensors.index.json
+// ({"metadata": {"total_size"}, "weight_map"}) written last.
+void save_checkpoint(const std::string& dir, const Model& m, DType dtype = DType::kF32,
+                     uint64_t max_shard_bytes = 0);
 
 // What a checkpoint holds as stored, for `qharness inspect`.
 struct StoredTensor {

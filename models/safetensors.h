@@ -52,6 +52,10 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the whole pages inside [offset, offset + length) from this process's resident memory (the file is
+  // untouched; reading them again pages them back in). The loader calls it once a tensor is converted, so a
+  // checkpoint's mapped bytes and its converted copy are not resident together.
+  void release(size_t offset, size_t length) const;
 
  private:
   std::string path_;
@@ -67,6 +71,7 @@ class SafetensorsFile {
   const SafetensorsHeader& header() const { return header_; }
   const std::string& label() const { return label_; }
   Tensor read(const SafetensorsEntry& e) const { return decode_tensor(file_.data(), header_, e, label_); }
+  void release(const SafetensorsEntry& e) const { file_.release(header_.data_offset + e.begin, e.end - e.begin); }
 
  private:
   MappedFile file_;
@@ -88,6 +93,7 @@ class SafetensorsSet {
   Located find(const std::string& name) const;
   std::vector<Located> all() const;  // sorted by name
   Tensor read(const Located& t) const { return t.file->read(*t.entry); }
+  void release(const Located& t) const { t.file->release(*t.entry); }
 
  private:
   std::vector<std::unique_ptr<SafetensorsFile>> files_;

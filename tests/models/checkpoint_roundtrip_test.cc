@@ -5,6 +5,13 @@
 #include "ckpt_test_util.h"
 #include "models/config.h"
 #include "models/half.h"
+#include "models/tensor_layout.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+#include <functional>
+#include <set>
 
 namespace qh {
 namespace {
@@ -158,6 +165,133 @@ TEST(CheckpointRoundTrip, SaveRejectsWrongShapes) {
   const std::string msg = testing::error_of([&] { save_checkpoint(tmp.path(), m); });
   EXPECT_NE(msg.find("model.layers.1.self_attn.q_proj.weight"), std::string::npos) << msg;
   EXPECT_NE(msg.find("[8, 8]"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace qh
+
+namespace qh {
+namespace {
+
+using testing::TempDir;
+
+// Sharded checkpoints (model.safetensors.index.json + model-0000i-of-0000n.safetensors) load as the same
+// model as a single F32 file: bit for bit in F32, and in F16 / BF16 each value is the narrowing of the F32
+// one (round to nearest even) widened back, bit for bit.
+TEST(ShardedCheckpoint, HalfAndFullDtypesEqualF32LoadingAfterConversion) {
+  const Model m = testing::random_model(testing::tiny_spec(), 5);
+  TempDir single;
+  save_checkpoint(single.path(), m, DType::kF32);
+  const Model ref = load_checkpoint(single.path());
+  for (DType dt : {DType::kF32, DType::kF16, DType::kBF16}) {
+    TempDir tmp;
+    save_checkpoint(tmp.path(), m, dt, /*max_shard_bytes=*/256);
+    ASSERT_TRUE(std::filesystem::exists(tmp.file("model.safetensors.index.json")));
+    ASSERT_FALSE(std::filesystem::exists(tmp.file("model.safetensors")));
+    const auto info = inspect_checkpoint(tmp.path());
+    std::set<std::string> files;
+    for (const StoredTensor& t : info.tensors) files.insert(t.file);
+    EXPECT_GT(files.size(), 3u) << to_string(dt);
+    EXPECT_TRUE(files.count("model-00001-of-" + fmt::format("{:05d}", files.size()) + ".safetensors"));
+    const auto got = canonical_tensors(info.model), want = canonical_tensors(ref);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      const Tensor &g = *got[i].second, &w = *want[i].second;
+      ASSERT_EQ(g.shape, w.shape) << got[i].first;
+      for (size_t k = 0; k < g.size(); ++k) {
+        const float x = w.data[k];
+        const float conv = dt == DType::kF32 ? x : dt == DType::kF16 ? f16_to_f32(f32_to_f16(x))
+                                                                     : bf16_to_f32(f32_to_bf16(x));
+        ASSERT_EQ(std::memcmp(&g.data[k], &conv, sizeof(float)), 0)
+            << to_string(dt) << " " << got[i].first << " [" << k << "]";
+      }
+    }
+  }
+  // Saving again as one file removes the shard index (it would win on load).
+  TempDir again;
+  save_checkpoint(again.path(), m, DType::kBF16, 256);
+  save_checkpoint(again.path(), m, DType::kF32);
+  EXPECT_FALSE(std::filesystem::exists(again.file("model.safetensors.index.json")));
+  testing::expect_same_weights(load_checkpoint(again.path()), ref);
+}
+
+// Rewrites one shard's JSON header (the data section is kept as is).
+void edit_shard_header(const std::string& path, const std::function<void(nlohmann::json&)>& edit) {
+  const std::string bytes = testing::read_text(path);
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, n));
+  edit(header);
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xFF);
+  testing::write_text(path, out + text + bytes.substr(8 + n));
+}
+
+// A broken shard is bad input: exit 2 (InputError) naming the shard file and the tensor, never a crash.
+TEST(ShardedCheckpoint, BrokenShardsNameTheFileAndTheTensor) {
+  const Model m = testing::random_model(testing::tiny_spec(), 6);
+  const std::string shard = "model-00002-of-";
+  auto fresh = [&](const TempDir& tmp) {
+    save_checkpoint(tmp.path(), m, DType::kBF16, 256);
+    for (const auto& e : std::filesystem::directory_iterator(tmp.path()))
+      if (e.path().filename().string().rfind(shard, 0) == 0) return e.path().string();
+    ADD_FAILURE() << "no second shard";
+    return std::string();
+  };
+  auto first_tensor = [](const std::string& path) {
+    const std::string bytes = testing::read_text(path);
+    uint64_t n = 0;
+    for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
+    const nlohmann::json h = nlohmann::json::parse(bytes.substr(8, n));
+    std::string last;
+    uint64_t end = 0;
+    for (auto it = h.begin(); it != h.end(); ++it)
+      if (it.key() != "__metadata__" && it.value()["data_offsets"][1].get<uint64_t>() >= end) {
+        end = it.value()["data_offsets"][1].get<uint64_t>();
+        last = it.key();
+      }
+    return last;  // the tensor stored last: the one a truncation cuts
+  };
+  {  // truncated: the last tensor's bytes run past the end of the file
+    TempDir tmp;
+    const std::string path = fresh(tmp), last = first_tensor(path);
+    std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
+    const std::string msg = testing::error_of([&] { load_checkpoint(tmp.path()); });
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find(last), std::string::npos) << msg;
+    EXPECT_NE(msg.find("beyond the data section"), std::string::npos) << msg;
+  }
+  {  // out of range: offsets past the data section
+    TempDir tmp;
+    const std::string path = fresh(tmp), last = first_tensor(path);
+    edit_shard_header(path, [&](nlohmann::json& h) {
+      auto& off = h[last]["data_offsets"];
+      off = {off[0].get<uint64_t>() + 4096, off[1].get<uint64_t>() + 4096};
+    });
+    const std::string msg = testing::error_of([&] { load_checkpoint(tmp.path()); });
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find(last), std::string::npos) << msg;
+  }
+  {  // overlapping: two tensors share bytes
+    TempDir tmp;
+    const std::string path = fresh(tmp), last = first_tensor(path);
+    std::string other;
+    edit_shard_header(path, [&](nlohmann::json& h) {
+      for (auto it = h.begin(); it != h.end(); ++it)
+        if (it.key() != "__metadata__" && it.key() != last) other = it.key();
+      ASSERT_FALSE(other.empty());
+      // `last` moved onto the first bytes of `other` (same length as before, so sizes still match shapes).
+      const uint64_t len = h[last]["data_offsets"][1].get<uint64_t>() - h[last]["data_offsets"][0].get<uint64_t>();
+      const uint64_t at = h[other]["data_offsets"][0].get<uint64_t>();
+      h[last]["data_offsets"] = {at, at + len};
+    });
+    const std::string msg = testing::error_of([&] { load_checkpoint(tmp.path()); });
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("overlaps"), std::string::npos) << msg;
+    EXPECT_TRUE(msg.find(last) != std::string::npos || msg.find(other) != std::string::npos) << msg;
+  }
 }
 
 }  // namespace
