@@ -5,70 +5,126 @@
 
 namespace qh::reports {
 
-const std::vector<std::string>& known_metrics() {
-  static const std::vector<std::string> names = {
-      "ppl",        "ppl_fp",      "delta_ppl", "ppl_ratio",    "kld_mean",      "kld_mean_se",
-      "kld_median", "kld_p90",     "kld_p99",   "kld_max",      "top1_agree",    "delta_p_mean",
-      "sqnr_db",    "backcopy_risk", "bigram_risk", "backcopy_acc", "backcopy_acc_fp", "nll",
-      "nll_fp",     "backcopy_risk_fp", "bigram_risk_fp", "kld_mean_first", "kld_mean_sink", "kld_mean_rest",
-      "n_tokens"};
-  static const std::vector<std::string> all = [] {
-    std::vector<std::string> v = names;
-    v.insert(v.end(), task_metrics().begin(), task_metrics().end());
-    return v;
-  }();
-  return all;
+namespace {
+
+constexpr Direction kLower = Direction::kLowerIsBetter;
+constexpr Direction kHigher = Direction::kHigherIsBetter;
+constexpr MetricSource kEval = MetricSource::kEval;
+constexpr MetricSource kOracle = MetricSource::kEvalOracle;
+constexpr MetricSource kTask = MetricSource::kTask;
+
+std::vector<std::string> names_where(bool (*keep)(const MetricInfo&)) {
+  std::vector<std::string> out;
+  for (const MetricInfo& m : metric_table())
+    if (keep(m)) out.push_back(m.name);
+  return out;
 }
 
-const std::vector<std::string>& task_metrics() {
-  static const std::vector<std::string> names = {
-      "acc",           "acc_stderr",       "acc_norm",         "acc_norm_stderr", "acc_fp",
-      "acc_norm_fp",   "acc_drop",         "acc_drop_lo",      "acc_drop_hi",     "acc_drop_p",
-      "acc_norm_drop", "acc_norm_drop_lo", "acc_norm_drop_hi", "acc_norm_drop_p", "n_items"};
+}  // namespace
+
+// Formulas: ARCHITECTURE.md 1.7 (perplexity metrics) and src/tasks/statistics.h (task metrics).
+const std::vector<MetricInfo>& metric_table() {
+  static const std::vector<MetricInfo> table = {
+      // name               direction label                    unit         source   path in the case's JSON
+      {"ppl",               kLower,  "ppl",                    "",          kEval,   "ppl", "", 2},
+      {"ppl_fp",            kLower,  "ppl fp",                 "",          kEval,   "ppl_fp", "", 1},
+      {"delta_ppl",         kLower,  "Δppl",                   "",          kEval,   "delta_ppl", "", 3},
+      {"ppl_ratio",         kLower,  "ppl ratio",              "",          kEval,   "ppl_ratio"},
+      {"nll",               kLower,  "nll",                    "nats",      kEval,   "nll"},
+      {"nll_fp",            kLower,  "nll_fp",                 "nats",      kEval,   "nll_fp"},
+      {"kld_mean",          kLower,  "KLD mean",               "nats",      kEval,   "kld_mean", "", 4},
+      {"kld_mean_se",       kLower,  "KLD se",                 "nats",      kEval,   "kld_mean_se"},
+      {"kld_median",        kLower,  "KLD median",             "nats",      kEval,   "kld_median"},
+      {"kld_p90",           kLower,  "KLD p90",                "nats",      kEval,   "kld_p90"},
+      {"kld_p99",           kLower,  "KLD p99",                "nats",      kEval,   "kld_p99", "", 5},
+      {"kld_max",           kLower,  "KLD max",                "nats",      kEval,   "kld_max"},
+      {"top1_agree",        kHigher, "top-1 agree",            "fraction",  kEval,   "top1_agree", "", 6},
+      {"delta_p_mean",      kHigher, "Δp mean",                "probability", kEval, "delta_p_mean"},
+      {"sqnr_db",           kHigher, "SQNR dB",                "dB",        kEval,   "sqnr_db", "", 7},
+      {"backcopy_risk",     kLower,  "backcopy risk",          "nats",      kOracle, "backcopy_risk", "", 8},
+      {"backcopy_risk_fp",  kLower,  "backcopy_risk_fp",       "nats",      kOracle, "backcopy_risk_fp"},
+      {"bigram_risk",       kLower,  "bigram risk",            "nats",      kOracle, "bigram_risk", "", 9},
+      {"bigram_risk_fp",    kLower,  "bigram_risk_fp",         "nats",      kOracle, "bigram_risk_fp"},
+      {"backcopy_acc",      kHigher, "backcopy acc",           "fraction",  kOracle, "backcopy_acc", "", 10},
+      {"backcopy_acc_fp",   kHigher, "backcopy_acc_fp",        "fraction",  kOracle, "backcopy_acc_fp"},
+      {"kld_mean_first",    kLower,  "kld_mean_first",         "nats",      kEval,   "by_position.first.kld_mean",
+       "by_position.first.n_tokens"},
+      {"kld_mean_sink",     kLower,  "kld_mean_sink",          "nats",      kEval,   "by_position.sink.kld_mean",
+       "by_position.sink.n_tokens"},
+      {"kld_mean_rest",     kLower,  "kld_mean_rest",          "nats",      kEval,   "by_position.rest.kld_mean",
+       "by_position.rest.n_tokens"},
+      {"n_tokens",          kLower,  "n_tokens",               "tokens",    kEval,   "n_tokens"},
+      {"acc",               kHigher, "acc",                    "fraction",  kTask,   "acc"},
+      {"acc_stderr",        kLower,  "acc_stderr",             "fraction",  kTask,   "acc_stderr"},
+      {"acc_norm",          kHigher, "acc_norm",               "fraction",  kTask,   "acc_norm"},
+      {"acc_norm_stderr",   kLower,  "acc_norm_stderr",        "fraction",  kTask,   "acc_norm_stderr"},
+      {"acc_fp",            kHigher, "acc_fp",                 "fraction",  kTask,   "acc_fp"},
+      {"acc_norm_fp",       kHigher, "acc_norm_fp",            "fraction",  kTask,   "acc_norm_fp"},
+      {"acc_drop",          kLower,  "acc drop (points)",      "points",    kTask,   "acc_drop"},
+      {"acc_drop_lo",       kLower,  "acc_drop_lo",            "points",    kTask,   "acc_drop_lo"},
+      {"acc_drop_hi",       kLower,  "acc_drop_hi",            "points",    kTask,   "acc_drop_hi"},
+      {"acc_drop_p",        kLower,  "acc_drop_p",             "",          kTask,   "acc_drop_p"},
+      {"acc_norm_drop",     kLower,  "acc_norm drop (points)", "points",    kTask,   "acc_norm_drop"},
+      {"acc_norm_drop_lo",  kLower,  "acc_norm_drop_lo",       "points",    kTask,   "acc_norm_drop_lo"},
+      {"acc_norm_drop_hi",  kLower,  "acc_norm_drop_hi",       "points",    kTask,   "acc_norm_drop_hi"},
+      {"acc_norm_drop_p",   kLower,  "acc_norm_drop_p",        "",          kTask,   "acc_norm_drop_p"},
+      {"n_items",           kLower,  "n_items",                "items",     kTask,   "n_items"},
+  };
+  return table;
+}
+
+const MetricInfo* find_metric(const std::string& metric) {
+  for (const MetricInfo& m : metric_table())
+    if (metric == m.name) return &m;
+  return nullptr;
+}
+
+const std::vector<std::string>& known_metrics() {
+  static const std::vector<std::string> names = names_where([](const MetricInfo&) { return true; });
   return names;
 }
 
+const std::vector<std::string>& task_metrics() {
+  static const std::vector<std::string> names =
+      names_where([](const MetricInfo& m) { return m.source == MetricSource::kTask; });
+  return names;
+}
+
+const std::vector<std::string>& headline_metrics() {
+  static const std::vector<std::string> names = [] {
+    std::vector<const MetricInfo*> rows;
+    for (const MetricInfo& m : metric_table())
+      if (m.headline > 0) rows.push_back(&m);
+    std::sort(rows.begin(), rows.end(), [](const MetricInfo* a, const MetricInfo* b) { return a->headline < b->headline; });
+    std::vector<std::string> out;
+    for (const MetricInfo* m : rows) out.push_back(m->name);
+    return out;
+  }();
+  return names;
+}
+
+bool is_known_metric(const std::string& metric) { return find_metric(metric) != nullptr; }
+
 bool is_task_metric(const std::string& metric) {
-  const auto& t = task_metrics();
-  return std::find(t.begin(), t.end(), metric) != t.end();
+  const MetricInfo* m = find_metric(metric);
+  return m && m->source == MetricSource::kTask;
+}
+
+bool needs_oracle(const std::string& metric) {
+  const MetricInfo* m = find_metric(metric);
+  return m && m->source == MetricSource::kEvalOracle;
 }
 
 bool is_task_data(const std::string& data) { return data.rfind(kTaskDataPrefix, 0) == 0; }
 
-bool is_known_metric(const std::string& metric) {
-  const auto& k = known_metrics();
-  return std::find(k.begin(), k.end(), metric) != k.end();
-}
-
 Direction metric_direction(const std::string& metric) {
-  static const std::vector<std::string> higher_is_better = {"top1_agree",   "delta_p_mean", "sqnr_db",
-                                                            "backcopy_acc", "backcopy_acc_fp", "acc",
-                                                            "acc_norm",     "acc_fp",       "acc_norm_fp"};
-  return std::find(higher_is_better.begin(), higher_is_better.end(), metric) != higher_is_better.end()
-             ? Direction::kHigherIsBetter
-             : Direction::kLowerIsBetter;
-}
-
-const std::vector<std::string>& headline_metrics() {
-  static const std::vector<std::string> names = {"ppl_fp",      "ppl",           "delta_ppl",   "kld_mean",
-                                                 "kld_p99",     "top1_agree",    "sqnr_db",     "backcopy_risk",
-                                                 "bigram_risk", "backcopy_acc"};
-  return names;
+  const MetricInfo* m = find_metric(metric);
+  return m ? m->direction : Direction::kLowerIsBetter;
 }
 
 std::string metric_label(const std::string& metric) {
-  static const std::vector<std::pair<std::string, std::string>> labels = {
-      {"ppl", "ppl"},           {"ppl_fp", "ppl fp"},          {"delta_ppl", "Δppl"},
-      {"ppl_ratio", "ppl ratio"}, {"kld_mean", "KLD mean"},    {"kld_mean_se", "KLD se"},
-      {"kld_median", "KLD median"}, {"kld_p90", "KLD p90"},    {"kld_p99", "KLD p99"},
-      {"kld_max", "KLD max"},   {"top1_agree", "top-1 agree"}, {"delta_p_mean", "Δp mean"},
-      {"sqnr_db", "SQNR dB"},   {"backcopy_risk", "backcopy risk"}, {"bigram_risk", "bigram risk"},
-      {"backcopy_acc", "backcopy acc"}, {"acc", "acc"},             {"acc_norm", "acc_norm"},
-      {"acc_drop", "acc drop (points)"}, {"acc_norm_drop", "acc_norm drop (points)"}};
-  for (const auto& [k, v] : labels) {
-    if (k == metric) return v;
-  }
-  return metric;
+  const MetricInfo* m = find_metric(metric);
+  return m ? m->label : metric;
 }
 
 bool is_worse(const std::string& metric, double value, double reference, double slack) {

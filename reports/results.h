@@ -1,6 +1,7 @@
 // The results of a suite run as plain structs, and their JSON form (results.json). This is the contract between
 // the runner (src/suite), the report writers (reports/), `qharness merge` / `compare` and any script reading
-// results.json. Key names follow ARCHITECTURE.md 2.7; a change of meaning bumps kSchemaVersion.
+// results.json. Key names follow ARCHITECTURE.md 2.7; a change of meaning bumps kSchemaVersion (json_io.h, shared
+// with `eval --json` and audit.json).
 // No engine or oneDNN types here: the runner converts its evaluation results into these structs.
 #pragma once
 
@@ -11,11 +12,11 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "reports/json_io.h"
 
 namespace qh::reports {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr const char* kResultsKind = "results";  // the kind of results.json and case-cache entries
 
 // Where and how the results were produced (recorded so that numbers from two machines are not confused).
 struct Environment {
@@ -121,12 +122,24 @@ struct Results {
                               const std::string& protection, const std::string& method = "rtn") const;
 };
 
-// JSON (ordered keys, so files diff well). results_from_json throws InputError naming `where` and the field.
-nlohmann::ordered_json to_json(const CaseResult& c);
-nlohmann::ordered_json to_json(const Results& r);
-// Reading keeps the key order of the file (metric order), hence ordered_json.
-CaseResult case_from_json(const nlohmann::ordered_json& j, const std::string& where);
-Results results_from_json(const nlohmann::ordered_json& j, const std::string& where);
+// JSON (ordered keys, so files diff well): one to_json / read_json pair per struct; readers throw InputError
+// naming `where` and the field (reports/json_io.h). Reading keeps the key order of the file (metric order).
+void to_json(ojson& j, const Environment& e);
+void to_json(ojson& j, const AuditSummary& a);
+void to_json(ojson& j, const Attribution& a);  // without its metric: the case's "attribution" is keyed by it
+void to_json(ojson& j, const Verdict& v);
+void to_json(ojson& j, const CaseResult& c);
+void to_json(ojson& j, const Results& r);
+void read_json(const ojson& j, const std::string& where, Environment* e);
+void read_json(const ojson& j, const std::string& where, AuditSummary* a);
+void read_json(const ojson& j, const std::string& where, Attribution* a);
+void read_json(const ojson& j, const std::string& where, Verdict* v);
+void read_json(const ojson& j, const std::string& where, CaseResult* c);
+void read_json(const ojson& j, const std::string& where, Results* r);  // checks the schema header first
+ojson to_json(const CaseResult& c);
+ojson to_json(const Results& r);
+CaseResult case_from_json(const ojson& j, const std::string& where);
+Results results_from_json(const ojson& j, const std::string& where);
 
 // Atomic write of results.json; read validates the schema version (newer versions are an InputError).
 void write_results(const std::string& path, const Results& r);

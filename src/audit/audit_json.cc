@@ -4,6 +4,7 @@
 // that was not quantized) become null, since JSON has no infinity.
 #include <cmath>
 
+#include "reports/json_io.h"
 #include "src/audit/audit.h"
 
 namespace qh::audit {
@@ -31,6 +32,7 @@ nlohmann::json per_site(const std::array<double, kNumSites>& v) {
 
 nlohmann::json AuditResult::to_json() const {
   nlohmann::json j;
+  reports::put_schema_header(&j, "audit");  // the versioned header every JSON file of the harness starts with
   j["model"] = {{"architecture", architecture}, {"attention", attention}, {"norm", norm},
                 {"mlp", mlp},                   {"positions", positions}, {"num_layers", num_layers},
                 {"num_heads", num_heads},       {"d_model", d_model}};

@@ -17,6 +17,7 @@
 
 #include "models/checkpoint.h"
 #include "models/data/data_spec.h"
+#include "reports/json_io.h"
 #include "src/core/atomic_file.h"
 #include "src/core/error.h"
 #include "src/core/limits.h"
@@ -229,7 +230,7 @@ void run_eval(const EvalArgs& args, int* exit_code) {
   for (const std::string& path : args.tasks) task_files.push_back(tasks::read_task_file(path));
   const Model model = load_checkpoint(args.checkpoint);
   nlohmann::json j;
-  j["schema_version"] = 1;
+  reports::put_schema_header(&j, "eval");  // reports/json_io.h: one schema version for every JSON file
   j["checkpoint"] = args.checkpoint;
   j["threads"] = omp_get_max_threads();
   if (!args.data.empty() || task_files.empty()) run_perplexity(args, model, protocol, cases, &j);

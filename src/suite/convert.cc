@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "reports/json_path.h"
 #include "reports/metric_info.h"
 #include "src/audit/attribution.h"
 #include "src/core/error.h"
@@ -32,49 +33,35 @@ void require_finite_fp(double nll_fp, const std::string& model, const std::strin
                    "overflow float32); no metric of it would be a number");
 }
 
-reports::MetricMap metrics_from_eval(const eval::CaseResult& c) {
-  const eval::EvalMetrics& m = c.metrics;
+namespace {
+
+// The metrics of `source` read from one case's evaluator JSON through the metric table's field paths. A row
+// the evaluator did not produce is an internal error (a metric suites may name but no case carries), except
+// for the oracle's metrics, which exist only on bb: data, and null values (undefined numbers), which are NaN.
+reports::MetricMap metrics_from_json(const nlohmann::json& j, bool task) {
   reports::MetricMap out;
-  out.set("ppl", m.ppl);
-  out.set("ppl_fp", m.ppl_fp);
-  out.set("delta_ppl", m.delta_ppl);
-  out.set("ppl_ratio", m.ppl_ratio);
-  out.set("nll", m.nll);
-  out.set("nll_fp", m.nll_fp);
-  out.set("kld_mean", m.kld_mean);
-  out.set("kld_mean_se", m.kld_mean_se);
-  out.set("kld_median", m.kld_median);
-  out.set("kld_p90", m.kld_p90);
-  out.set("kld_p99", m.kld_p99);
-  out.set("kld_max", m.kld_max);
-  out.set("top1_agree", m.top1_agree);
-  out.set("delta_p_mean", m.delta_p_mean);
-  out.set("sqnr_db", c.sqnr_db);
-  if (m.has_oracle) {
-    out.set("backcopy_risk", m.backcopy_risk);
-    out.set("backcopy_risk_fp", m.backcopy_risk_fp);
-    out.set("bigram_risk", m.bigram_risk);
-    out.set("bigram_risk_fp", m.bigram_risk_fp);
-    out.set("backcopy_acc", m.backcopy_acc);
-    out.set("backcopy_acc_fp", m.backcopy_acc_fp);
+  for (const reports::MetricInfo& m : reports::metric_table()) {
+    if ((m.source == reports::MetricSource::kTask) != task) continue;
+    const nlohmann::json* v = reports::find_path(j, m.path);
+    if (!v && m.source == reports::MetricSource::kEvalOracle) continue;
+    QH_CHECK(v != nullptr);  // a row whose field the evaluator does not write (tests/suite/metric_table_test.cc)
+    QH_CHECK(v->is_number() || v->is_null());
+    double value = v->is_number() ? v->get<double>() : NAN;
+    if (*m.defined_if) {
+      const nlohmann::json* n = reports::find_path(j, m.defined_if);
+      QH_CHECK(n != nullptr && n->is_number());
+      if (n->get<double>() <= 0) value = NAN;
+    }
+    out.set(m.name, value);
   }
-  const char* names[eval::kNumPosClasses] = {"kld_mean_first", "kld_mean_sink", "kld_mean_rest"};
-  for (int k = 0; k < eval::kNumPosClasses; ++k) {
-    out.set(names[k], m.by_class[k].n > 0 ? m.by_class[k].kld_mean : NAN);
-  }
-  out.set("n_tokens", static_cast<double>(m.n_tokens));
   return out;
 }
 
-reports::MetricMap metrics_from_task(const tasks::TaskCaseResult& c) {
-  const nlohmann::json j = c.metrics.to_json();  // the one list of task metric names and values
-  reports::MetricMap out;
-  for (const std::string& name : reports::task_metrics()) {
-    const nlohmann::json& v = j.at(name);
-    out.set(name, v.is_number() ? v.get<double>() : NAN);
-  }
-  return out;
-}
+}  // namespace
+
+reports::MetricMap metrics_from_eval(const eval::CaseResult& c) { return metrics_from_json(c.to_json(), false); }
+
+reports::MetricMap metrics_from_task(const tasks::TaskCaseResult& c) { return metrics_from_json(c.to_json(), true); }
 
 std::vector<std::pair<std::string, double>> site_sqnr_from_eval(const eval::CaseResult& c) {
   std::vector<std::pair<std::string, double>> out;

@@ -20,9 +20,10 @@ namespace qh::suite {
 void check_fp_is_finite(const Model& model, const data::Dataset& data, int64_t window, const std::string& name);
 void require_finite_fp(double nll_fp, const std::string& model, const std::string& data);
 
-// ARCHITECTURE.md 2.7 metric names in a fixed order, plus per-position-class KLD (kld_mean_first / _sink / _rest).
+// The metric table's rows (reports/metric_info.h), in its order, read from the case's evaluator JSON by their
+// field paths: the perplexity metrics of an evaluated case (the oracle's only on bb: data), the task metrics of
+// one case on one task. Undefined numbers (null in that JSON, a position class without tokens) are NaN.
 reports::MetricMap metrics_from_eval(const eval::CaseResult& c);
-// The task metrics (reports::task_metrics(), in that order) of one case on one task; NaN where undefined.
 reports::MetricMap metrics_from_task(const tasks::TaskCaseResult& c);
 std::vector<std::pair<std::string, double>> site_sqnr_from_eval(const eval::CaseResult& c);
 reports::AuditSummary audit_summary(const audit::AuditResult& a);

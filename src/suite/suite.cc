@@ -65,14 +65,9 @@ std::string list_of(const std::vector<std::string>& v) {
   return s;
 }
 
-// The BB oracle's metrics (backcopy_*, bigram_*) exist only for cases on bb: data.
-bool needs_bb_data(const std::string& metric) {
-  return metric.rfind("backcopy_", 0) == 0 || metric.rfind("bigram_", 0) == 0;
-}
-
 void check_measurable(const YamlReader& r, const YAML::Node& node, const std::string& path, const std::string& metric,
                       const SuiteSpec& s) {
-  if (!needs_bb_data(metric)) return;
+  if (!reports::needs_oracle(metric)) return;  // the BB oracle's metrics exist only on bb: data
   for (const auto& d : s.data)
     if (d.rfind("bb:", 0) == 0) return;
   r.fail(node, path, "'" + metric + "' is measured only on bb: data, and this suite has none");

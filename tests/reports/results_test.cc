@@ -100,6 +100,34 @@ TEST(Results, BadInputNamesTheField) {
             std::string::npos);
 }
 
+// Every JSON file the harness writes (results.json, eval --json, audit.json) starts with the same versioned
+// header; a file of another version or another kind is refused with a message that says which.
+TEST(Results, SchemaHeaderIsCheckedForVersionAndKind) {
+  const std::string newer = std::to_string(kSchemaVersion + 1), older = std::to_string(kOldestSchemaVersion - 1);
+  EXPECT_EQ(error_of("{\"schema_version\": " + newer + ", \"cases\": []}"),
+            "r.json.schema_version: unsupported version " + newer + ": written by a newer qharness (this one reads "
+            "versions " + std::to_string(kOldestSchemaVersion) + ".." + std::to_string(kSchemaVersion) + ")");
+  EXPECT_NE(error_of("{\"schema_version\": " + older + ", \"cases\": []}").find("written by an older qharness"),
+            std::string::npos);
+  EXPECT_EQ(error_of("{\"schema_version\": 1, \"kind\": \"audit\", \"cases\": []}"),
+            "r.json.kind: this is a 'audit' file; expected 'results'");
+  EXPECT_EQ(error_of("{\"schema_version\": 1.5, \"cases\": []}"), "r.json.schema_version: expected an integer");
+  EXPECT_EQ(error_of("{\"schema_version\": 1, \"cases\": []}"), "");  // files written before kinds existed
+  nlohmann::json eval;
+  put_schema_header(&eval, "eval");
+  EXPECT_EQ(eval["schema_version"], kSchemaVersion);
+  EXPECT_EQ(eval["kind"], "eval");
+  EXPECT_NO_THROW(check_schema_header(ojson::parse(eval.dump()), "e.json", "eval"));
+  EXPECT_EQ(to_json(testing::sample_results())["kind"], kResultsKind);
+}
+
+// The committed regression baseline stays readable by this build.
+TEST(Results, CiBaselineIsReadable) {
+  const Results r = read_results(std::string(QH_SOURCE_DIR) + "/reports/ci-baseline.json");
+  EXPECT_FALSE(r.cases.empty());
+  EXPECT_TRUE(r.cases[0].metrics.has("kld_mean"));
+}
+
 TEST(Results, ReadFileErrors) {
   EXPECT_THROW(read_results("/nonexistent/results.json"), InputError);
   const std::string path = ::testing::TempDir() + "/qh_bad_results.json";
