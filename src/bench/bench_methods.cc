@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -65,9 +66,11 @@ std::vector<BenchRow> bench_methods(const BenchOptions& options) {
   std::filesystem::remove_all(cache_dir);
   {
     using Clock = std::chrono::steady_clock;
+    const std::clock_t cpu0 = std::clock();  // the process's CPU time, all threads: what a busy machine
     const methods::PreparedModel g =
         methods::prepare(m, methods::parse_method("gptq"), cal_data.sequences, {cache_dir});
     engine::Engine e(g.model, parse_scheme("W4A16"), {}, {}, g.engine_options());
+    const double cpu = static_cast<double>(std::clock() - cpu0) / CLOCKS_PER_SEC;  // does not stretch
     const auto t0 = Clock::now();
     const methods::PreparedModel hit =
         methods::prepare(m, methods::parse_method("gptq"), cal_data.sequences, {cache_dir});
@@ -83,6 +86,7 @@ std::vector<BenchRow> bench_methods(const BenchOptions& options) {
     r.info["model"] = model_desc;
     r.info["calibration_s"] = fmt::format("{:.2f}", g.seconds);
     r.info["gptq_s"] = fmt::format("{:.2f}", *g.quantizer_seconds);
+    r.info["cpu_s"] = fmt::format("{:.2f}", cpu);
     r.info["cache_hit_s"] = fmt::format("{:.2f}", t_hit);
     r.info["cache_hit"] = hit.from_cache ? "yes" : "no";
     rows.push_back(r);
