@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "models/config.h"
 #include "models/tensor_layout.h"
@@ -37,7 +36,7 @@ class Writer {
 
 class Reader {
  public:
-  explicit Reader(const std::string& s) : s_(s) {}
+  Reader(const std::string& s, size_t pos) : s_(s), pos_(pos) {}
   template <class T>
   bool get(T* v) {
     if (s_.size() - pos_ < sizeof(T)) return false;
@@ -58,7 +57,7 @@ class Reader {
 
  private:
   const std::string& s_;
-  size_t pos_ = 0;
+  size_t pos_;
 };
 
 }  // namespace
@@ -136,13 +135,16 @@ void MethodCache::store(const std::string& key, const MethodStatistics& s) const
 std::optional<MethodStatistics> MethodCache::load(const std::string& key) const {
   std::ifstream in(path_of(key), std::ios::binary);
   if (!in) return std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string data = ss.str();
+  std::string data;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < 0) return std::nullopt;
+  data.resize(static_cast<size_t>(size));
+  in.seekg(0);
+  if (!in.read(data.data(), size)) return std::nullopt;
   const size_t magic = sizeof(kMagic) - 1;
   if (data.compare(0, magic, kMagic) != 0) return std::nullopt;
-  const std::string body = data.substr(magic);
-  Reader r(body);
+  Reader r(data, magic);
   std::vector<char> stored_key;
   if (!r.get_array(&stored_key, 1 << 20) || std::string(stored_key.begin(), stored_key.end()) != key)
     return std::nullopt;
