@@ -272,16 +272,25 @@ TEST(Gptq, HessianTilesAndThreadCounts) {
     EXPECT_EQ(got[0], got[1]);
     EXPECT_EQ(got[0], got[2]);
   }
-  const Layer L = make_layer(kGptqRows * 2 + 5, 48, 300, 11);
-  std::vector<std::vector<float>> q;
-  for (int threads : {1, 2, 3}) {
-    omp_set_num_threads(threads);
-    q.push_back(gptq_quantize(L.w.data(), L.N, L.K, L.h, spec_of(4, Granularity::kGroup, 16, true), {},
-                              GptqParams{0.01, false, 8}, "test").dequant);
+  // 32 x 128 x 96 per task's largest product: the tasks run in a parallel region (the serial path is for
+  // products Eigen never splits).
+  const Layer L = make_layer(kGptqRows * 2 + 5, 96, 300, 11);
+  for (const GptqParams& p : {GptqParams{0.01, false, 128}, GptqParams{0.01, true, 128}}) {
+    std::vector<std::vector<float>> q;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      q.push_back(gptq_quantize(L.w.data(), L.N, L.K, L.h, spec_of(4, Granularity::kGroup, 16, true), {}, p, "test")
+                      .dequant);
+    }
+    omp_set_num_threads(saved);
+    EXPECT_EQ(q[0], q[1]) << p.act_order;
+    EXPECT_EQ(q[0], q[2]) << p.act_order;
+    // And each task's rows equal the same rows quantized alone (rows are independent in GPTQ).
+    const engine::QuantizedWeights alone =
+        gptq_quantize(L.w.data() + kGptqRows * L.K, kGptqRows, L.K, L.h, spec_of(4, Granularity::kGroup, 16, true), {},
+                      p, "test");
+    for (int64_t i = 0; i < kGptqRows * L.K; ++i) ASSERT_EQ(alone.dequant[i], q[0][kGptqRows * L.K + i]) << i;
   }
-  omp_set_num_threads(saved);
-  EXPECT_EQ(q[0], q[1]);
-  EXPECT_EQ(q[0], q[2]);
 }
 
 TEST(Gptq, HessianObserverSharesAnInputAndMirrors) {
