@@ -1,7 +1,7 @@
 // qharness eval CKPT [--data SPEC] [--task FILE.jsonl ...] [--tokenizer PATH] --scheme S [--scheme S2 ...]
 //                    [--protect none|tokens|channels|both ...] [--window N] [--protocol P] [--stride N]
 //                    [--method rtn|smoothquant|rotate|gptq|rotate+gptq ...] [--calib-data SPEC]
-//                    [--calib-sequences N] [--threads N] [--json OUT] [--quiet]
+//                    [--calib-sequences N] [--cache DIR | --no-cache] [--threads N] [--json OUT] [--quiet]
 // Evaluates each scheme x protection against the full-precision model (one shared fp pass per window) and
 // prints a short table; the JSON carries every metric under the ARCHITECTURE.md 2.7 names. With --task, the accuracy of
 // each task (src/tasks) per case, its drop in points against fp and the paired interval of the drop.
@@ -17,6 +17,7 @@
 
 #include "models/checkpoint.h"
 #include "models/data/data_spec.h"
+#include "models/train/zoo.h"
 #include "reports/json_io.h"
 #include "src/core/atomic_file.h"
 #include "src/core/error.h"
@@ -38,8 +39,9 @@ namespace {
 struct EvalArgs {
   std::string checkpoint, data, json, protocol = "windows", tokenizer;
   std::vector<std::string> schemes, protections{"none"}, tasks, methods{"rtn"};
-  std::string calib_data;
+  std::string calib_data, cache;
   int calib_sequences = 32;
+  bool no_cache = false;
   int64_t window = 0, stride = 0, sequences = 0;
   int threads = 0;
   bool quiet = false, fake_quant = false;
@@ -100,6 +102,9 @@ void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protoc
   if (need_calib) {
     opt.method_data = &calib_data;
     opt.method_sequences = args.calib_sequences;
+    train::ZooOptions zoo;  // the methods' statistics live beside the zoo's checkpoints
+    zoo.cache_dir = args.cache;
+    if (!args.no_cache) opt.method_cache_dir = train::resolve_cache_dir(zoo) + "/methods";
   }
   opt.window = args.window;
   opt.stride = args.stride;
@@ -265,6 +270,10 @@ void add_eval(CLI::App& app, int* exit_code) {
                   "the recipe's data with another seed)");
   cmd->add_option("--calib-sequences", args->calib_sequences, "calibration sequences of the methods")
       ->capture_default_str();
+  cmd->add_option("--cache", args->cache,
+                  "cache of the methods' calibration statistics, under DIR/methods (default: $QH_CACHE or "
+                  ".cache/qharness, as the zoo)");
+  cmd->add_flag("--no-cache", args->no_cache, "calibrate the methods without reading or writing the cache");
   cmd->add_option("--window", args->window, "tokens per window (default: the context or the sequence length)");
   cmd->add_option("--protocol", args->protocol,
                   "perplexity protocol: windows (non-overlapping), strided:S (Hugging Face: windows every S "

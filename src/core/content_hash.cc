@@ -16,59 +16,19 @@ namespace qh {
 
 namespace {
 
-// Four independent multiply-rotate lanes over 8-byte little-endian words (so the hash is not limited by one
-// multiplication's latency), folded with the length through the MurmurHash3 finaliser.
-class ContentHasher {
- public:
-  void update(const unsigned char* p, size_t n) {
-    length_ += n;
-    while (n > 0) {
-      if (pending_size_ == 0 && n >= sizeof(pending_)) {  // whole blocks straight from the input
-        block(p);
-        p += sizeof(pending_);
-        n -= sizeof(pending_);
-        continue;
-      }
-      pending_[pending_size_++] = *p++;
-      --n;
-      if (pending_size_ == sizeof(pending_)) {
-        block(pending_);
-        pending_size_ = 0;
-      }
-    }
-  }
-  uint64_t digest() const {
-    uint64_t h = length_ * 0x9E3779B97F4A7C15ull;
-    for (int lane = 0; lane < 4; ++lane) h = fmix(h ^ lanes_[lane]) + static_cast<uint64_t>(lane);
-    for (size_t i = 0; i < pending_size_; ++i) h = (h ^ pending_[i]) * 1099511628211ull;  // the tail, FNV-1a
-    return fmix(h);
-  }
+uint64_t mix_round(uint64_t acc, uint64_t w) {
+  acc += w * 0xC2B2AE3D27D4EB4Full;
+  acc = (acc << 31) | (acc >> 33);
+  return acc * 0x9E3779B97F4A7C15ull;
+}
 
- private:
-  void block(const unsigned char* p) {
-    for (int lane = 0; lane < 4; ++lane) {
-      uint64_t w = 0;
-      for (int b = 7; b >= 0; --b) w = (w << 8) | p[lane * 8 + b];  // little-endian on every machine
-      lanes_[lane] = round(lanes_[lane], w);
-    }
-  }
-  static uint64_t round(uint64_t acc, uint64_t w) {
-    acc += w * 0xC2B2AE3D27D4EB4Full;
-    acc = (acc << 31) | (acc >> 33);
-    return acc * 0x9E3779B97F4A7C15ull;
-  }
-  static uint64_t fmix(uint64_t k) {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ull;
-    return k ^ (k >> 33);
-  }
-  uint64_t lanes_[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
-  unsigned char pending_[32] = {};
-  size_t pending_size_ = 0;
-  uint64_t length_ = 0;
-};
+uint64_t fmix(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdull;
+  k ^= k >> 33;
+  k *= 0xc4ceb9fe1a85ec53ull;
+  return k ^ (k >> 33);
+}
 
 std::string stat_signature(const std::string& path) {
   struct stat st {};
@@ -79,6 +39,48 @@ std::string stat_signature(const std::string& path) {
 }
 
 }  // namespace
+
+// Four independent multiply-rotate lanes over 8-byte little-endian words (so the hash is not limited by one
+// multiplication's latency), folded with the length through the MurmurHash3 finaliser.
+void ContentHasher::update(const void* data, size_t n) {
+  const unsigned char* p = static_cast<const unsigned char*>(data);
+  length_ += n;
+  while (n > 0) {
+    if (pending_size_ == 0 && n >= sizeof(pending_)) {  // whole blocks straight from the input
+      block(p);
+      p += sizeof(pending_);
+      n -= sizeof(pending_);
+      continue;
+    }
+    pending_[pending_size_++] = *p++;
+    --n;
+    if (pending_size_ == sizeof(pending_)) {
+      block(pending_);
+      pending_size_ = 0;
+    }
+  }
+}
+
+uint64_t ContentHasher::digest() const {
+  uint64_t h = length_ * 0x9E3779B97F4A7C15ull;
+  for (int lane = 0; lane < 4; ++lane) h = fmix(h ^ lanes_[lane]) + static_cast<uint64_t>(lane);
+  for (size_t i = 0; i < pending_size_; ++i) h = (h ^ pending_[i]) * 1099511628211ull;  // the tail, FNV-1a
+  return fmix(h);
+}
+
+std::string ContentHasher::hex() const {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest()));
+  return hex;
+}
+
+void ContentHasher::block(const unsigned char* p) {
+  for (int lane = 0; lane < 4; ++lane) {
+    uint64_t w = 0;
+    for (int b = 7; b >= 0; --b) w = (w << 8) | p[lane * 8 + b];  // little-endian on every machine
+    lanes_[lane] = mix_round(lanes_[lane], w);
+  }
+}
 
 std::string file_content_hash(const std::string& path) {
   static std::mutex mu;
@@ -101,9 +103,7 @@ std::string file_content_hash(const std::string& path) {
     h.update(reinterpret_cast<const unsigned char*>(buf.data()), static_cast<size_t>(in.gcount()));
   }
   if (in.bad()) throw InputError("cannot read file '" + path + "'");
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h.digest()));
-  const std::string hash = hex;
+  const std::string hash = h.hex();
   std::lock_guard<std::mutex> lock(mu);
   memo[path] = {signature, hash};
   return hash;

@@ -4,9 +4,27 @@
 // not against an adversary.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace qh {
+
+// The same hash over bytes in memory, fed in pieces (an in-memory model's tensors, token windows): equal
+// bytes in equal order give the hash file_content_hash gives a file holding them.
+class ContentHasher {
+ public:
+  void update(const void* data, size_t n);
+  std::string hex() const;  // 16 hex digits
+  uint64_t digest() const;
+
+ private:
+  void block(const unsigned char* p);
+  uint64_t lanes_[4] = {0x243F6A8885A308D3ull, 0x13198A2E03707344ull, 0xA4093822299F31D0ull, 0x082EFA98EC4E6C89ull};
+  unsigned char pending_[32] = {};
+  size_t pending_size_ = 0;
+  uint64_t length_ = 0;
+};
 
 // Within one process a file is read once: its hash is remembered under its path, device, inode, size, mtime and
 // ctime (ctime changes on every write and cannot be set back by the user, unlike mtime), so a file changed

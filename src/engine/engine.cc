@@ -376,6 +376,7 @@ void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Ob
       for (int64_t i = 0; i < T * d; ++i) h_[i] += tmp_[i];
     if (obs) obs->on_residual(l, h_.data(), T, d);
   }
+  if (!logits) return;  // the blocks only (calibration passes read the site inputs, not the logits)
   norm(model.final_norm_w, model.final_norm_b, h_.data(), xn_.data());
   lm_head->forward(xn_.data(), T, logits, scheme.quantize_lm_head ? rows : nullptr, nullptr);
   if (a.final_softcap > 0.0f) softcap(logits, T * V, a.final_softcap);

@@ -155,7 +155,8 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // logits [T, vocab] for tokens [T] (1 <= T <= context). protected_rows [T] (1 = keep in full precision)
-  // is used only with protection.tokens; nullptr = position 0 only. Observer may be nullptr.
+  // is used only with protection.tokens; nullptr = position 0 only. Observer may be nullptr. logits nullptr:
+  // the blocks only, without the final norm and lm_head (passes that only observe the blocks).
   void forward(const int32_t* tokens, int64_t T, float* logits, Observer* observer = nullptr,
                const uint8_t* protected_rows = nullptr);
 

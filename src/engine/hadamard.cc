@@ -55,6 +55,7 @@ void FwhtRows(float* x, int64_t rows, int64_t n, int64_t m, int64_t ld) {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <algorithm>
 #include <cmath>
 
 #include "src/core/error.h"
@@ -127,25 +128,42 @@ void HadamardTransform::apply_block(float* v, bool transposed) const {
   }
 }
 
+// Rows in chunks of kChunkRows per call of the dispatched kernel (the chunk stays in cache between the sign /
+// block step and the butterflies), the chunks split over the threads. Every row is computed the same way
+// whatever the split.
+namespace {
+constexpr int64_t kChunkRows = 16;
+}
+
 void HadamardTransform::apply(float* x, int64_t rows, int64_t ld) const {
   if (empty()) return;
-  for_rows(rows, n_ * (m_ + 8), [&](int64_t r) {
-    float* row = x + r * ld;
-    if (!signs_.empty())
-      for (int64_t i = 0; i < n_; ++i) row[i] *= signs_[i];
-    apply_block(row, false);
-    fwht_rows(row, 1, n_, m_, n_);
+  for_row_blocks(rows, n_ * (m_ + 8), [&](int64_t r0, int64_t r1) {
+    for (int64_t c0 = r0; c0 < r1; c0 += kChunkRows) {
+      const int64_t c1 = std::min(r1, c0 + kChunkRows);
+      for (int64_t r = c0; r < c1; ++r) {
+        float* row = x + r * ld;
+        if (!signs_.empty())
+          for (int64_t i = 0; i < n_; ++i) row[i] *= signs_[i];
+        apply_block(row, false);
+      }
+      fwht_rows(x + c0 * ld, c1 - c0, n_, m_, ld);
+    }
   });
 }
 
 void HadamardTransform::apply_transposed(float* x, int64_t rows, int64_t ld) const {
   if (empty()) return;
-  for_rows(rows, n_ * (m_ + 8), [&](int64_t r) {
-    float* row = x + r * ld;
-    fwht_rows(row, 1, n_, m_, n_);  // H_p / sqrt(p) is symmetric
-    apply_block(row, true);
-    if (!signs_.empty())
-      for (int64_t i = 0; i < n_; ++i) row[i] *= signs_[i];
+  for_row_blocks(rows, n_ * (m_ + 8), [&](int64_t r0, int64_t r1) {
+    for (int64_t c0 = r0; c0 < r1; c0 += kChunkRows) {
+      const int64_t c1 = std::min(r1, c0 + kChunkRows);
+      fwht_rows(x + c0 * ld, c1 - c0, n_, m_, ld);  // H_p / sqrt(p) is symmetric
+      for (int64_t r = c0; r < c1; ++r) {
+        float* row = x + r * ld;
+        apply_block(row, true);
+        if (!signs_.empty())
+          for (int64_t i = 0; i < n_; ++i) row[i] *= signs_[i];
+      }
+    }
   });
 }
 

@@ -155,7 +155,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     const methods::MethodSpec& m = cases[c].method;
     MethodState& ms = method_states[m.name()];
     if (!ms.prepared && !m.is_rtn()) {
-      ms.prepared = std::make_unique<methods::PreparedModel>(methods::prepare(model, m, method_windows));
+      ms.prepared = std::make_unique<methods::PreparedModel>(methods::prepare(model, m, method_windows, {options.method_cache_dir}));
       ms.options = ms.prepared->engine_options(eopt);
     } else if (m.is_rtn()) {
       ms.options = eopt;

@@ -50,6 +50,8 @@ struct EvalOptions {
   // the first method_sequences sequences, each cut to the window. Required when a case's method needs it.
   const data::Dataset* method_data = nullptr;
   int method_sequences = 32;
+  // Where the methods' calibration statistics are cached (src/methods/cache.h); empty: no cache.
+  std::string method_cache_dir;
   std::function<void(int64_t done, int64_t total)> progress;  // called after each window
 };
 

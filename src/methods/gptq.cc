@@ -4,7 +4,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <numeric>
+#include <utility>
+
+#include <omp.h>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
@@ -56,104 +61,144 @@ float quantize_value(double w, const Grid& g, const QuantSpec& spec, float* code
   return g.scale * (*code - z);
 }
 
+// Eigen splits a matrix product over the OpenMP threads only outside a parallel region and only from about
+// this much work (rows x columns x depth) up, and a split product can round differently (rows fall to other
+// kernel variants). The tasks below therefore run either with every product under this size, or inside one
+// OpenMP region, where Eigen keeps each product on its thread: a task computes the same bits wherever it runs.
+constexpr double kEigenSplitWork = 100000;
+
+// fn(i) for i in [0, n); `product_work`: the largest matrix product a task computes.
+template <class Fn>
+void for_tasks(int64_t n, double product_work, Fn fn) {
+  const bool small = product_work < kEigenSplitWork && static_cast<double>(n) * product_work < (1 << 22);
+  if (omp_get_max_threads() <= 1 || omp_in_parallel() || small) {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < n; ++i) fn(i);
+}
+
+using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
+
 }  // namespace
 
-engine::QuantizedWeights gptq_quantize(const float* w_in, int64_t N, int64_t K, const std::vector<double>& hessian,
-                                       const QuantSpec& spec, const std::vector<int64_t>& segments,
-                                       const GptqParams& params, const std::string& what) {
-  QH_CHECK(spec.enabled() && static_cast<int64_t>(hessian.size()) == K * K);
-  const bool group = spec.granularity == Granularity::kGroup;
-  const int64_t G = group ? spec.group_size : K;
-  if (group && (G <= 0 || K % G != 0))
-    throw InputError("weight group size " + std::to_string(G) + " does not divide the input width " + std::to_string(K));
-  using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>;
+GptqFactor gptq_factor(const std::vector<double>& hessian, int64_t K, const GptqParams& params,
+                       const std::string& what) {
+  QH_CHECK(K >= 1 && static_cast<int64_t>(hessian.size()) == K * K);
   Mat H = Eigen::Map<const Mat>(hessian.data(), K, K);
-  Mat W(N, K);  // column-major: the algorithm walks columns
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k) W(n, k) = w_in[n * K + k];
-
-  // Scales from the original weights (per channel / per tensor, or static groups under act-order).
-  std::vector<float> row_scales(N, 1.0f);
-  std::vector<int32_t> row_zps(N, 0);
-  if (!group) engine::weight_scales(w_in, N, K, spec, segments, row_scales.data(), row_zps.data());
-  std::vector<Grid> grids(N * (K / G));  // [n][group]
-  auto set_group = [&](int64_t g, const Mat& src) {  // group g (original columns g*G ..) from src
-    for (int64_t n = 0; n < N; ++n) grids[n * (K / G) + g] = span_grid(&src(n, g * G), G, N, spec);
-  };
-  if (!group) {
-    for (int64_t n = 0; n < N; ++n) {
-      grids[n].scale = row_scales[n];
-      grids[n].inv = 1.0f / row_scales[n];
-      grids[n].zp = row_zps[n];
-    }
-  } else if (params.act_order) {
-    for (int64_t g = 0; g < K / G; ++g) set_group(g, W);
-  }
-
+  GptqFactor f;
+  f.K = K;
+  f.dead.assign(K, 0);
   // Dead inputs, dampening.
   for (int64_t k = 0; k < K; ++k)
     if (H(k, k) == 0) {
       H(k, k) = 1;
-      W.col(k).setZero();
+      f.dead[k] = 1;
     }
   const double damp = params.damp * H.diagonal().mean();
   H.diagonal().array() += damp;
-
-  std::vector<int64_t> perm(K);
-  std::iota(perm.begin(), perm.end(), 0);
+  f.perm.resize(K);
+  std::iota(f.perm.begin(), f.perm.end(), 0);
   if (params.act_order)
-    std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return H(a, a) > H(b, b); });
-  Mat Hp(K, K), Wp(N, K);
-  for (int64_t i = 0; i < K; ++i) {
-    Wp.col(i) = W.col(perm[i]);
-    for (int64_t j = 0; j < K; ++j) Hp(i, j) = H(perm[i], perm[j]);
-  }
-  // U: upper Cholesky factor of H^-1 (H^-1 = U^T U).
-  Eigen::LLT<Mat> llt(Hp);
-  if (llt.info() != Eigen::Success)
+    std::stable_sort(f.perm.begin(), f.perm.end(), [&](int64_t a, int64_t b) { return H(a, a) > H(b, b); });
+  // R = J Hp J: the permuted Hessian in reverse order.
+  Mat R(K, K);
+  for (int64_t j = 0; j < K; ++j)
+    for (int64_t i = 0; i < K; ++i) R(i, j) = H(f.perm[K - 1 - i], f.perm[K - 1 - j]);
+  bool positive_definite = true;
+  f.u.resize(K * K);
+  for_tasks(1, static_cast<double>(K) * K * K, [&](int64_t) {  // one task: its products stay on one thread
+    Eigen::LLT<Mat> llt(R);
+    positive_definite = llt.info() == Eigen::Success;
+    if (!positive_definite) return;
+    Mat Minv = Mat::Identity(K, K);
+    llt.matrixL().solveInPlace(Minv);
+    Eigen::Map<Mat>(f.u.data(), K, K) = Minv.reverse();  // J M^-1 J: upper triangular
+  });
+  if (!positive_definite)
     throw InputError("gptq: " + what + ": the Hessian is not positive definite after dampening " +
                      std::to_string(params.damp) + " (raise gptq:damp)");
-  const Mat Hinv = llt.solve(Mat::Identity(K, K));
-  Eigen::LLT<Mat> llt_inv(Hinv);
-  if (llt_inv.info() != Eigen::Success)
-    throw InputError("gptq: " + what + ": the inverse Hessian is not positive definite (raise gptq:damp)");
-  const Mat U = llt_inv.matrixU();
+  return f;
+}
+
+engine::QuantizedWeights gptq_quantize(const float* w_in, int64_t N, int64_t K, const GptqFactor& f,
+                                       const QuantSpec& spec, const std::vector<int64_t>& segments,
+                                       const GptqParams& params) {
+  QH_CHECK(spec.enabled() && f.K == K && static_cast<int64_t>(f.u.size()) == K * K);
+  const bool group = spec.granularity == Granularity::kGroup;
+  const int64_t G = group ? spec.group_size : K;
+  if (group && (G <= 0 || K % G != 0))
+    throw InputError("weight group size " + std::to_string(G) + " does not divide the input width " + std::to_string(K));
+  const int64_t groups = K / G;
+  const Eigen::Map<const Mat> U(f.u.data(), K, K);
+  const std::vector<int64_t>& perm = f.perm;
+
+  // Scales from the original weights (per channel / per tensor: over whole rows or segments, so computed for
+  // all rows at once).
+  std::vector<float> row_scales(N, 1.0f);
+  std::vector<int32_t> row_zps(N, 0);
+  if (!group) engine::weight_scales(w_in, N, K, spec, segments, row_scales.data(), row_zps.data());
 
   engine::QuantizedWeights out;
   out.dequant.assign(N * K, 0.0f);
   std::vector<float> codes(N * K, 0.0f);
   const int64_t B = std::max<int64_t>(1, params.block);
-  for (int64_t i1 = 0; i1 < K; i1 += B) {
-    const int64_t i2 = std::min(i1 + B, K), cnt = i2 - i1;
-    Mat Err(N, cnt);
-    for (int64_t i = 0; i < cnt; ++i) {
-      const int64_t col = i1 + i, orig = perm[col];
-      if (group && !params.act_order && orig % G == 0) {
-        // The group's columns (the next G without act-order) in their current state: columns past the block
-        // have not had this block's lazy update yet, so its pending part is added here.
-        Mat cur(N, G);
-        for (int64_t c = 0; c < G; ++c) {
-          cur.col(c) = Wp.col(col + c);
-          if (col + c >= i2 && i > 0) cur.col(c).noalias() -= Err.leftCols(i) * U.block(i1, col + c, i, 1);
+  const int64_t tasks = (N + kGptqRows - 1) / kGptqRows;
+  for_tasks(tasks, static_cast<double>(std::min(N, kGptqRows)) * std::min(B, K) * K, [&](int64_t task) {
+    const int64_t r0 = task * kGptqRows, R = std::min(N, r0 + kGptqRows) - r0;
+    // This task's rows, columns in quantization order (column-major: the algorithm walks columns).
+    Mat Wp(R, K);
+    for (int64_t i = 0; i < K; ++i)
+      for (int64_t n = 0; n < R; ++n) Wp(n, i) = f.dead[perm[i]] ? 0.0 : w_in[(r0 + n) * K + perm[i]];
+    std::vector<Grid> grids(R * groups);  // [n][group]
+    if (!group) {
+      for (int64_t n = 0; n < R; ++n) {
+        grids[n].scale = row_scales[r0 + n];
+        grids[n].inv = 1.0f / row_scales[r0 + n];
+        grids[n].zp = row_zps[r0 + n];
+      }
+    } else if (params.act_order) {
+      // Static groups from the original weights (a group's columns are not contiguous in act order).
+      std::vector<double> row(G);
+      for (int64_t n = 0; n < R; ++n)
+        for (int64_t g = 0; g < groups; ++g) {
+          for (int64_t c = 0; c < G; ++c) row[c] = w_in[(r0 + n) * K + g * G + c];
+          grids[n * groups + g] = span_grid(row.data(), G, 1, spec);
         }
-        for (int64_t n = 0; n < N; ++n) grids[n * (K / G) + orig / G] = span_grid(&cur(n, 0), G, N, spec);
-      }
-      const double d = U(col, col);
-      for (int64_t n = 0; n < N; ++n) {
-        const Grid& g = grids[n * (K / G) + (group ? orig / G : 0)];
-        float code;
-        const float q = quantize_value(Wp(n, col), g, spec, &code);
-        codes[n * K + orig] = code;
-        out.dequant[n * K + orig] = q;
-        Err(n, i) = (Wp(n, col) - q) / d;
-      }
-      // Within the block: the later columns absorb this column's error.
-      if (i + 1 < cnt)
-        Wp.block(0, col + 1, N, cnt - i - 1).noalias() -= Err.col(i) * U.block(col, col + 1, 1, cnt - i - 1);
     }
-    // Lazy batch update of every column after the block.
-    if (i2 < K) Wp.rightCols(K - i2).noalias() -= Err * U.block(i1, i2, cnt, K - i2);
-  }
+    Mat Err(R, B), cur;
+    for (int64_t i1 = 0; i1 < K; i1 += B) {
+      const int64_t i2 = std::min(i1 + B, K), cnt = i2 - i1;
+      for (int64_t i = 0; i < cnt; ++i) {
+        const int64_t col = i1 + i, orig = perm[col];
+        if (group && !params.act_order && orig % G == 0) {
+          // The group's columns (the next G without act-order) in their current state: columns past the block
+          // have not had this block's lazy update yet, so its pending part is added here.
+          cur.resize(R, G);
+          for (int64_t c = 0; c < G; ++c) {
+            cur.col(c) = Wp.col(col + c);
+            if (col + c >= i2 && i > 0) cur.col(c).noalias() -= Err.leftCols(i) * U.block(i1, col + c, i, 1);
+          }
+          for (int64_t n = 0; n < R; ++n) grids[n * groups + orig / G] = span_grid(&cur(n, 0), G, R, spec);
+        }
+        const double d = U(col, col);
+        for (int64_t n = 0; n < R; ++n) {
+          const Grid& g = grids[n * groups + (group ? orig / G : 0)];
+          float code;
+          const float q = quantize_value(Wp(n, col), g, spec, &code);
+          codes[(r0 + n) * K + orig] = code;
+          out.dequant[(r0 + n) * K + orig] = q;
+          Err(n, i) = (Wp(n, col) - q) / d;
+        }
+        // Within the block: the later columns absorb this column's error.
+        if (i + 1 < cnt)
+          Wp.block(0, col + 1, R, cnt - i - 1).noalias() -= Err.col(i) * U.block(col, col + 1, 1, cnt - i - 1);
+      }
+      // Lazy batch update of every column after the block.
+      if (i2 < K) Wp.rightCols(K - i2).noalias() -= Err.leftCols(cnt) * U.block(i1, i2, cnt, K - i2);
+    }
+  });
 
   if (spec.symmetric && !group) {
     out.has_codes = true;
@@ -162,6 +207,13 @@ engine::QuantizedWeights gptq_quantize(const float* w_in, int64_t N, int64_t K, 
     out.scales = row_scales;
   }
   return out;
+}
+
+engine::QuantizedWeights gptq_quantize(const float* w, int64_t N, int64_t K, const std::vector<double>& hessian,
+                                       const QuantSpec& spec, const std::vector<int64_t>& segments,
+                                       const GptqParams& params, const std::string& what) {
+  QH_CHECK(spec.enabled() && static_cast<int64_t>(hessian.size()) == K * K);
+  return gptq_quantize(w, N, K, gptq_factor(hessian, K, params, what), spec, segments, params);
 }
 
 InputSlot slot_of(Site s) {
@@ -174,6 +226,42 @@ InputSlot slot_of(Site s) {
   return InputSlot::kAttn;
 }
 
+void add_gram_lower(const float* x, int64_t T, int64_t K, double* sum) {
+  if (static_cast<double>(K) * K * T < (1 << 22)) {
+    // Small inputs (test models): in double on the calling thread; an OpenMP region would cost more.
+    for (int64_t t = 0; t < T; ++t) {
+      const float* r = x + t * K;
+      for (int64_t i = 0; i < K; ++i) {
+        const double xi = r[i];
+        double* row = sum + i * K;
+        for (int64_t j = 0; j <= i; ++j) row[j] += xi * r[j];
+      }
+    }
+    return;
+  }
+  const int64_t nt = (K + kGramTile - 1) / kGramTile;
+  std::vector<std::pair<int64_t, int64_t>> tiles;  // (row tile, column tile), row >= column
+  for (int64_t bi = 0; bi < nt; ++bi)
+    for (int64_t bj = 0; bj <= bi; ++bj) tiles.emplace_back(bi, bj);
+  // oneDNN's GEMM, like Eigen's, runs on the calling thread inside a parallel region: the tiles always run
+  // inside one (unless there is one thread), so a tile's reduction order never depends on the thread count.
+  for_tasks(static_cast<int64_t>(tiles.size()), kEigenSplitWork, [&](int64_t t) {
+    const int64_t i0 = tiles[t].first * kGramTile, j0 = tiles[t].second * kGramTile;
+    const int64_t mi = std::min(kGramTile, K - i0), mj = std::min(kGramTile, K - j0);
+    thread_local std::vector<float> c;
+    c.resize(mi * mj);
+    // C[mi, mj] = X[:, i0..]^T X[:, j0..] (row-major), on this thread.
+    const dnnl_status_t st = dnnl_sgemm('T', 'N', mi, mj, T, 1.0f, x + i0, K, x + j0, K, 0.0f, c.data(), mj);
+    QH_CHECK(st == dnnl_success);
+    for (int64_t r = 0; r < mi; ++r) {
+      double* row = sum + (i0 + r) * K + j0;
+      const float* cr = c.data() + r * mj;
+      const int64_t n = i0 == j0 ? r + 1 : mj;  // the diagonal tile's lower half
+      for (int64_t k = 0; k < n; ++k) row[k] += cr[k];
+    }
+  });
+}
+
 HessianObserver::HessianObserver(int num_layers)
     : h_(num_layers, std::vector<std::vector<double>>(kNumSlots)) {}
 
@@ -183,32 +271,55 @@ void HessianObserver::on_site_input(int layer, Site site, const float* x, int64_
   std::vector<double>& h = h_.at(layer).at(static_cast<int>(slot_of(site)));
   if (h.empty()) h.assign(K * K, 0.0);
   QH_CHECK(static_cast<int64_t>(h.size()) == K * K);
-  // x^T x of this window in f32 through oneDNN's GEMM (row-major: C[K,K] = X^T X), summed in double.
-  scratch_.assign(K * K, 0.0f);
-  const dnnl_status_t st = dnnl_sgemm('T', 'N', K, K, T, 1.0f, x, K, x, K, 0.0f, scratch_.data(), K);
-  QH_CHECK(st == dnnl_success);
-  for (int64_t i = 0; i < K * K; ++i) h[i] += scratch_[i];
+  add_gram_lower(x, T, K, h.data());
   if (layer == 0 && site == Site::kQ) rows_ += T;
+}
+
+void HessianObserver::finish() {
+  for (auto& layer : h_)
+    for (std::vector<double>& h : layer) {
+      const int64_t K = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(h.size()))));
+      for (int64_t i = 0; i < K; ++i)
+        for (int64_t j = i + 1; j < K; ++j) h[i * K + j] = h[j * K + i];
+    }
 }
 
 const std::vector<double>& HessianObserver::hessian(int layer, InputSlot slot) const {
   return h_.at(layer).at(static_cast<int>(slot));
 }
+std::vector<double>& HessianObserver::hessian(int layer, InputSlot slot) {
+  return h_.at(layer).at(static_cast<int>(slot));
+}
 
 engine::SiteWeightQuantizer gptq_quantizer(std::shared_ptr<const HessianObserver> hessians, GptqParams params,
                                            int64_t group, std::shared_ptr<double> seconds) {
-  return [hessians, params, group, seconds](int layer, Site site, const float* w, int64_t N, int64_t K,
-                                            const QuantSpec& spec_in, const std::vector<int64_t>& segments) {
+  // The factor of each (layer, input slot), made on first use and kept for every later site and scheme.
+  struct Factors {
+    std::mutex mu;
+    std::map<std::pair<int, int>, std::shared_ptr<const GptqFactor>> by_input;
+  };
+  auto factors = std::make_shared<Factors>();
+  return [hessians, params, group, seconds, factors](int layer, Site site, const float* w, int64_t N, int64_t K,
+                                                     const QuantSpec& spec_in, const std::vector<int64_t>& segments) {
     const auto t0 = std::chrono::steady_clock::now();
     QuantSpec spec = spec_in;
     if (group > 0) {
       spec.granularity = Granularity::kGroup;
       spec.group_size = static_cast<int>(group);
     }
-    const std::vector<double>& h = hessians->hessian(layer, slot_of(site));
-    QH_CHECK(static_cast<int64_t>(h.size()) == K * K);
-    engine::QuantizedWeights q = gptq_quantize(w, N, K, h, spec, segments, params,
-                                               "layer " + std::to_string(layer) + " site " + to_string(site));
+    const std::string what = "layer " + std::to_string(layer) + " site " + to_string(site);
+    std::shared_ptr<const GptqFactor> f;
+    {
+      std::lock_guard<std::mutex> lock(factors->mu);
+      auto& slot = factors->by_input[{layer, static_cast<int>(slot_of(site))}];
+      if (!slot) {
+        const std::vector<double>& h = hessians->hessian(layer, slot_of(site));
+        QH_CHECK(static_cast<int64_t>(h.size()) == K * K);
+        slot = std::make_shared<const GptqFactor>(gptq_factor(h, K, params, what));
+      }
+      f = slot;
+    }
+    engine::QuantizedWeights q = gptq_quantize(w, N, K, *f, spec, segments, params);
     if (seconds) *seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return q;
   };

@@ -31,35 +31,67 @@ struct GptqParams {
   int64_t block = 128;
 };
 
-// w [N, K]; hessian [K * K] symmetric (any positive multiple of X^T X). InputError when H + damping is not
-// positive definite (`what` names the layer and site).
+// What GPTQ needs of a Hessian, independent of the weights and the quantizer: computed once per layer input
+// and shared by the linears that read it (q/k/v; gate/up) and by every scheme.
+struct GptqFactor {
+  int64_t K = 0;
+  std::vector<int64_t> perm;  // position i of the column order quantizes input column perm[i]
+  std::vector<uint8_t> dead;  // [K] inputs never active (H_ii == 0): their weight columns become 0
+  std::vector<double> u;      // [K * K] column-major: U, upper Cholesky factor of the permuted, dampened H^-1
+};
+
+// hessian [K * K] symmetric (any positive multiple of X^T X). InputError when H + damping is not positive
+// definite (`what` names the layer and site). U is computed as J M^-1 J with M M^T = J H J (J reverses the
+// order): one Cholesky factorisation and one triangular inverse instead of an inverse and a second
+// factorisation (the same U in exact arithmetic: U^T U = J M^-T M^-1 J = H^-1).
+GptqFactor gptq_factor(const std::vector<double>& hessian, int64_t K, const GptqParams& params,
+                       const std::string& what);
+
+// w [N, K]. Rows are independent in GPTQ (each row's error feeds only its own later columns), so they run as
+// fixed tasks of kGptqRows rows on the OpenMP threads: the same bits on any thread count.
+inline constexpr int64_t kGptqRows = 32;
+engine::QuantizedWeights gptq_quantize(const float* w, int64_t N, int64_t K, const GptqFactor& factor,
+                                       const QuantSpec& spec, const std::vector<int64_t>& segments,
+                                       const GptqParams& params);
+// The same from the Hessian.
 engine::QuantizedWeights gptq_quantize(const float* w, int64_t N, int64_t K, const std::vector<double>& hessian,
                                        const QuantSpec& spec, const std::vector<int64_t>& segments,
                                        const GptqParams& params, const std::string& what);
 
 // Per-layer X^T X of each linear input (q/k/v share one; gate/up share one), accumulated over fp forward
-// passes of calibration windows.
+// passes of calibration windows. Each window's X^T X is one symmetric rank-T update: its lower triangle in
+// tiles of kGramTile x kGramTile, each tile one f32 GEMM on one thread (a fixed reduction order: the same bits
+// on any thread count), added in double.
 enum class InputSlot { kAttn = 0, kO, kMlp, kDown };
 inline constexpr int kNumSlots = 4;
+inline constexpr int64_t kGramTile = 128;
 InputSlot slot_of(Site s);
+
+// sum += X^T X on the lower triangle (i >= j) of sum [K * K] row-major; x [T, K].
+void add_gram_lower(const float* x, int64_t T, int64_t K, double* sum);
 
 class HessianObserver : public engine::Observer {
  public:
   explicit HessianObserver(int num_layers);
   void on_site_input(int layer, Site site, const float* x, int64_t T, int64_t K) override;
   bool wants_site_inputs() const override { return true; }
-  // [K * K] for (layer, slot): sum over rows of x x^T.
+  // After the last window: copies each lower triangle onto the upper one.
+  void finish();
+  // [K * K] for (layer, slot): sum over rows of x x^T (symmetric after finish()).
   const std::vector<double>& hessian(int layer, InputSlot slot) const;
+  std::vector<double>& hessian(int layer, InputSlot slot);
+  int num_layers() const { return static_cast<int>(h_.size()); }
   int64_t rows() const { return rows_; }
+  void set_rows(int64_t rows) { rows_ = rows; }
 
  private:
   std::vector<std::vector<std::vector<double>>> h_;  // [layer][slot]
-  std::vector<float> scratch_;
   int64_t rows_ = 0;
 };
 
-// The engine hook: GPTQ of each quantized site with its layer's Hessian. `group` > 0 replaces the scheme's
-// weight granularity by groups of that many input channels. `seconds` (optional) accumulates the time spent.
+// The engine hook: GPTQ of each quantized site with its layer's Hessian (the factor of each layer input computed
+// once, on first use). `group` > 0 replaces the scheme's weight granularity by groups of that many input
+// channels. `seconds` (optional) accumulates the time spent.
 engine::SiteWeightQuantizer gptq_quantizer(std::shared_ptr<const HessianObserver> hessians, GptqParams params,
                                            int64_t group, std::shared_ptr<double> seconds);
 

@@ -461,6 +461,7 @@ RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options) {
             method_data = data::load_data(method_calibration_spec(suite, suite.data[d]), model.spec.vocab_size);
             eo.method_data = &method_data;
             eo.method_sequences = suite.method_calibration.sequences;
+            eo.method_cache_dir = train::resolve_cache_dir(ctx.zoo_options) + "/methods";
           }
           eo.window = suite.eval.window;
           eo.stride = suite.eval.stride;

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -83,7 +84,8 @@ TEST_F(EvalCli, BadInputExitsWithTwo) {
 TEST_F(EvalCli, MethodsAreCasesWithTheirTimeAndCalibration) {
   const std::string out = *dir_ + "/methods.json";
   ASSERT_EQ(run("eval " + ckpt() + " --data bb:seed=9,seqs=2,len=24,k=3,vocab=39 --scheme W4A4 --method rtn "
-                "--method rotate --method gptq:act_order=1 --calib-sequences 3 --json " + out + " --quiet"), 0);
+                "--method rotate --method gptq:act_order=1 --calib-sequences 3 --cache " + *dir_ + "/cache --json " +
+                out + " --quiet"), 0);
   std::ifstream in(out);
   const nlohmann::json j = nlohmann::json::parse(in);
   ASSERT_EQ(j["cases"].size(), 3u);
@@ -95,6 +97,18 @@ TEST_F(EvalCli, MethodsAreCasesWithTheirTimeAndCalibration) {
   // Calibration from the recipe's BB task with another seed than the evaluated data's.
   EXPECT_EQ(j["method_calibration"]["sequences"], 3);
   EXPECT_NE(j["method_calibration"]["data"], j["data"]);
+  // gptq's Hessians went to the cache under --cache (rotate reads no calibration data); --no-cache adds none.
+  auto cached = [&] {
+    int n = 0;
+    if (std::filesystem::exists(*dir_ + "/cache/methods"))
+      for (const auto& e : std::filesystem::directory_iterator(*dir_ + "/cache/methods"))
+        n += e.path().extension() == ".qhstats" ? 1 : 0;
+    return n;
+  };
+  EXPECT_EQ(cached(), 1);
+  EXPECT_EQ(run("eval " + ckpt() + " --data bb:seed=9,seqs=2,len=24,k=3,vocab=39 --scheme W4A4 --method gptq "
+                "--calib-sequences 2 --cache " + *dir_ + "/cache --no-cache --quiet"), 0);
+  EXPECT_EQ(cached(), 1);
   std::string err;
   EXPECT_EQ(run("eval " + ckpt() + " --scheme W4A4 --method rotate+smoothquant --quiet", &err), 2);
   EXPECT_NE(err.find("smoothquant+rotate"), std::string::npos) << err;

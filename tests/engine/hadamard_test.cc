@@ -3,6 +3,7 @@
 // on random, huge, all-equal, zero and non-finite rows at a misaligned start; and the transforms built on it
 // (orthogonal, inverse by the transpose, dense form).
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <limits>
@@ -150,6 +151,36 @@ TEST(HadamardTransform, PowerOfTwoWithoutBlockIsTheNormalisedSylvesterMatrix) {
     for (int64_t j = 0; j < 16; ++j) EXPECT_NEAR(Q[i * 16 + j], sylvester(i, j) / 4.0, 1e-7);
   EXPECT_EQ(pow2_factor(96), 32);
   EXPECT_EQ(pow2_factor(7), 1);
+}
+
+
+// Many strided rows at once (chunks of rows per kernel call, split over the threads) give every row exactly
+// what the row alone gets, leave the padding alone, and do not depend on the thread count.
+TEST(HadamardTransform, ManyRowsEqualEachRowAloneOnAnyThreadCount) {
+  const int64_t n = 24, ld = 29, rows = 150;  // 150 x 24 x (3 + 8) values: enough for the threads to split
+  std::vector<float> signs(n);
+  for (int64_t i = 0; i < n; ++i) signs[i] = (i * 5 % 7) < 3 ? -1.0f : 1.0f;
+  const HadamardTransform q(n, 3, block3(), signs);
+  std::mt19937 rng(8);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(rows * ld);
+  for (float& v : x) v = g(rng);
+  const int saved = omp_get_max_threads();
+  for (bool transposed : {false, true}) {
+    std::vector<float> want = x;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (transposed) q.apply_transposed(want.data() + r * ld, 1, n);
+      else q.apply(want.data() + r * ld, 1, n);
+    }
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      std::vector<float> y = x;
+      if (transposed) q.apply_transposed(y.data(), rows, ld);
+      else q.apply(y.data(), rows, ld);
+      EXPECT_EQ(y, want) << "threads " << threads << " transposed " << transposed;
+    }
+  }
+  omp_set_num_threads(saved);
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 #include <random>
 #include <vector>
 
+#include <omp.h>
+
 #include "quant/quant_math.h"
 #include "src/engine/weight_quant.h"
 #include "src/methods/gptq.h"
@@ -228,6 +230,86 @@ TEST(Gptq, DeadInputsAndAnIndefiniteHessian) {
   EXPECT_THROW(gptq_quantize(L.w.data(), 4, 8, bad, spec_of(4, Granularity::kPerChannel, 0, true), {},
                              GptqParams{}, "test"),
                InputError);
+}
+
+
+// X^T X (by tiles: f32 products summed in f32 within a window) against the plain double sum to 1e-5 relative,
+// on widths that are not a multiple of the tile, with zero rows and a huge channel; and the same bits on 1, 2
+// and 3 threads, for the Hessian and for GPTQ on a row count that is not a multiple of the task size.
+TEST(Gptq, HessianTilesAndThreadCounts) {
+  const int saved = omp_get_max_threads();
+  // Small products take the double path, the others oneDNN's tiles (K x K x T from 2^22 up).
+  for (const auto& [K, T] : std::vector<std::pair<int64_t, int64_t>>{
+           {1, 67}, {7, 67}, {kGramTile, 300}, {kGramTile + 45, 67}, {kGramTile + 45, 300}, {2 * kGramTile + 1, 67}}) {
+    std::mt19937 rng(static_cast<uint32_t>(K));
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::vector<float> x(T * K);
+    for (float& v : x) v = g(rng);
+    for (int64_t k = 0; k < K; ++k) x[5 * K + k] = 0.0f;   // a zero row
+    for (int64_t t = 0; t < T; ++t) x[t * K] *= 1e3f;       // a huge channel
+    std::vector<double> want(K * K, 0.0);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < K; ++i)
+        for (int64_t j = 0; j < K; ++j) want[i * K + j] += static_cast<double>(x[t * K + i]) * x[t * K + j];
+    std::vector<std::vector<double>> got;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      std::vector<double> h(K * K, 0.0);
+      add_gram_lower(x.data(), T, K, h.data());
+      add_gram_lower(x.data(), T, K, h.data());  // two windows
+      got.push_back(h);
+    }
+    omp_set_num_threads(saved);
+    for (int64_t i = 0; i < K; ++i)
+      for (int64_t j = 0; j < K; ++j) {
+        const double w = 2 * want[i * K + j], h = got[0][i * K + j];
+        if (j > i) {
+          ASSERT_EQ(h, 0.0) << "upper triangle written at " << i << "," << j;
+          continue;
+        }
+        ASSERT_NEAR(h, w, 1e-5 * std::sqrt(2 * want[i * K + i] * 2 * want[j * K + j]) + 1e-30) << K << " " << i << "," << j;
+      }
+    EXPECT_EQ(got[0], got[1]);
+    EXPECT_EQ(got[0], got[2]);
+  }
+  // 32 x 128 x 96 per task's largest product: the tasks run in a parallel region (the serial path is for
+  // products Eigen never splits).
+  const Layer L = make_layer(kGptqRows * 2 + 5, 96, 300, 11);
+  for (const GptqParams& p : {GptqParams{0.01, false, 128}, GptqParams{0.01, true, 128}}) {
+    std::vector<std::vector<float>> q;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      q.push_back(gptq_quantize(L.w.data(), L.N, L.K, L.h, spec_of(4, Granularity::kGroup, 16, true), {}, p, "test")
+                      .dequant);
+    }
+    omp_set_num_threads(saved);
+    EXPECT_EQ(q[0], q[1]) << p.act_order;
+    EXPECT_EQ(q[0], q[2]) << p.act_order;
+    // And each task's rows equal the same rows quantized alone (rows are independent in GPTQ).
+    const engine::QuantizedWeights alone =
+        gptq_quantize(L.w.data() + kGptqRows * L.K, kGptqRows, L.K, L.h, spec_of(4, Granularity::kGroup, 16, true), {},
+                      p, "test");
+    for (int64_t i = 0; i < kGptqRows * L.K; ++i) ASSERT_EQ(alone.dequant[i], q[0][kGptqRows * L.K + i]) << i;
+  }
+}
+
+TEST(Gptq, HessianObserverSharesAnInputAndMirrors) {
+  HessianObserver obs(1);
+  const int64_t T = 9, K = 5;
+  std::vector<float> x(T * K);
+  for (int64_t i = 0; i < T * K; ++i) x[i] = static_cast<float>((i * 7) % 11) - 5.0f;
+  for (Site s : {Site::kQ, Site::kK, Site::kV}) obs.on_site_input(0, s, x.data(), T, K);  // one input, three sites
+  obs.finish();
+  const std::vector<double>& h = obs.hessian(0, InputSlot::kAttn);
+  ASSERT_EQ(h.size(), static_cast<size_t>(K * K));
+  for (int64_t i = 0; i < K; ++i)
+    for (int64_t j = 0; j < K; ++j) {
+      double want = 0;  // small integers: exact
+      for (int64_t t = 0; t < T; ++t) want += static_cast<double>(x[t * K + i]) * x[t * K + j];
+      EXPECT_EQ(h[i * K + j], want) << i << "," << j;
+    }
+  EXPECT_EQ(obs.rows(), T);
+  EXPECT_TRUE(obs.hessian(0, InputSlot::kMlp).empty());
 }
 
 }  // namespace
