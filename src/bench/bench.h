@@ -33,6 +33,8 @@ struct BenchOptions {
   bool quick = false;                 // smaller shapes and shorter timing, for smoke tests
   double min_seconds = 0.5;           // per measurement: repeat at least this long ...
   int min_repeats = 3;                // ... and at least this many times; report the best
+  std::string params;                 // bench eval: "1.1B" runs a checkpoint of that size (bench_eval_scale.h)
+  std::string cache_dir;              // where that checkpoint is kept (empty: $QH_CACHE or .cache/qharness)
 };
 
 // Best (smallest) wall time in seconds of one call of fn, after one warm-up call.

@@ -12,6 +12,7 @@
 
 #include "models/model.h"
 #include "quant/scheme.h"
+#include "src/bench/bench_eval_scale.h"
 #include "src/bench/random_models.h"
 #include "src/engine/engine.h"
 #include "src/engine/matmul.h"
@@ -65,6 +66,7 @@ int64_t num_params(const Model& m) {
 }  // namespace
 
 std::vector<BenchRow> bench_eval(const BenchOptions& options) {
+  if (!options.params.empty()) return bench_eval_scale(options);
   const Model m = bench_model(options.quick);
   const ArchSpec& a = m.spec;
   const int64_t T = options.quick ? 128 : 512, d = a.d_model, ff = a.d_ff;

@@ -1,4 +1,4 @@
-// `qharness bench [quant|gemm|eval|audit|tokenize|methods|all] [--json OUT] [--threads 1,2] [--quick]`: measured against the
+// `qharness bench [quant|gemm|eval|audit|tokenize|methods|all] [--json OUT] [--threads 1,2] [--quick] [--params 1.1B]`: measured against the
 // machine's own limits in the same run (ARCHITECTURE.md 2.2, 2.7). Prints a table; --json writes the rows for machines.
 // `tokenize` takes --tokenizer PATH and --text FILE (default: the reference tokenizers and TinyStories file of
 // tests/tokenizer/data).
@@ -25,6 +25,7 @@ struct BenchArgs {
   std::string json;
   std::string threads = "1,2";
   bool quick = false;
+  std::string params, cache;  // bench eval at a model size
   std::string tokenizer;  // bench tokenize
   std::string text;
 };
@@ -60,6 +61,10 @@ void run_bench(const BenchArgs& args) {
   bench::BenchOptions options;
   options.threads = parse_threads(args.threads);
   options.quick = args.quick;
+  options.params = args.params;
+  options.cache_dir = args.cache;
+  if ((!args.params.empty() || !args.cache.empty()) && args.what != "eval")
+    throw InputError("bench: --params and --cache belong to 'bench eval'");
   if (args.quick) {
     options.min_seconds = 0.05;
     options.min_repeats = 2;
@@ -100,6 +105,11 @@ void add_bench(CLI::App& app, int* exit_code) {
   cmd->add_option("--json", args->json, "write the rows as JSON to this file");
   cmd->add_option("--threads", args->threads, "comma-separated thread counts")->capture_default_str();
   cmd->add_flag("--quick", args->quick, "smaller shapes, shorter timing (smoke test)");
+  cmd->add_option("--params", args->params,
+                  "bench eval: 1.1B runs a random checkpoint of TinyLlama-1.1B's shape (BF16 shards, written once "
+                  "into the cache) at window 2048: load time, tokens/s of FP32 / W8A8 / W4A4 (largest --threads), "
+                  "peak resident memory against the F32 size of the weights");
+  cmd->add_option("--cache", args->cache, "bench eval --params: checkpoint cache (default: $QH_CACHE or .cache/qharness)");
   cmd->add_option("--tokenizer", args->tokenizer,
                   "bench tokenize: a checkpoint folder, tokenizer.json or tokenizer.model (default: the reference "
                   "tokenizers in tests/tokenizer/data)");

@@ -1,7 +1,8 @@
 // qharness eval CKPT [--data SPEC] [--task FILE.jsonl ...] [--tokenizer PATH] --scheme S [--scheme S2 ...]
 //                    [--protect none|tokens|channels|both ...] [--window N] [--protocol P] [--stride N]
 //                    [--method rtn|smoothquant|rotate|gptq|rotate+gptq ...] [--calib-data SPEC]
-//                    [--calib-sequences N] [--cache DIR | --no-cache] [--threads N] [--json OUT] [--quiet]
+//                    [--calib-sequences N] [--cache DIR | --no-cache] [--threads N] [--max-memory SIZE]
+//                    [--json OUT] [--quiet]
 // Evaluates each scheme x protection against the full-precision model (one shared fp pass per window) and
 // prints a short table; the JSON carries every metric under the ARCHITECTURE.md 2.7 names. With --task, the accuracy of
 // each task (src/tasks) per case, its drop in points against fp and the paired interval of the drop.
@@ -15,7 +16,11 @@
 #include <string>
 #include <vector>
 
+#include <filesystem>
+
 #include "models/checkpoint.h"
+#include "models/config.h"
+#include "src/core/memory.h"
 #include "models/data/data_spec.h"
 #include "models/train/zoo.h"
 #include "reports/json_io.h"
@@ -39,7 +44,7 @@ namespace {
 struct EvalArgs {
   std::string checkpoint, data, json, protocol = "windows", tokenizer;
   std::vector<std::string> schemes, protections{"none"}, tasks, methods{"rtn"};
-  std::string calib_data, cache;
+  std::string calib_data, cache, max_memory;
   int calib_sequences = 32;
   bool no_cache = false;
   int64_t window = 0, stride = 0, sequences = 0;
@@ -79,6 +84,32 @@ std::string calibration_from_recipe(const ArchSpec& spec, const std::string& ckp
                    "data: pass --calib-data SPEC");
 }
 
+// The memory the run may use: --max-memory, else what the machine has available.
+AvailableMemory memory_budget(const EvalArgs& args) {
+  if (args.max_memory.empty()) return available_memory();
+  return {parse_byte_size(args.max_memory, "--max-memory"), "--max-memory"};
+}
+
+// The memory estimate from config.json, printed and checked before any weight is read
+// (src/engine/memory_estimate.h). Without --window the window depends on the data, read after the model: here
+// the model's context bounds it, and only the part that does not depend on it is checked (the evaluator checks
+// the whole once the window is known).
+void check_memory_before_loading(const EvalArgs& args, const std::vector<eval::EvalCase>& cases) {
+  const std::string config = (std::filesystem::path(args.checkpoint) / "config.json").string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(config, ec)) return;  // load_checkpoint names what is missing
+  const ArchSpec spec = read_config(config);
+  const int64_t window = args.window > 0 ? args.window : spec.context;
+  const engine::MemoryEstimate need = eval::estimate_eval_memory(spec, cases, window);
+  const AvailableMemory budget = memory_budget(args);
+  if (!args.quiet)
+    std::fprintf(stderr, "memory: about %s%s; %s available (%s)\n", need.describe(window).c_str(),
+                 args.window > 0 ? "" : " at most", budget.bytes ? format_bytes(budget.bytes).c_str() : "unknown",
+                 budget.bytes ? budget.source.c_str() : "no /proc/meminfo");
+  if (args.window > 0) engine::check_memory_fits(need, window, budget, args.checkpoint);
+  else engine::check_memory_fits(eval::estimate_eval_memory(spec, cases, 1), 1, budget, args.checkpoint);
+}
+
 std::string num(double v, const char* f = "{:.4f}") {
   return std::isfinite(v) ? fmt::format(fmt::runtime(f), v) : std::string(v > 0 ? "inf" : "-");
 }
@@ -112,6 +143,7 @@ void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protoc
   opt.bos = data.bos;
   opt.max_sequences = args.sequences;
   opt.force_fake_quant = args.fake_quant;
+  if (!args.max_memory.empty()) opt.max_memory = memory_budget(args).bytes;
   Progress progress("eval", 0, args.quiet);
   opt.progress = [&](int64_t done, int64_t total) {
     progress.set(done, fmt::format("window {}/{}", done, total));
@@ -233,6 +265,7 @@ void run_eval(const EvalArgs& args, int* exit_code) {
   const eval::Protocol protocol = eval::parse_protocol(args.protocol);
   std::vector<tasks::Task> task_files;
   for (const std::string& path : args.tasks) task_files.push_back(tasks::read_task_file(path));
+  check_memory_before_loading(args, cases);
   const Model model = load_checkpoint(args.checkpoint);
   nlohmann::json j;
   reports::put_schema_header(&j, "eval");  // reports/json_io.h: one schema version for every JSON file
@@ -282,6 +315,9 @@ void add_eval(CLI::App& app, int* exit_code) {
   cmd->add_option("--stride", args->stride, "shorthand for --protocol strided:N");
   cmd->add_option("--sequences", args->sequences, "evaluate only the first N sequences");
   cmd->add_option("--threads", args->threads, "OpenMP threads (default: all)");
+  cmd->add_option("--max-memory", args->max_memory,
+                  "memory the evaluation may use, e.g. 7G (default: MemAvailable of /proc/meminfo, or the cgroup's "
+                  "limit less its usage when smaller); the estimate printed before loading must fit, else exit 2");
   cmd->add_option("--json", args->json, "write every metric as JSON to this file");
   cmd->add_flag("--quiet", args->quiet, "no table, no progress");
   cmd->add_flag("--fake-quant", args->fake_quant, "run every quantized site through the fake-quant path");

@@ -13,9 +13,11 @@
 namespace qh::engine {
 
 Attention::Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv,
-                     const HadamardTransform* qk_rotation)
+                     const HadamardTransform* qk_rotation, std::shared_ptr<AttentionScratch> scratch)
     : spec_(spec), kv_(kv), probs_(probs), static_kv_(std::move(static_kv)),
-      qk_rotation_(qk_rotation && !qk_rotation->empty() ? qk_rotation : nullptr) {}
+      qk_rotation_(qk_rotation && !qk_rotation->empty() ? qk_rotation : nullptr),
+      scratch_(scratch ? std::move(scratch) : std::make_shared<AttentionScratch>()), qh_(scratch_->qh),
+      kh_(scratch_->kh), vh_(scratch_->vh), scores_(scratch_->scores) {}
 
 namespace {
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "models/arch.h"
@@ -24,6 +25,13 @@ struct AttentionInputs {
   const float* sink = nullptr;    // [H] sink logits (kSink)
 };
 
+// Scratch of one attention run: q, k, v split into heads and the score matrix [H, T, T]. No layer reads it after
+// its run, so the layers of an engine share one (a score matrix per layer would hold num_layers x H x T^2
+// floats: 11 GB for a 22-layer, 32-head model at T = 2048).
+struct AttentionScratch {
+  std::vector<float> qh, kh, vh, scores;
+};
+
 class Attention {
  public:
   // Query rows per causal block of the score and P V matmuls (see run()).
@@ -37,8 +45,9 @@ class Attention {
   };
   // qk_rotation (may be nullptr; must outlive the attention): applied per head to queries and keys after
   // RoPE, before KV-cache quantization.
+  // scratch: shared with the engine's other layers (nullptr: the attention's own).
   Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv = {},
-            const HadamardTransform* qk_rotation = nullptr);
+            const HadamardTransform* qk_rotation = nullptr, std::shared_ptr<AttentionScratch> scratch = nullptr);
   // out [T, H*hd] (row stride H*hd). protected_rows [T] or nullptr: those tokens' K/V entries and
   // probability rows are not quantized.
   void run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,
@@ -55,7 +64,9 @@ class Attention {
   const HadamardTransform* qk_rotation_ = nullptr;
   BatchedMatmul mm_;
   RopeTable rope_;
-  std::vector<float> qh_, kh_, vh_, scores_, sink_mass_, kv_keep_;
+  std::shared_ptr<AttentionScratch> scratch_;
+  std::vector<float>&qh_, &kh_, &vh_, &scores_;  // scratch_'s
+  std::vector<float> sink_mass_, kv_keep_;
 };
 
 }  // namespace qh::engine

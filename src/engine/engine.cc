@@ -51,6 +51,8 @@ class QuantizedModel {
   Protection protection;
   Calibration calib;
   EngineOptions options;
+  std::shared_ptr<AttentionScratch> attn_scratch = std::make_shared<AttentionScratch>();  // all layers'
+  std::shared_ptr<LinearScratch> linear_scratch = std::make_shared<LinearScratch>();     // all sites
   std::vector<LayerState> layers;
   std::unique_ptr<Linear> lm_head;
   const Tensor* emb = nullptr;  // token embeddings: the model's, or quantized_emb
@@ -73,6 +75,7 @@ class QuantizedModel {
 
 LinearConfig QuantizedModel::config_for(int layer, Site site) const {
   LinearConfig c;
+  c.scratch = linear_scratch;
   c.force_fake = options.force_fake_quant;
   if (!scheme.sites[static_cast<int>(site)]) return c;
   if (!options.quantized_layers.empty() && !options.quantized_layers.at(layer)) return c;
@@ -202,10 +205,12 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
     path[static_cast<int>(Site::kDown)] = st.down->path();
     st.attention = std::make_unique<Attention>(a, scheme.kv, scheme.attn_probs,
                                                static_kv ? static_kv_scales(calib.kv[l]) : Attention::StaticKv{},
-                                               options.online && scheme.kv.enabled() ? &options.online->qk : nullptr);
+                                               options.online && scheme.kv.enabled() ? &options.online->qk : nullptr,
+                                               attn_scratch);
     layers.push_back(std::move(st));
   }
   LinearConfig head;
+  head.scratch = linear_scratch;
   head.force_fake = options.force_fake_quant;
   if (scheme.quantize_lm_head) {
     head.weights = scheme.weights;

@@ -18,24 +18,21 @@ const char* to_string(LinearPath p) {
   return "?";
 }
 
-namespace {
-
-// Whether the site's quantization is one the int8 GEMM computes (force_fake aside).
-bool integer_shaped(const LinearConfig& c) {
-  const QuantSpec& w = c.weights;
-  const QuantSpec& a = c.activations;
+bool runs_on_integers(const QuantSpec& w, const QuantSpec& a) {
   if (!w.enabled() || !a.enabled()) return false;
   if (!w.symmetric || w.granularity == Granularity::kGroup || w.bits > 8) return false;
   return (a.granularity == Granularity::kPerToken || a.granularity == Granularity::kPerTensor) && a.bits <= 8;
 }
 
-}  // namespace
-
 Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const LinearConfig& config)
     : Linear(std::vector<WeightRows>{{w, N}}, K, bias, config) {}
 
 Linear::Linear(const std::vector<WeightRows>& parts, int64_t K, const float* bias, const LinearConfig& config)
-    : N_(0), K_(K), cfg_(config), parts_(parts) {
+    : N_(0), K_(K), cfg_(config), parts_(parts),
+      xin_((cfg_.scratch ? cfg_.scratch : (cfg_.scratch = std::make_shared<LinearScratch>()))->xin),
+      xq_(cfg_.scratch->xq), xcodes_(cfg_.scratch->xcodes), scales_(cfg_.scratch->scales),
+      gather_x_(cfg_.scratch->gather_x), gather_y_(cfg_.scratch->gather_y), fp_part_y_(cfg_.scratch->part_y),
+      zps_(cfg_.scratch->zps), codes_s8_(cfg_.scratch->codes_s8), codes_u8_(cfg_.scratch->codes_u8) {
   for (const WeightRows& p : parts_) {
     part_row0_.push_back(N_);
     fp_.emplace_back(p.data, p.rows, K, bias ? bias + N_ : nullptr);
@@ -69,7 +66,7 @@ Linear::Linear(const std::vector<WeightRows>& parts, int64_t K, const float* bia
     qw = cfg_.quantize_weights ? cfg_.quantize_weights(w, N, K, cfg_.weights, cfg_.segments)
                                : quantize_weights(w, N, K, cfg_.weights, cfg_.segments);
   }
-  if (integer_shaped(cfg_) && qw.has_codes) {
+  if (runs_on_integers(cfg_.weights, cfg_.activations) && qw.has_codes) {
     const bool per_tensor = a.granularity == Granularity::kPerTensor;
     if (!a.symmetric) {
       colsum_scaled_.assign(N, 0.0f);

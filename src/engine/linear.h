@@ -24,6 +24,19 @@ namespace qh::engine {
 enum class LinearPath { kFp, kInteger, kFake };
 const char* to_string(LinearPath p);  // "fp" | "integer" | "fake"
 
+// Whether a site with these weight and activation settings runs on the int8 GEMM (unless forced to the fake path).
+bool runs_on_integers(const QuantSpec& weights, const QuantSpec& activations);
+
+// Per-call scratch of a site's forward (activation codes and scales, the channel-zeroed input, gathered rows,
+// one fused part's output). Nothing in it outlives a forward, so the sites of an engine share one: per site it
+// would hold several [T, K] buffers for every linear of every layer.
+struct LinearScratch {
+  std::vector<float> xin, xq, xcodes, scales, gather_x, gather_y, part_y;
+  std::vector<int32_t> zps;
+  std::vector<int8_t> codes_s8;
+  std::vector<uint8_t> codes_u8;
+};
+
 struct LinearConfig {
   QuantSpec weights;                  // bits 0: full-precision weights
   QuantSpec activations;              // bits 0: full-precision activations
@@ -33,6 +46,7 @@ struct LinearConfig {
   float static_lo = 0.0f, static_hi = 0.0f;
   bool force_fake = false;
   WeightQuantizer quantize_weights;   // empty: round-to-nearest (quantize_weights of weight_quant.h)
+  std::shared_ptr<LinearScratch> scratch;  // shared with the engine's other sites; nullptr: the site's own
 };
 
 // Rows [row0, row0 + rows) of a site's weight matrix, stored contiguously [rows, K] by the caller.
@@ -79,7 +93,6 @@ class Linear {
   std::vector<int64_t> part_row0_;  // first row of each part
   std::vector<float> bias_;
   std::vector<F32Matmul> fp_;       // one per part, on the viewed weights
-  std::vector<float> fp_part_y_;    // scratch: one part's output before it joins y
   std::vector<float> deq_w_;        // fake path: dequantized weights [N, K] (empty: the fp weights)
   std::unique_ptr<F32Matmul> deq_;  // fake path on deq_w_
   std::unique_ptr<Int8Matmul> int8_;
@@ -92,12 +105,12 @@ class Linear {
   std::vector<float> colsum_scaled_;  // asymmetric integer path: s_w[n] * sum_k q_w[n,k]
   float static_scale_ = 0.0f;
   int32_t static_zp_ = 0;
-  // scratch
+  // scratch (cfg_.scratch's)
   const float* xsrc_ = nullptr;  // the input of the quantized part (x, or xin_ with channels zeroed)
-  std::vector<float> xin_, xq_, xcodes_, scales_, gather_x_, gather_y_;
-  std::vector<int32_t> zps_;
-  std::vector<int8_t> codes_s8_;
-  std::vector<uint8_t> codes_u8_;
+  std::vector<float>&xin_, &xq_, &xcodes_, &scales_, &gather_x_, &gather_y_, &fp_part_y_;
+  std::vector<int32_t>& zps_;
+  std::vector<int8_t>& codes_s8_;
+  std::vector<uint8_t>& codes_u8_;
 };
 
 }  // namespace qh::engine

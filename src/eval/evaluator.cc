@@ -7,8 +7,10 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "src/core/error.h"
+#include "src/core/memory.h"
 #include "src/engine/engine.h"
 #include "src/eval/case_forward.h"
 #include "src/methods/prepare.h"
@@ -65,6 +67,16 @@ nlohmann::json CaseResult::to_json() const {
   return j;
 }
 
+engine::MemoryEstimate estimate_eval_memory(const ArchSpec& spec, const std::vector<EvalCase>& cases, int64_t window) {
+  std::vector<Scheme> engines{parse_scheme("FP32")};
+  std::set<std::string> methods;
+  for (const EvalCase& c : cases) {
+    engines.push_back(c.scheme);
+    if (!c.method.is_rtn()) methods.insert(c.method.name());
+  }
+  return engine::estimate_memory(spec, engines, 1 + static_cast<int>(methods.size()), window);
+}
+
 EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, const std::vector<EvalCase>& cases,
                            const EvalOptions& options) {
   const ArchSpec& a = model.spec;
@@ -100,6 +112,11 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     throw InputError("data " + data.spec + ": no window to score under protocol " + protocol.name() +
                      " (half needs a sequence of at least " + std::to_string(window) + " tokens)");
   engine::check_finite_weights(model);
+  {  // before any engine is built: the window is known now (ARCHITECTURE.md 2.4)
+    const engine::MemoryEstimate need = estimate_eval_memory(a, cases, window);
+    if (options.max_memory) engine::check_memory_fits(need, window, {options.max_memory, "--max-memory"}, "evaluation");
+    else engine::check_memory_fits(need, window, available_memory(), "evaluation", need.one_model);
+  }
 
   EvalReport report;
   report.window = window;

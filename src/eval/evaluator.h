@@ -25,6 +25,7 @@
 #include "models/model.h"
 #include "quant/scheme.h"
 #include "src/engine/engine.h"
+#include "src/engine/memory_estimate.h"
 #include "src/eval/metrics.h"
 #include "src/eval/windows.h"
 #include "src/methods/method.h"
@@ -53,6 +54,9 @@ struct EvalOptions {
   // Where the methods' calibration statistics are cached (src/methods/cache.h); empty: no cache.
   std::string method_cache_dir;
   std::function<void(int64_t done, int64_t total)> progress;  // called after each window
+  // Bytes the evaluation may use in all (0: what the machine has available besides the loaded model); the
+  // estimate of src/engine/memory_estimate.h is checked against it before any engine is built.
+  uint64_t max_memory = 0;
 };
 
 struct CaseResult {
@@ -81,6 +85,10 @@ struct EvalReport {
   double fp_seconds = 0;
   std::string f32_impl;
 };
+
+// Memory of evaluating `cases` on a model of `spec` at `window` tokens: the fp engine plus one engine per case
+// alive at once, one f32 model plus one per post-training method that transforms the weights.
+engine::MemoryEstimate estimate_eval_memory(const ArchSpec& spec, const std::vector<EvalCase>& cases, int64_t window);
 
 // Throws InputError on bad input (window > context, empty dataset, ids outside the vocabulary).
 EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, const std::vector<EvalCase>& cases,

@@ -120,6 +120,23 @@ TEST_F(BadInput, AHugeBbSpecIsRefusedBeforeAnythingIsGenerated) {
   EXPECT_LT(c.seconds, 10.0);  // refused from the spec, not after generating gigabytes
 }
 
+// The memory estimate is checked before the checkpoint is loaded: an evaluation that cannot fit is refused
+// with exit 2 naming the checkpoint, the estimate and the available figure.
+TEST_F(BadInput, AnEvaluationThatDoesNotFitInMemoryIsRefused) {
+  for (const std::string window : {" --window 16", ""}) {
+    const Command c = run("eval " + ckpt() + " --scheme W8A8 --max-memory 64k" + window);
+    EXPECT_EQ(c.exit_code, 2) << c.output;
+    for (const char* needle : {"does not fit in memory: needs about weights", "65.5 kB is available (--max-memory)"})
+      EXPECT_NE(c.output.find(needle), std::string::npos) << needle << " in: " << c.output;
+    EXPECT_NE(c.output.find(ckpt()), std::string::npos) << c.output;
+  }
+  EXPECT_BAD_INPUT(run("eval " + ckpt() + " --scheme W8A8 --max-memory 7X"), "--max-memory '7X': expected a size");
+  // With room, the estimate is printed before loading and the evaluation runs.
+  const Command ok = run("eval " + ckpt() + " --scheme W8A8 --window 16 --max-memory 8G");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("memory: about weights"), std::string::npos) << ok.output;
+}
+
 TEST_F(BadInput, SequencesBoundAFlatTokenFile) {
   auto scored = [&](const std::string& extra) {
     const std::string out = (dir_ / "flat.json").string();

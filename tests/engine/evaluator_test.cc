@@ -5,6 +5,7 @@
 
 #include "src/core/error.h"
 #include "quant/scheme.h"
+#include "models/checkpoint.h"
 #include "src/eval/evaluator.h"
 #include "tests/engine/tiny_models.h"
 
@@ -78,6 +79,71 @@ TEST(Evaluator, BadInputIsAnInputError) {
   data::Dataset empty;
   EXPECT_THROW(evaluate(m, empty, {{"", parse_scheme("W8A8"), {}}}, {}), InputError);
   EXPECT_THROW(engine::parse_protection("sinks"), InputError);
+}
+
+}  // namespace
+}  // namespace qh::eval
+
+namespace qh::eval {
+namespace {
+
+// The estimate follows the engine's storage: its derived-weight figure is what the engines hold (int8 codes of
+// every quantized site plus their per-row scales, nothing for fp), and its weights are the model's f32 bytes.
+TEST(MemoryEstimate, MatchesWhatTheEnginesHold) {
+  ArchSpec a = enginetest::tiny_spec();
+  a.d_model = 128;
+  a.num_heads = 4;
+  a.head_dim = 32;
+  a.d_ff = 256;
+  const Model m = enginetest::random_model(a, 2);
+  const engine::MemoryEstimate fp = engine::estimate_memory(a, {parse_scheme("FP32")}, 1, 32, 1);
+  EXPECT_EQ(fp.engine_weights, 0u);
+  EXPECT_EQ(fp.model_weights, static_cast<uint64_t>(num_params(m)) * 4);
+  EXPECT_EQ(fp.one_model, fp.model_weights);
+  for (const char* name : {"W8A8", "W4A4"}) {
+    const engine::Engine e(m, parse_scheme(name));
+    const uint64_t held = e.weight_bytes_held().total;
+    const engine::MemoryEstimate est = engine::estimate_memory(a, {parse_scheme(name)}, 1, 32, 1);
+    EXPECT_LE(est.engine_weights, held) << name;
+    EXPECT_GE(est.engine_weights * 1.1, held) << name;  // scales and sums are per row: under 10% at K >= 128
+  }
+  // Weight-only schemes keep a dequantized f32 matrix per site.
+  const engine::MemoryEstimate w4 = engine::estimate_memory(a, {parse_scheme("W4A16")}, 1, 32, 1);
+  const engine::Engine e(m, parse_scheme("W4A16"));
+  EXPECT_EQ(w4.engine_weights, e.weight_bytes_held().f32_matrices);
+  // Activations grow with the square of the window (the score matrix) and each engine has its own.
+  const auto at = [&](int64_t T, int engines) {
+    return engine::estimate_memory(a, std::vector<Scheme>(engines, parse_scheme("FP32")), 1, T, 1).activations;
+  };
+  EXPECT_GT(at(64, 1) - at(32, 1), 4 * 4 * (64 * 64 - 32 * 32) - 1u);
+  EXPECT_GT(at(32, 2), at(32, 1));
+  // Methods that transform the weights hold a model copy each.
+  std::vector<EvalCase> cases{{"", parse_scheme("W4A4"), {}, methods::parse_method("rotate", "m")},
+                              {"", parse_scheme("W8A8"), {}, methods::parse_method("rotate", "m")},
+                              {"", parse_scheme("W8A8"), {}, methods::MethodSpec{}}};
+  EXPECT_EQ(estimate_eval_memory(a, cases, 32).model_weights, 2 * fp.model_weights);
+}
+
+TEST(MemoryEstimate, EvaluationThatDoesNotFitIsAnInputErrorBeforeAnyForward) {
+  const Model m = enginetest::random_model(enginetest::tiny_spec(), 1);
+  const auto data = make_data(2, 20, 2);
+  EvalOptions o;
+  o.max_memory = 4096;
+  std::vector<EvalCase> cases{{"", parse_scheme("W8A8"), {}}};
+  int forwards = 0;
+  o.progress = [&](int64_t, int64_t) { ++forwards; };
+  try {
+    evaluate_report(m, data, cases, o);
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("evaluation: does not fit in memory: needs about weights"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(window 20)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("4.10 kB is available (--max-memory)"), std::string::npos) << msg;
+  }
+  EXPECT_EQ(forwards, 0);
+  o.max_memory = 8ull << 30;
+  EXPECT_EQ(evaluate_report(m, data, cases, o).cases.size(), 1u);
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "src/engine/memory_estimate.h"
+
+#include <omp.h>
+
+#include <algorithm>
+
+#include "models/checkpoint.h"
+#include "src/core/error.h"
+#include "src/engine/linear.h"
+
+namespace qh::engine {
+
+namespace {
+
+constexpr uint64_t kF32 = sizeof(float);
+// oneDNN's per-thread scratch (brgemm's copies of weight blocks, the attention tasks' scratchpads) and the
+// allocator's slack: a fixed allowance per thread.
+constexpr uint64_t kPerThreadScratch = 64ull << 20;
+
+// Parameters of the canonical model; the tied lm_head is a copy of the embeddings in memory.
+uint64_t model_params(const ArchSpec& a) {
+  Model shell;
+  shell.spec = a;
+  shell.layers.resize(static_cast<size_t>(std::max(a.num_layers, 0)));
+  uint64_t n = static_cast<uint64_t>(num_params(shell));
+  if (a.tied_embeddings) n += static_cast<uint64_t>(a.vocab_size) * a.d_model;
+  return n;
+}
+
+// Bytes an engine of `s` derives from the weights: per quantized linear site, int8 codes (integer path) or
+// a dequantized f32 matrix (fake path), plus per-row scales.
+uint64_t derived_weight_bytes(const ArchSpec& a, const Scheme& s) {
+  if (!s.weights.enabled() && !s.activations.enabled()) return 0;
+  const uint64_t d = a.d_model, hd = a.head_dim, H = a.num_heads, KV = a.num_kv_heads, ff = a.d_ff;
+  const uint64_t g_rows = a.attn.kind == AttnKind::kGated ? (a.attn.gate == GateKind::kPerHead ? H : H * hd) : 0;
+  const uint64_t site_elems[kNumSites] = {(H * hd + g_rows) * d, KV * hd * d, KV * hd * d, d * H * hd,
+                                          is_glu(a.mlp) ? ff * d : 0, ff * d, ff * d};
+  const uint64_t per_elem = !s.weights.enabled() ? 0 : runs_on_integers(s.weights, s.activations) ? 1 : kF32;
+  uint64_t bytes = 0;
+  for (int i = 0; i < kNumSites; ++i)
+    if (s.sites[i]) bytes += site_elems[i] * per_elem;
+  bytes *= static_cast<uint64_t>(a.num_layers);
+  const uint64_t emb = static_cast<uint64_t>(a.vocab_size) * d;
+  if (s.quantize_lm_head && s.weights.enabled()) bytes += emb * per_elem;
+  if (s.quantize_embeddings && s.weights.enabled()) bytes += emb * kF32;
+  return bytes;
+}
+
+// One engine's forward scratch for a window of T tokens.
+uint64_t engine_activation_bytes(const ArchSpec& a, const Scheme& s, uint64_t T) {
+  const uint64_t d = a.d_model, hd = a.head_dim, H = a.num_heads, KV = a.num_kv_heads, ff = a.d_ff;
+  const uint64_t width = std::max(d, ff);
+  uint64_t floats = H * T * T + (H + 2 * KV) * T * hd;  // attention: scores and heads
+  floats += 3 * T * d + T * H * hd + T * (2 * H * hd + 2 * KV * hd);  // residual, norms, q|g|k|v, output
+  floats += 3 * T * ff;                                                // MLP: gate|up, activation
+  const bool quantized = s.weights.enabled() || s.activations.enabled();
+  if (quantized) floats += 4 * T * width;  // the sites' shared buffers: zeroed input, codes, dequantized rows
+  return floats * kF32 + (quantized ? 2 * T * width : 0);
+}
+
+}  // namespace
+
+std::string MemoryEstimate::describe(int64_t window) const {
+  std::string out = "weights " + format_bytes(model_weights) + " (f32)";
+  if (engine_weights) out += " + quantized copies " + format_bytes(engine_weights);
+  out += " + activations " + format_bytes(activations) + " (window " + std::to_string(window) + ")";
+  return out + " = " + format_bytes(total());
+}
+
+MemoryEstimate estimate_memory(const ArchSpec& a, const std::vector<Scheme>& engines, int model_copies,
+                               int64_t window, int threads) {
+  MemoryEstimate m;
+  const uint64_t T = static_cast<uint64_t>(std::max<int64_t>(window, 1));
+  m.one_model = model_params(a) * kF32;
+  m.model_weights = m.one_model * static_cast<uint64_t>(std::max(model_copies, 1));
+  for (const Scheme& s : engines) {
+    m.engine_weights += derived_weight_bytes(a, s);
+    m.activations += engine_activation_bytes(a, s, T);
+  }
+  m.activations += 2 * T * static_cast<uint64_t>(a.vocab_size) * kF32;  // fp and quantized logits
+  if (threads <= 0) threads = omp_get_max_threads();
+  m.activations += static_cast<uint64_t>(std::max(threads, 1)) * kPerThreadScratch;
+  return m;
+}
+
+void check_memory_fits(const MemoryEstimate& need, int64_t window, const AvailableMemory& available,
+                       const std::string& what, uint64_t already_held) {
+  const uint64_t more = need.total() > already_held ? need.total() - already_held : 0;
+  if (available.bytes == 0 || more <= available.bytes) return;
+  throw InputError(what + ": does not fit in memory: needs about " + need.describe(window) +
+                   (already_held ? " (" + format_bytes(already_held) + " of it loaded already)" : "") + ", but " +
+                   format_bytes(available.bytes) + " is available (" + available.source +
+                   "); evaluate fewer schemes at once or a shorter --window, or set --max-memory");
+}
+
+}  // namespace qh::engine

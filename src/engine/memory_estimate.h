@@ -1,0 +1,41 @@
+// What an evaluation will hold in memory, estimated from config.json before any weight is read, so that a
+// model that cannot fit is refused (exit 2) before the expensive work (ARCHITECTURE.md 2.4). The figures
+// follow the engine's storage: one f32 copy of the model shared by every engine, per engine what its paths
+// derive (int8 codes + scales, dequantized f32 matrices for the fake path), per engine the forward scratch of
+// one window (the attention's score matrix [heads, T, T] shared by its layers, the linear sites' shared
+// activation buffers, the block's buffers), the evaluator's logits and oneDNN's per-thread scratch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/arch.h"
+#include "quant/scheme.h"
+#include "src/core/memory.h"
+
+namespace qh::engine {
+
+struct MemoryEstimate {
+  uint64_t model_weights = 0;   // the model's f32 tensors (one copy; post-training methods add theirs)
+  uint64_t one_model = 0;       // of model_weights: one copy
+  uint64_t engine_weights = 0;  // derived per engine: codes, scales, dequantized matrices
+  uint64_t activations = 0;     // forward scratch of every engine at the window, logits, thread scratch
+  uint64_t total() const { return model_weights + engine_weights + activations; }
+  // "weights 4.40 GB (f32) + quantized copies 1.10 GB + activations 0.93 GB (window 2048) = 6.43 GB"
+  std::string describe(int64_t window) const;
+};
+
+// `engines`: the scheme of every engine alive at once (the evaluator keeps the fp engine and one per case);
+// `model_copies`: f32 models in memory (1, plus one per post-training method that transforms the weights).
+// threads <= 0: OpenMP's thread count.
+MemoryEstimate estimate_memory(const ArchSpec& spec, const std::vector<Scheme>& engines, int model_copies,
+                               int64_t window, int threads = 0);
+
+// InputError when `need`, less `already_held` bytes of it that are resident already (a loaded model, which
+// MemAvailable no longer counts), exceeds `available`: names `what`, the estimate and the available figure
+// with its source. available.bytes == 0 (unknown): no check.
+void check_memory_fits(const MemoryEstimate& need, int64_t window, const AvailableMemory& available,
+                       const std::string& what, uint64_t already_held = 0);
+
+}  // namespace qh::engine
