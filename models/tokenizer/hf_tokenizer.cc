@@ -8,7 +8,7 @@
 #include "models/tokenizer/normalizer.h"
 #include "models/tokenizer/post_processor.h"
 #include "models/tokenizer/pre_tokenizer.h"
-#include "models/tokenizer/sha256.h"
+#include "src/core/sha256.h"
 #include "models/tokenizer/unigram.h"
 #include "models/tokenizer/utf8.h"
 #include "src/core/error.h"

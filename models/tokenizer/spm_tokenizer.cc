@@ -2,7 +2,7 @@
 
 #include <sentencepiece_processor.h>
 
-#include "models/tokenizer/sha256.h"
+#include "src/core/sha256.h"
 #include "models/tokenizer/utf8.h"
 #include "src/core/error.h"
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "models/data/data_spec.h"
+#include "src/core/content_hash.h"
 #include "src/core/error.h"
 
 namespace qh::train {
@@ -203,15 +204,7 @@ nlohmann::json recipe_to_json(const TrainRecipe& r) {
 }
 
 std::string recipe_hash(const TrainRecipe& r) {
-  const std::string text = recipe_to_json(r).dump();
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return text_hash(recipe_to_json(r).dump());
 }
 
 ArchSpec recipe_arch(const TrainRecipe& r, int vocab_size, int bos) {

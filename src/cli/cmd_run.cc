@@ -1,9 +1,10 @@
-// qharness run SUITE.yaml [--out DIR] [--baseline FILE] [--jobs N] [--shard I/N] [--threads N] [--quiet]
+// qharness run SUITE.yaml [--out DIR] [--baseline FILE] [--jobs N] [--shard I/N] [--threads N] [--quiet|--verbose]
 // qharness run SUITE.yaml --plan [--shards N]   prints which case goes to which shard and the estimated cost
 // Runs a suite and writes results.json, report.md, report.html, junit.xml and cases.csv into DIR.
 // Exit code 0 when every check passes, 1 when one fails (each printed with its numbers) or a worker process
-// failed, 2 on bad input. With --jobs N > 1 the evaluation runs in N worker processes of this binary
-// (src/suite/parallel.h); the hidden --worker flag marks such a process.
+// failed, 2 on bad input. The evaluation runs in this process unless --jobs N > 1 asks for N worker processes
+// of this binary (src/suite/parallel.h; --verbose prints their command lines); the hidden --worker flag marks
+// such a process. The steps of a run: src/suite/runner.h.
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -35,14 +36,8 @@ namespace {
 struct RunArgs {
   std::string suite, out = "qharness-out", baseline, shard, cache;
   int jobs = 0, threads = 0, shards = 0;
-  bool quiet = false, worker = false, plan = false;
+  bool quiet = false, verbose = false, worker = false, plan = false;
 };
-
-// The number of worker processes for --jobs (0: the number of cores).
-int resolve_jobs(int jobs) {
-  if (jobs > 0) return jobs;
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
 
 }  // namespace
 
@@ -67,7 +62,8 @@ void add_run(CLI::App& app, int* exit_code) {
   cmd->add_option("--out", args->out, "output directory")->capture_default_str();
   cmd->add_option("--baseline", args->baseline, "results.json of an earlier run to check against");
   cmd->add_option("--jobs", args->jobs,
-                  "zoo models trained at once and evaluation worker processes (default: the number of cores)");
+                  "zoo models trained at once (default: the number of cores); N > 1 also evaluates in N worker "
+                  "processes (default: in this process)");
   cmd->add_option("--shard", args->shard, "run only shard I of N (I/N); join the parts with `qharness merge`");
   cmd->add_option("--threads", args->threads, "OpenMP threads for evaluation (default: all)");
   cmd->add_option("--cache", args->cache, "zoo checkpoint cache (default: $QH_CACHE or .cache/qharness)");
@@ -76,6 +72,7 @@ void add_run(CLI::App& app, int* exit_code) {
   cmd->add_option("--shards", args->shards, "with --plan: the number of shards (default: N of --shard, else 1)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--quiet", args->quiet, "no progress, no summary unless a check fails");
+  cmd->add_flag("--verbose", args->verbose, "print each worker process's command line (to rerun one alone)");
   cmd->add_flag("--worker", args->worker)->group("");  // internal: a worker process of --jobs N
   cmd->callback([args, exit_code] {
     if (args->worker) {
@@ -106,6 +103,7 @@ void add_run(CLI::App& app, int* exit_code) {
     o.quiet = args->quiet;
     o.zoo_cache_dir = args->cache;
     if (!args->shard.empty()) o.shard = suite::parse_shard(args->shard);
+    o.verbose = args->verbose;  // asked for explicitly: also with --quiet
     o.worker = args->worker;
     if (o.worker) {
       o.quiet = true;
@@ -113,28 +111,24 @@ void add_run(CLI::App& app, int* exit_code) {
       *exit_code = kExitOk;
       return;
     }
+    if (args->jobs > 1 && o.shard.all()) {  // worker processes for the evaluation
+      o.workers = args->jobs;
+      o.worker_binary = std::filesystem::read_symlink("/proc/self/exe").string();
+      o.threads_total = args->threads > 0 ? args->threads : omp_get_max_threads();
+    }
     const auto total = static_cast<int64_t>(suite::shard_cases(spec, o.shard).size());
     Progress progress("run " + spec.name, total, args->quiet);
     o.progress = [&progress](int64_t done, int64_t, const std::string& note) { progress.set(done, note); };
-    const int jobs = resolve_jobs(args->jobs);
     suite::RunOutcome outcome;
-    if (jobs > 1 && o.shard.all()) {
-      suite::ParallelOptions po;
-      po.binary = std::filesystem::read_symlink("/proc/self/exe").string();
-      po.workers = jobs;
-      po.threads_total = args->threads > 0 ? args->threads : omp_get_max_threads();
-      try {
-        outcome = suite::run_suite_parallel(spec, o, po);
-      } catch (const InputError&) {
-        throw;
-      } catch (const std::runtime_error& e) {
-        progress.finish();
-        std::fprintf(stderr, "error: %s\n", e.what());
-        *exit_code = kExitCheckFailed;
-        return;
-      }
-    } else {
+    try {
       outcome = suite::run_suite(spec, o);
+    } catch (const InputError&) {
+      throw;
+    } catch (const suite::WorkerFailed& e) {  // what the workers finished stays cached
+      progress.finish();
+      std::fprintf(stderr, "error: %s\n", e.what());
+      *exit_code = kExitCheckFailed;
+      return;
     }
     progress.finish();
     reports::write_report_dir(args->out, outcome.results, outcome.baseline ? &*outcome.baseline : nullptr);

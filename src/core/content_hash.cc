@@ -109,4 +109,15 @@ std::string file_content_hash(const std::string& path) {
   return hash;
 }
 
+std::string text_hash(std::string_view text) {
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64 offset basis and prime
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 }  // namespace qh

@@ -18,15 +18,6 @@ namespace qh::suite {
 
 namespace fs = std::filesystem;
 
-std::string stable_hash(const std::string& text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return fmt::format("{:016x}", h);
-}
-
 std::string checkpoint_identity(const std::string& dir) {
   std::error_code ec;
   std::vector<std::string> parts;
@@ -57,22 +48,58 @@ std::string harness_identity() { return "qharness " + version_string(); }
 
 std::string CaseCache::path_of(const std::string& key) const { return dir_ + "/" + key + ".json"; }
 
-std::optional<reports::CaseResult> CaseCache::load(const std::string& key) const {
-  std::ifstream in(path_of(key), std::ios::binary);
+bool CaseCache::has(const std::string& key) const {
+  std::error_code ec;
+  return !key.empty() && fs::exists(path_of(key), ec);
+}
+
+namespace {
+
+// The entry of `key` read by `read`, or nullopt when it is missing or damaged (and so recomputed).
+template <typename T>
+std::optional<T> load_entry(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::stringstream buffer;
   buffer << in.rdbuf();
   try {
-    const auto j = nlohmann::ordered_json::parse(buffer.str());
-    return reports::case_from_json(j, path_of(key));
+    T value;
+    read_json(reports::ojson::parse(buffer.str()), path, &value);
+    return value;
   } catch (const std::exception&) {
-    return std::nullopt;  // a damaged entry is recomputed
+    return std::nullopt;
   }
+}
+
+}  // namespace
+
+void read_json(const reports::ojson& j, const std::string& where, AuditRecord* a) {
+  const reports::JsonFields f(j, where);
+  f.required("model", &a->model);
+  f.required("data", &a->data);
+  f.required("audit", &a->audit);
+}
+
+std::optional<reports::CaseResult> CaseCache::load(const std::string& key) const {
+  return load_entry<reports::CaseResult>(path_of(key));
 }
 
 void CaseCache::store(const std::string& key, const reports::CaseResult& c) const {
   make_dirs(dir_);
   write_file_atomic(path_of(key), reports::to_json(c).dump() + "\n");
+}
+
+std::optional<AuditRecord> CaseCache::load_audit(const std::string& key) const {
+  return load_entry<AuditRecord>(path_of(key));
+}
+
+void CaseCache::store_audit(const std::string& key, const AuditRecord& a) const {
+  make_dirs(dir_);
+  reports::ojson j = reports::ojson::object();
+  j["model"] = a.model;
+  j["data"] = a.data;
+  j["audit"] = a.audit;
+  write_file_atomic(path_of(key), j.dump() + "\n");
 }
 
 }  // namespace qh::suite

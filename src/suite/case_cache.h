@@ -12,9 +12,6 @@
 
 namespace qh::suite {
 
-// 64-bit FNV-1a as 16 hex digits (stable across runs and machines).
-std::string stable_hash(const std::string& text);
-
 // "config.json:<hash>|model.safetensors:<hash>|..." (file_content_hash, src/core/content_hash.h) over the checkpoint directory's regular files (sorted),
 // leaving out the trainer's logs (train_log.jsonl, train_summary.json), which hold timings, not weights.
 std::string checkpoint_identity(const std::string& dir);
@@ -26,12 +23,23 @@ std::string data_identity(const std::string& spec);
 // What every key starts with: the harness's version and git revision (an upgrade recomputes every case).
 std::string harness_identity();
 
+// The audit of one (model, data) pair: the full-precision statistics every case of that pair carries. Cached
+// on its own key (RunContext::audit_key), apart from the cases.
+struct AuditRecord {
+  std::string model, data;
+  reports::AuditSummary audit;
+};
+void read_json(const reports::ojson& j, const std::string& where, AuditRecord* a);
+
 class CaseCache {
  public:
   explicit CaseCache(std::string dir) : dir_(std::move(dir)) {}
   std::optional<reports::CaseResult> load(const std::string& key) const;
   void store(const std::string& key, const reports::CaseResult& c) const;
+  std::optional<AuditRecord> load_audit(const std::string& key) const;
+  void store_audit(const std::string& key, const AuditRecord& a) const;
   std::string path_of(const std::string& key) const;
+  bool has(const std::string& key) const;  // an entry exists (it may still be unreadable: load decides)
 
  private:
   std::string dir_;

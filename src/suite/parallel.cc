@@ -6,17 +6,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <set>
 #include <stdexcept>
 #include <thread>
-#include <vector>
 
 #include <fmt/format.h>
 
 #include "src/core/error.h"
+#include "src/suite/slurm.h"
 
 extern char** environ;
 
@@ -24,15 +24,16 @@ namespace qh::suite {
 
 namespace {
 
-// The groups (model, data, scheme) with at least one case not yet cached: no point starting more workers.
-int uncached_groups(const SuiteSpec& suite, const RunOptions& options) {
-  const std::vector<PlannedCase> planned = plan_cases(suite);
-  const std::vector<std::string> keys = planned_case_keys(suite, options);
-  std::set<int> groups;
-  for (size_t i = 0; i < planned.size(); ++i) {
-    if (count_cached({keys[i]}, options.out_dir) == 0) groups.insert(planned[i].group);
+std::vector<std::string> worker_args(const RunContext& ctx, int index, int count, int threads) {
+  const RunOptions& o = ctx.options;
+  std::vector<std::string> args = {o.worker_binary, "run", ctx.suite.path, "--out", o.out_dir,
+                                   "--shard", Shard{index, count}.to_string(), "--worker", "--quiet",
+                                   "--threads", std::to_string(threads), "--jobs", "1"};
+  if (!o.zoo_cache_dir.empty()) {
+    args.push_back("--cache");
+    args.push_back(o.zoo_cache_dir);
   }
-  return static_cast<int>(groups.size());
+  return args;
 }
 
 // The parent's environment with OMP_NUM_THREADS replaced.
@@ -52,68 +53,82 @@ std::vector<char*> c_strings(std::vector<std::string>& v) {
   return out;
 }
 
-pid_t spawn_worker(const SuiteSpec& suite, const RunOptions& options, const ParallelOptions& parallel, int index,
-                   int count, int threads) {
-  std::vector<std::string> args = {parallel.binary, "run", suite.path, "--out", options.out_dir,
-                                   "--shard", Shard{index, count}.to_string(), "--worker", "--quiet",
-                                   "--threads", std::to_string(threads), "--jobs", "1"};
-  if (!options.zoo_cache_dir.empty()) {
-    args.push_back("--cache");
-    args.push_back(options.zoo_cache_dir);
-  }
+pid_t spawn_worker(const RunContext& ctx, int index, int count, int threads) {
+  std::vector<std::string> args = worker_args(ctx, index, count, threads);
   std::vector<std::string> env = worker_environment(threads);
   std::vector<char*> argv = c_strings(args), envp = c_strings(env);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, parallel.binary.c_str(), nullptr, nullptr, argv.data(), envp.data());
-  if (rc != 0) throw std::runtime_error(fmt::format("run: cannot start worker {}: {}", parallel.binary, std::strerror(rc)));
+  const int rc = ::posix_spawn(&pid, args[0].c_str(), nullptr, nullptr, argv.data(), envp.data());
+  if (rc != 0) throw std::runtime_error(fmt::format("run: cannot start worker {}: {}", args[0], std::strerror(rc)));
   return pid;
+}
+
+int threads_per_worker(const RunContext& ctx, int count) {
+  return std::max(1, ctx.options.threads_total / count);
+}
+
+int64_t count_cached(const RunContext& ctx) {
+  int64_t n = 0;
+  for (const PlannedCase& p : ctx.planned) n += ctx.cache.has(ctx.case_key(p)) ? 1 : 0;
+  return n;
 }
 
 }  // namespace
 
-RunOutcome run_suite_parallel(const SuiteSpec& suite, const RunOptions& options, const ParallelOptions& parallel) {
-  QH_CHECK(options.shard.all());
-  if (options.jobs < 0) throw InputError("--jobs must be >= 0");
-  train_missing_models(suite, options);  // options.jobs models at a time, before any worker needs them
+int worker_processes(const RunContext& ctx) {
+  if (ctx.options.workers < 2 || ctx.options.worker) return 1;
+  std::set<int> groups;  // the plan's (model, data, method, scheme) groups, the unit a shard gets
+  for (size_t i = 0; i < ctx.planned.size(); ++i)
+    if (!ctx.load_case(i)) groups.insert(ctx.planned[i].group);
+  return std::min(ctx.options.workers, static_cast<int>(groups.size()));
+}
 
-  const int count = std::min(parallel.workers, uncached_groups(suite, options));
-  if (count >= 2) {
-    const int threads = std::max(1, parallel.threads_total / count);
-    const std::vector<std::string> keys = planned_case_keys(suite, options);
-    std::vector<pid_t> pids;
-    for (int i = 0; i < count; ++i) pids.push_back(spawn_worker(suite, options, parallel, i, count, threads));
-    std::vector<int> status(count, 0);
-    int running = count;
-    const std::string note = fmt::format("{} workers x {} thread(s)", count, threads);
-    while (running > 0) {
-      for (int i = 0; i < count; ++i) {
-        if (pids[i] <= 0) continue;
-        int st = 0;
-        const pid_t r = ::waitpid(pids[i], &st, WNOHANG);
-        if (r == pids[i] || (r < 0 && errno != EINTR)) {
-          status[i] = r == pids[i] ? st : -1;
-          pids[i] = 0;
-          --running;
-        }
-      }
-      if (options.progress) options.progress(count_cached(keys, options.out_dir), static_cast<int64_t>(keys.size()), note);
-      if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    for (int i = 0; i < count; ++i) {
-      const int st = status[i];
-      if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
-      const std::string how = st >= 0 && WIFEXITED(st)     ? fmt::format("exited with code {}", WEXITSTATUS(st))
-                              : st >= 0 && WIFSIGNALED(st) ? fmt::format("was killed by signal {}", WTERMSIG(st))
-                                                           : std::string("was lost");
-      const std::string msg = fmt::format(
-          "run: worker {} {} (its message is above); the finished cases are cached in {}/.cache, run again to resume",
-          Shard{i, count}.to_string(), how, options.out_dir);
-      if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == kExitBadInput) throw InputError(msg);
-      throw std::runtime_error(msg);
-    }
+std::string worker_command(const RunContext& ctx, int index, int count, int threads) {
+  std::string cmd = "OMP_NUM_THREADS=" + std::to_string(threads);
+  for (const std::string& a : worker_args(ctx, index, count, threads)) cmd += " " + shell_quote(a);
+  return cmd;
+}
+
+void evaluate_in_workers(const RunContext& ctx, int count) {
+  QH_CHECK(ctx.options.shard.all() && count >= 2 && !ctx.options.worker_binary.empty());
+  const RunOptions& options = ctx.options;
+  const int threads = threads_per_worker(ctx, count);
+  std::vector<pid_t> pids;
+  for (int i = 0; i < count; ++i) {
+    if (options.verbose) std::fprintf(stderr, "run: worker %s: %s\n", Shard{i, count}.to_string().c_str(),
+                                      worker_command(ctx, i, count, threads).c_str());
+    pids.push_back(spawn_worker(ctx, i, count, threads));
   }
-  // Every case is cached now (or, with fewer than two groups left, is computed here): the same results as --jobs 1.
-  return run_suite(suite, options);
+  std::vector<int> status(count, 0);
+  int running = count;
+  const std::string note = fmt::format("{} workers x {} thread(s)", count, threads);
+  while (running > 0) {
+    for (int i = 0; i < count; ++i) {
+      if (pids[i] <= 0) continue;
+      int st = 0;
+      const pid_t r = ::waitpid(pids[i], &st, WNOHANG);
+      if (r == pids[i] || (r < 0 && errno != EINTR)) {
+        status[i] = r == pids[i] ? st : -1;
+        pids[i] = 0;
+        --running;
+      }
+    }
+    if (options.progress) options.progress(count_cached(ctx), static_cast<int64_t>(ctx.planned.size()), note);
+    if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  for (int i = 0; i < count; ++i) {
+    const int st = status[i];
+    if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0) continue;
+    const std::string how = st >= 0 && WIFEXITED(st)     ? fmt::format("exited with code {}", WEXITSTATUS(st))
+                            : st >= 0 && WIFSIGNALED(st) ? fmt::format("was killed by signal {}", WTERMSIG(st))
+                                                         : std::string("was lost");
+    const std::string msg = fmt::format(
+        "run: worker {} {} (its message is above); the finished cases are cached in {}/.cache, run again to "
+        "resume. The worker alone: {}",
+        Shard{i, count}.to_string(), how, options.out_dir, worker_command(ctx, i, count, threads));
+    if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == kExitBadInput) throw InputError(msg);
+    throw WorkerFailed(msg);
+  }
 }
 
 }  // namespace qh::suite

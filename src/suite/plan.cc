@@ -180,7 +180,7 @@ std::vector<PairCost> estimate_costs(const SuiteSpec& suite) {
       c.per_case = c.fp_pass;
       c.shared = c.fp_pass;
       if (suite.audit) c.shared += kAuditPasses * c.fp_pass;
-      if (calibrates) c.shared += c.fp_pass * std::min(1.0, double(e.calib_sequences) / std::max(1.0, seqs));
+      if (calibrates) c.shared += c.fp_pass * std::min(1.0, double(e.outliers.calib_sequences) / std::max(1.0, seqs));
       out.push_back(c);
     }
   }

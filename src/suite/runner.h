@@ -1,7 +1,13 @@
-// `qharness run`: expands a suite into cases, gets the checkpoints (training uncached zoo models), evaluates
-// each model x data once in full precision shared by all its schemes and protections, audits when asked,
-// caches every finished case (OUT/.cache) so that a killed run resumes, then attaches attributions and the
-// verdicts, and writes the report files atomically.
+// `qharness run`, in four steps (run_suite, src/suite/runner.cc, reads top to bottom):
+//   1. plan: the suite's cases of this shard, each model's checkpoint and every cache key (RunContext,
+//      src/suite/run_context.h, built once);
+//   2. ensure models: train the zoo models that uncached cases need (models/train/zoo.h);
+//   3. evaluate each (model, data) group with uncached cases: in this process (src/suite/evaluate_group.h), or
+//      with --jobs N > 1 in N worker processes (src/suite/parallel.h); every finished case and audit goes into
+//      OUT/.cache, so that a killed run resumes;
+//   4. collect: every case (and its pair's audit) read back from the cache, so that an in-process run and a run
+//      with workers give the same results bit for bit; then attributions and verdicts.
+// The report files are written by the caller (src/cli/cmd_run.cc -> reports/writers.h).
 #pragma once
 
 #include <cstdint>
@@ -22,8 +28,14 @@ struct RunOptions {
   int threads = 0;            // OpenMP threads for evaluation (0: all)
   Shard shard;
   bool quiet = false;
-  // A worker of a parallel run (run_suite_parallel): fills OUT/.cache with its shard's cases and audits only
-  // the (model, data) pairs it owns, so that no audit is computed twice. Its returned results are not used.
+  bool verbose = false;       // print each worker process's command line
+  // Step 3 in worker processes (src/suite/parallel.h) when workers > 1: at most this many, running
+  // worker_binary, sharing threads_total OpenMP threads. 1: in this process.
+  int workers = 1;
+  std::string worker_binary;
+  int threads_total = 1;
+  // This process is a worker of a parallel run: it fills OUT/.cache with its shard's cases and audits only
+  // the (model, data) pairs it owns, so that no audit is computed twice; it collects nothing.
   bool worker = false;
   std::string zoo_cache_dir;  // empty: the zoo's default ($QH_CACHE or .cache/qharness)
   // Cases done of total, with a note on what runs now (the CLI draws a progress line with ETA from it).
@@ -36,14 +48,12 @@ struct RunOutcome {
 };
 
 // Runs the suite (or one shard of it). A shard's part carries no verdicts: `qharness merge` computes them
-// over all parts. Throws InputError on bad input.
+// over all parts. A worker's outcome is empty (its cases are in the cache). Throws InputError on bad input;
+// suite::WorkerFailed (parallel.h) when a worker process failed.
 RunOutcome run_suite(const SuiteSpec& suite, const RunOptions& options);
 
-// Trains the zoo models that cases not yet in OUT/.cache need (o.jobs at a time).
-void train_missing_models(const SuiteSpec& suite, const RunOptions& options);
-
-// The cache keys of every planned case of the options' shard, and how many of them are in OUT/.cache now
-// (the progress of a parallel run is read from the cache its workers fill).
+// For tests: the cache keys of every planned case of the options' shard, and how many of them are in
+// OUT/.cache now.
 std::vector<std::string> planned_case_keys(const SuiteSpec& suite, const RunOptions& options);
 int64_t count_cached(const std::vector<std::string>& keys, const std::string& out_dir);
 

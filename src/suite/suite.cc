@@ -7,6 +7,7 @@
 #include <map>
 
 #include "models/data/data_spec.h"
+#include "src/core/content_hash.h"
 #include "src/core/error.h"
 #include "reports/audit_metrics.h"
 #include "reports/metric_info.h"
@@ -177,15 +178,15 @@ void parse_eval(const YamlReader& r, const YAML::Node& node, EvalSettings* e) {
       r.fail(node["stride"], "eval.stride", "give either a stride or a protocol, not both");
   }
   if (node["max_sequences"]) e->max_sequences = positive("max_sequences", 0);
-  if (node["calib_sequences"]) e->calib_sequences = static_cast<int>(positive("calib_sequences", 1));
-  if (node["top_k_channels"]) e->top_k_channels = static_cast<int>(positive("top_k_channels", 0));
+  if (node["calib_sequences"]) e->outliers.calib_sequences = static_cast<int>(positive("calib_sequences", 1));
+  if (node["top_k_channels"]) e->outliers.top_k_channels = static_cast<int>(positive("top_k_channels", 0));
   if (node["tau_tokens"]) {
-    e->tau_tokens = static_cast<float>(r.get_number(node["tau_tokens"], "eval.tau_tokens"));
-    if (!(e->tau_tokens > 1)) r.fail(node["tau_tokens"], "eval.tau_tokens", "must be > 1 (a ratio to the median)");
+    e->outliers.tau_tokens = static_cast<float>(r.get_number(node["tau_tokens"], "eval.tau_tokens"));
+    if (!(e->outliers.tau_tokens > 1)) r.fail(node["tau_tokens"], "eval.tau_tokens", "must be > 1 (a ratio to the median)");
   }
   if (node["tau_channels"]) {
-    e->tau_channels = static_cast<float>(r.get_number(node["tau_channels"], "eval.tau_channels"));
-    if (e->tau_channels < 0) r.fail(node["tau_channels"], "eval.tau_channels", "must be >= 0");
+    e->outliers.tau_channels = static_cast<float>(r.get_number(node["tau_channels"], "eval.tau_channels"));
+    if (e->outliers.tau_channels < 0) r.fail(node["tau_channels"], "eval.tau_channels", "must be >= 0");
   }
 }
 
@@ -401,7 +402,7 @@ SuiteSpec parse_suite(const std::string& yaml_text, const std::string& path) {
   r.expect_map(root, "", suite_top_level_keys());
   SuiteSpec s;
   s.path = path;
-  s.content_hash = stable_hash(yaml_text);
+  s.content_hash = text_hash(yaml_text);
   s.name = root["name"] ? r.get_string(root["name"], "name") : fs::path(path).stem().string();
   if (root["description"]) s.description = r.get_string(root["description"], "description");
   s.zoo = root["zoo"] ? resolve(path, r.get_string(root["zoo"], "zoo")) : std::string("models/zoo.yaml");

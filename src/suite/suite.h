@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "quant/scheme.h"
+#include "src/engine/engine.h"
 #include "src/methods/method.h"
 #include "reports/baseline.h"
 
@@ -71,10 +72,9 @@ struct BaselineSpec {
 struct EvalSettings {
   int64_t window = 0, stride = 0, max_sequences = 0;
   std::string protocol = "windows";  // perplexity protocol (src/eval/windows.h): windows | strided:S | half
-  int calib_sequences = 4;
-  float tau_tokens = 10.0f;      // sink-token threshold (protection T and the position classes)
-  int top_k_channels = 2;        // protection C: top-k outlier channels ...
-  float tau_channels = 0.0f;     // ... or the tau_c rule when > 0
+  // Sink tokens, protected channels and calibration data: one meaning per field (src/engine/engine.h), the same
+  // for the suite's evaluations, audits and protections. tau_channels is read at float precision.
+  engine::OutlierSettings outliers;
   std::string where, window_where;  // file:line:col of `eval` and of `eval.window` (empty when not given)
 };
 
@@ -82,7 +82,7 @@ struct SuiteSpec {
   std::string path;         // the suite file
   std::string name;         // defaults to the file's stem
   std::string description;
-  std::string content_hash;  // stable_hash of the file's text: the suite's identity in results.json
+  std::string content_hash;  // text_hash (src/core/content_hash.h) of the file's text: the suite's identity in results.json
   std::string zoo;          // zoo YAML (resolved); used for models given by zoo name
   std::vector<ModelRef> models;
   // Data specs, then one "task:<file>" entry per file of the suite's `tasks:` list (resolved against the suite's

@@ -17,31 +17,15 @@
 #include "reports/results.h"
 #include "src/core/limits.h"
 #include "tests/engine/tiny_models.h"
+#include "tests/command.h"
 
 namespace qh {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Command {
-  int exit_code = -1;
-  std::string output;
-  double seconds = 0;
-};
-
-Command run(const std::string& args) {
-  const auto start = std::chrono::steady_clock::now();
-  Command c;
-  FILE* pipe = popen((std::string(QH_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  if (!pipe) return c;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) c.output.append(buf, n);
-  const int status = pclose(pipe);
-  c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return c;
-}
+using qh::testutil::Command;
+Command run(const std::string& args) { return qh::testutil::qharness(args); }
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 

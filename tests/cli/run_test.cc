@@ -13,28 +13,14 @@
 #include <unistd.h>
 
 #include "reports/results.h"
+#include "tests/command.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Command {
-  int exit_code = -1;
-  std::string output;
-};
-
-Command run(const std::string& args) {
-  const std::string cmd = std::string(QH_BINARY) + " " + args + " 2>&1";
-  Command c;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return c;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) c.output.append(buf, n);
-  const int status = pclose(pipe);
-  c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return c;
-}
+using qh::testutil::Command;
+Command run(const std::string& args) { return qh::testutil::qharness(args); }
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
@@ -142,8 +128,9 @@ TEST_F(RunTest, ShardsMergeIntoTheFullRun) {
   EXPECT_TRUE(merged.shard.empty());
 }
 
-// --jobs 2 evaluates in two worker processes (shards filling one cache) and must give the numbers of --jobs 1
-// bit for bit: compare the JSON of every case (wall times aside) and the verdicts.
+// --jobs 2 evaluates in two worker processes (shards filling one cache) and must give the numbers of the
+// default in-process run bit for bit: compare the JSON of every case (wall times aside), the verdicts, and
+// cases.csv byte for byte (it prints every metric and site SQNR, undefined ones included).
 TEST_F(RunTest, ParallelWorkersGiveIdenticalResults) {
   // Two threads in one process against two processes of one thread each: the engine's results must not
   // depend on the thread count.
@@ -151,9 +138,12 @@ TEST_F(RunTest, ParallelWorkersGiveIdenticalResults) {
     return "run " + (dir_ / "suite.yaml").string() + " --out " + (dir_ / out).string() + " --cache " +
            (dir_ / "cache").string() + " --quiet --threads 2";
   };
-  ASSERT_EQ(run(args("serial") + " --jobs 1").exit_code, 0);
-  const Command c = run(args("parallel") + " --jobs 2");
+  ASSERT_EQ(run(args("serial")).exit_code, 0);
+  const Command c = run(args("parallel") + " --jobs 2 --verbose");
   ASSERT_EQ(c.exit_code, 0) << c.output;
+  // Each worker's command is printed, to rerun it alone.
+  EXPECT_NE(c.output.find("run: worker 1/2: OMP_NUM_THREADS=1 "), std::string::npos) << c.output;
+  EXPECT_NE(c.output.find("'--shard' '2/2' '--worker'"), std::string::npos) << c.output;
   const auto serial = qh::reports::read_results((dir_ / "serial" / "results.json").string());
   const auto parallel = qh::reports::read_results((dir_ / "parallel" / "results.json").string());
   ASSERT_EQ(parallel.cases.size(), serial.cases.size());
@@ -165,6 +155,11 @@ TEST_F(RunTest, ParallelWorkersGiveIdenticalResults) {
   }
   EXPECT_EQ(parallel.verdicts, serial.verdicts);
   EXPECT_TRUE(parallel.shard.empty());
+  auto text = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  EXPECT_EQ(text(dir_ / "serial" / "cases.csv"), text(dir_ / "parallel" / "cases.csv"));
   // The audits (worker 1 owns the first and third model's, worker 2 the second's) reach every case.
   for (const auto& c : parallel.cases) EXPECT_FALSE(c.audit.empty()) << c.key();
 }

@@ -15,29 +15,15 @@
 #include "models/checkpoint.h"
 #include "reports/results.h"
 #include "tests/engine/tiny_models.h"
+#include "tests/command.h"
 
 namespace qh {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Command {
-  int exit_code = -1;
-  std::string output;
-};
-
-Command run(const std::string& args) {
-  const std::string cmd = std::string(QH_BINARY) + " " + args + " 2>&1";
-  Command c;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return c;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) c.output.append(buf, n);
-  const int status = pclose(pipe);
-  c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return c;
-}
+using qh::testutil::Command;
+Command run(const std::string& args) { return qh::testutil::qharness(args); }
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

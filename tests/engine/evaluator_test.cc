@@ -24,7 +24,7 @@ data::Dataset make_data(int n, int64_t len, uint32_t seed) {
 TEST(Evaluator, FullPrecisionCaseHasNoDegradation) {
   const Model m = enginetest::random_model(enginetest::tiny_spec(), 1);
   const auto data = make_data(3, 20, 2);
-  std::vector<EvalCase> cases{{"", parse_scheme("FP32"), {}}, {"", parse_scheme("W4A4"), {}}};
+  std::vector<EvalCase> cases{{"", parse_scheme("FP32"), {}, {}}, {"", parse_scheme("W4A4"), {}, {}}};
   const EvalReport r = evaluate_report(m, data, cases, {});
   ASSERT_EQ(r.cases.size(), 2u);
   EXPECT_EQ(r.scored_tokens, 3 * 19);
@@ -44,7 +44,7 @@ TEST(Evaluator, OverlappingWindowsScoreEveryPositionOnce) {
   EvalOptions o;
   o.window = 32;
   o.stride = 16;
-  const EvalReport r = evaluate_report(m, data, {{"", parse_scheme("W8A8"), {}}}, o);
+  const EvalReport r = evaluate_report(m, data, {{"", parse_scheme("W8A8"), {}, {}}}, o);
   EXPECT_EQ(r.scored_tokens, 2 * 69);
   EXPECT_EQ(r.cases[0].metrics.n_tokens, 2 * 69);
   EXPECT_EQ(r.windows, 2 * 4);  // starts 0, 16, 32, 48 (48 + 32 >= 70)
@@ -57,8 +57,8 @@ TEST(Evaluator, ProtectionsAndStaticSchemesRun) {
   const auto data = make_data(4, 24, 5);
   std::vector<EvalCase> cases;
   for (const char* p : {"none", "tokens", "channels", "both"})
-    cases.push_back({"", parse_scheme("W4A4"), engine::parse_protection(p)});
-  cases.push_back({"", parse_scheme("W8A8-static"), {}});
+    cases.push_back({"", parse_scheme("W4A4"), engine::parse_protection(p), {}});
+  cases.push_back({"", parse_scheme("W8A8-static"), {}, {}});
   const auto r = evaluate(m, data, cases, {});
   ASSERT_EQ(r.size(), 5u);
   for (const auto& c : r) EXPECT_TRUE(std::isfinite(c.metrics.kld_mean)) << c.label;
@@ -73,11 +73,11 @@ TEST(Evaluator, BadInputIsAnInputError) {
   auto data = make_data(1, 20, 2);
   EvalOptions o;
   o.window = 33;  // context 32
-  EXPECT_THROW(evaluate(m, data, {{"", parse_scheme("W8A8"), {}}}, o), InputError);
+  EXPECT_THROW(evaluate(m, data, {{"", parse_scheme("W8A8"), {}, {}}}, o), InputError);
   data.sequences[0][4] = 40;
-  EXPECT_THROW(evaluate(m, data, {{"", parse_scheme("W8A8"), {}}}, {}), InputError);
+  EXPECT_THROW(evaluate(m, data, {{"", parse_scheme("W8A8"), {}, {}}}, {}), InputError);
   data::Dataset empty;
-  EXPECT_THROW(evaluate(m, empty, {{"", parse_scheme("W8A8"), {}}}, {}), InputError);
+  EXPECT_THROW(evaluate(m, empty, {{"", parse_scheme("W8A8"), {}, {}}}, {}), InputError);
   EXPECT_THROW(engine::parse_protection("sinks"), InputError);
 }
 

@@ -25,6 +25,7 @@ struct Flavour {
   std::string name;
   std::function<void(ArchSpec&)> apply;
 };
+void PrintTo(const Flavour& f, std::ostream* os) { *os << f.name; }  // not the struct's raw bytes
 
 class ForwardTest : public ::testing::TestWithParam<Flavour> {};
 

@@ -51,7 +51,7 @@ TEST(EvaluatorProtocols, StridedAndHalfScoreTheHandListedRows) {
     o.window = 8;
     o.protocol = parse_protocol(protocol);
     o.bos = bos;
-    return evaluate_report(m, d, {{"", parse_scheme("FP32"), {}}}, o);
+    return evaluate_report(m, d, {{"", parse_scheme("FP32"), {}, {}}}, o);
   };
   // strided:4, W = 8, L = 20: windows [0,8) targets 1..7 (rows 0..6); [4,12) targets 8..11 (rows 3..6);
   // [8,16) targets 12..15; [12,20) targets 16..19.
@@ -79,10 +79,10 @@ TEST(EvaluatorProtocols, StridedAndHalfScoreTheHandListedRows) {
   bad.window = 8;
   bad.stride = 4;
   bad.protocol = parse_protocol("half");
-  EXPECT_THROW(evaluate_report(m, d, {{"", parse_scheme("FP32"), {}}}, bad), InputError);
+  EXPECT_THROW(evaluate_report(m, d, {{"", parse_scheme("FP32"), {}, {}}}, bad), InputError);
   bad.stride = 0;
   bad.window = 32;
-  EXPECT_THROW(evaluate_report(m, d, {{"", parse_scheme("FP32"), {}}}, bad), InputError);
+  EXPECT_THROW(evaluate_report(m, d, {{"", parse_scheme("FP32"), {}, {}}}, bad), InputError);
 }
 
 }  // namespace

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <string>
 
+#include "tests/command.h"
+
 namespace qh::testing {
 
 constexpr const char* kChromium = "/usr/bin/chromium";
@@ -89,18 +91,6 @@ window.addEventListener('load', function () {
 </script>
 )js";
 
-inline std::string run_capture(const std::string& cmd, int* exit_code) {
-  std::string out;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  const int status = pclose(pipe);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-  return out;
-}
-
 // The checker's verdict on `html` ("" and a gtest failure when Chromium is missing or did not run it).
 inline std::string chromium_check(const std::string& html, const std::string& name) {
   namespace fs = std::filesystem;
@@ -120,8 +110,9 @@ inline std::string chromium_check(const std::string& html, const std::string& na
                           " --user-data-dir=" + (dir / "profile").string() +
                           " --window-size=1280,1000 --virtual-time-budget=5000 --dump-dom file://" +
                           (dir / "checked.html").string() + " 2>" + (dir / "chromium.log").string();
-  int rc = -1;
-  const std::string dom = run_capture(cmd, &rc);
+  const qh::testutil::Command chromium = qh::testutil::capture(cmd);
+  const int rc = chromium.exit_code;
+  const std::string& dom = chromium.output;
   std::stringstream log;
   log << std::ifstream(dir / "chromium.log").rdbuf();
   EXPECT_EQ(rc, 0) << "chromium failed: " << log.str();

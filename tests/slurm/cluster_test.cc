@@ -32,28 +32,14 @@
 #include <vector>
 
 #include "reports/results.h"
+#include "tests/command.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Command {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Runs a shell command line, stdout and stderr together.
-Command sh(const std::string& cmd) {
-  Command c;
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return c;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) c.output.append(buf, n);
-  const int status = pclose(pipe);
-  c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return c;
-}
+using qh::testutil::Command;
+using qh::testutil::sh;  // a shell command line, stdout and stderr together
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
@@ -116,16 +102,7 @@ class Keeper {
   }
 
   // A command run by the keeper itself (scancel, squeue), as a child it waits for.
-  static std::string run(const std::string& cmd) {
-    std::string out;
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-      char buf[512];
-      size_t n;
-      while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-      pclose(p);
-    }
-    return out;
-  }
+  static std::string run(const std::string& cmd) { return qh::testutil::capture(cmd).output; }
 
   static bool running(pid_t pid) {
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {

@@ -10,27 +10,14 @@
 #include <string>
 
 #include "reports/results.h"
+#include "tests/command.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Command {
-  int exit_code = -1;
-  std::string output;
-};
-
-Command merge(const std::string& args) {
-  Command c;
-  FILE* pipe = popen((std::string(QH_BINARY) + " merge " + args + " 2>&1").c_str(), "r");
-  if (!pipe) return c;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) c.output.append(buf, n);
-  const int status = pclose(pipe);
-  c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return c;
-}
+using qh::testutil::Command;
+Command merge(const std::string& args) { return qh::testutil::qharness("merge " + args); }
 
 class MergeCli : public ::testing::Test {
  protected:

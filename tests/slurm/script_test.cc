@@ -16,28 +16,15 @@
 #include "src/core/error.h"
 #include "src/suite/slurm.h"
 #include "src/suite/suite.h"
+#include "tests/command.h"
 
 namespace qh::suite {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Command {
-  int exit_code = -1;
-  std::string output;
-};
-
-Command sh(const std::string& cmd) {
-  Command c;
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return c;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) c.output.append(buf, n);
-  const int status = pclose(pipe);
-  c.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return c;
-}
+using qh::testutil::Command;
+using qh::testutil::sh;
 
 const char* kSuite =
     "name: two models\nzoo: /z/zoo.yaml\nmodels: [m-a, m-b, {name: local, path: /ckpt/local}, m-a-copy]\n"

@@ -142,3 +142,41 @@ TEST_F(CacheKeys, ZooFoldersFollowTheTrainingThreadsAndTheCorpus) {
 
 }  // namespace
 }  // namespace qh::suite
+
+namespace qh::suite {
+namespace {
+
+// The audit of a (model, data) pair is a record of its own, not a case: it round-trips, an entry written as a
+// case holding the audit (before audit records existed) still reads, and a damaged entry reads as missing.
+TEST(AuditRecords, RoundTripAndOlderEntries) {
+  const std::string dir = ::testing::TempDir() + "qh_audit_records." + std::to_string(::getpid());
+  fs::remove_all(dir);
+  const CaseCache cache(dir);
+  AuditRecord a;
+  a.model = "m";
+  a.data = "bb:seed=1";
+  a.audit.residual_peak = {1.5, NAN};
+  a.audit.sink_key = {{0, 3}};
+  cache.store_audit("k1", a);
+  const auto back = cache.load_audit("k1");
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->model, "m");
+  EXPECT_EQ(back->data, "bb:seed=1");
+  EXPECT_EQ(back->audit, a.audit);
+  reports::CaseResult holder;  // the older form: a case with scheme "fp" and protection "audit"
+  holder.model = "m";
+  holder.data = "d";
+  holder.scheme = "fp";
+  holder.protection = "audit";
+  holder.audit = a.audit;
+  cache.store("k2", holder);
+  ASSERT_TRUE(cache.load_audit("k2").has_value());
+  EXPECT_EQ(cache.load_audit("k2")->audit, a.audit);
+  std::ofstream(cache.path_of("k3")) << "{\"model\": 1}";
+  EXPECT_FALSE(cache.load_audit("k3").has_value());
+  EXPECT_FALSE(cache.load_audit("absent").has_value());
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace qh::suite

@@ -51,8 +51,8 @@ TEST(SuiteSchema, ParsesAGoodSuite) {
   EXPECT_EQ(s.schemes[2].scheme.weights.group_size, 32);
   EXPECT_EQ(s.protections, (std::vector<std::string>{"none", "tokens", "channels", "both"}));
   EXPECT_TRUE(s.audit);
-  EXPECT_EQ(s.eval.calib_sequences, 2);
-  EXPECT_FLOAT_EQ(s.eval.tau_tokens, 8.0f);
+  EXPECT_EQ(s.eval.outliers.calib_sequences, 2);
+  EXPECT_FLOAT_EQ(s.eval.outliers.tau_tokens, 8.0f);
   ASSERT_EQ(s.thresholds.size(), 3u);
   EXPECT_EQ(s.thresholds[1].metric, "top1_agree");
   EXPECT_FALSE(s.thresholds[1].is_max);

@@ -184,7 +184,7 @@ TEST_F(ZooTextModel, AccuraciesEqualANaiveForwardsLogLikelihoods) {
   const Task task = read_task_file(write("plain.jsonl", jsonl));
   const auto tokenizer = checkpoint_tokenizer(*ckpt_, model);
   EXPECT_EQ(tokenizer->describe(), "bytes");
-  const std::vector<eval::EvalCase> cases = {{"", parse_scheme("FP32"), {}}, {"", parse_scheme("W4A4"), {}}};
+  const std::vector<eval::EvalCase> cases = {{"", parse_scheme("FP32"), {}, {}}, {"", parse_scheme("W4A4"), {}, {}}};
   const TasksReport rep = evaluate_tasks(model, *tokenizer, {task}, cases, {});
   ASSERT_EQ(rep.tasks.size(), 1u);
   const TaskReport& tr = rep.tasks[0];
@@ -231,7 +231,7 @@ TEST_F(ZooTextModel, LambadaIsGreedyMatchOfTheLastWord) {
   for (const auto& t : texts) jsonl += nlohmann::json{{"text", t}}.dump() + "\n";
   const Task task = read_task_file(write("lambada.jsonl", jsonl));
   const auto tokenizer = checkpoint_tokenizer(*ckpt_, model);
-  const TasksReport rep = evaluate_tasks(model, *tokenizer, {task}, {{"", parse_scheme("FP32"), {}}}, {});
+  const TasksReport rep = evaluate_tasks(model, *tokenizer, {task}, {{"", parse_scheme("FP32"), {}, {}}}, {});
   int greedy = 0;
   for (const auto& t : texts) {
     std::vector<int32_t> tok{256};

@@ -56,7 +56,8 @@ TEST_P(EveryTokenizer, DecodeRejectsIdsOutsideTheVocabulary) {
   expect_input_error([&] { t->decode({-1}, false); }, {"id -1"});
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokenizers, EveryTokenizer, ::testing::Values("gpt2", "mistral", "mistral_spm", "gpt_neox_20b"));
+INSTANTIATE_TEST_SUITE_P(Tokenizers, EveryTokenizer, ::testing::Values("gpt2", "mistral", "mistral_spm", "gpt_neox_20b"),
+                         [](const ::testing::TestParamInfo<const char*>& info) { return std::string(info.param); });
 
 json minimal() { return test::bpe_json({{"a", 0}, {"b", 1}, {"ab", 2}}, {"a b"}); }
 

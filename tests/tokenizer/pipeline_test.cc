@@ -6,7 +6,6 @@
 #include "models/tokenizer/normalizer.h"
 #include "models/tokenizer/post_processor.h"
 #include "models/tokenizer/pre_tokenizer.h"
-#include "models/tokenizer/sha256.h"
 #include "models/tokenizer/utf8.h"
 #include "tests/tokenizer/test_util.h"
 
@@ -188,14 +187,6 @@ TEST(Utf8, LossyRepairFollowsMaximalSubparts) {
   EXPECT_EQ(first_invalid_utf8("ok\xC3\xA9\xFF"), 4u);
   EXPECT_FALSE(first_invalid_utf8("\xF4\x8F\xBF\xBF").has_value());
   EXPECT_EQ(first_invalid_utf8("\xF4\x90\x80\x80"), 0u);  // above U+10FFFF
-}
-
-TEST(Sha256, KnownVectors) {
-  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
-            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 }  // namespace

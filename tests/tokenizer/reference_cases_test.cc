@@ -41,6 +41,8 @@ struct Reference {
   const char* folder;
   const char* file;  // what load_tokenizer is given
 };
+// How gtest and ctest show a case ("gpt2/tokenizer.json"), instead of the struct's raw bytes.
+void PrintTo(const Reference& r, std::ostream* os) { *os << r.folder << "/" << r.file; }
 
 class ReferenceCases : public ::testing::TestWithParam<Reference> {};
 

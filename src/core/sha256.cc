@@ -1,9 +1,9 @@
-#include "models/tokenizer/sha256.h"
+#include "src/core/sha256.h"
 
 #include <array>
 #include <cstdint>
 
-namespace qh::tok {
+namespace qh {
 namespace {
 
 constexpr std::array<uint32_t, 64> kRound = {
@@ -62,4 +62,4 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
-}  // namespace qh::tok
+}  // namespace qh

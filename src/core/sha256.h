@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-namespace qh::tok {
+namespace qh {
 
 std::string sha256_hex(std::string_view data);
 
-}  // namespace qh::tok
+}  // namespace qh
