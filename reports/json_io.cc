@@ -41,7 +41,7 @@ void check_schema_header(const ojson& j, const std::string& where, const char* k
   std::string found;
   f.optional("kind", &found);
   if (!found.empty() && found != kind)
-    json_fail(f.where("kind"), "this is a '" + found + "' file; expected '" + kind + "'");
+    json_fail(f.where("kind"), "the file's kind is '" + found + "'; expected '" + kind + "'");
 }
 
 void read_json(const ojson& j, const std::string& where, double* out) {

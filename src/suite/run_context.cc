@@ -179,7 +179,7 @@ void RunContext::ensure_models() {
   std::vector<train::ZooEntry> to_train;
   auto want = [&](int model) {
     const train::ZooEntry* e = slots[model].zoo;
-    if (!e) return;
+    if (!e || !slots[model].identity.empty()) return;  // not a zoo model, or trained already
     for (const auto& t : to_train)
       if (t.name == e->name) return;
     to_train.push_back(*e);

@@ -74,6 +74,20 @@ class BadInput : public ::testing::Test {
 };
 fs::path BadInput::dir_;
 
+// Result files of a schema version this build does not read, or of another kind (an audit.json, an eval
+// --json file), are refused by every reader (compare, merge, --baseline) with exit 2 naming the field.
+TEST_F(BadInput, ResultFilesOfAnotherVersionOrKindAreRefused) {
+  write(dir_ / "newer.json", "{\"schema_version\": 999, \"cases\": []}");
+  write(dir_ / "older.json", "{\"schema_version\": 0, \"cases\": []}");
+  write(dir_ / "audit.json", "{\"schema_version\": 1, \"kind\": \"audit\"}");
+  const std::string newer = (dir_ / "newer.json").string(), older = (dir_ / "older.json").string();
+  EXPECT_BAD_INPUT(run("compare " + newer + " " + newer), "schema_version: unsupported version 999: written by a newer");
+  EXPECT_BAD_INPUT(run("compare " + older + " " + older), "written by an older qharness");
+  EXPECT_BAD_INPUT(run("merge " + newer + " --out " + (dir_ / "merged").string()), "written by a newer");
+  EXPECT_BAD_INPUT(run("compare " + (dir_ / "audit.json").string() + " " + newer),
+                   "kind: the file's kind is 'audit'; expected 'results'");
+}
+
 TEST_F(BadInput, DataSpecsNamingADirectoryAreRefused) {
   EXPECT_BAD_INPUT(run("eval " + ckpt() + " --data text:" + dir_.string() + " --scheme W8A8"), "is a directory");
   EXPECT_BAD_INPUT(run("eval " + ckpt() + " --data tokens:" + dir_.string() + " --scheme W8A8"), "is a directory");

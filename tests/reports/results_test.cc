@@ -110,7 +110,7 @@ TEST(Results, SchemaHeaderIsCheckedForVersionAndKind) {
   EXPECT_NE(error_of("{\"schema_version\": " + older + ", \"cases\": []}").find("written by an older qharness"),
             std::string::npos);
   EXPECT_EQ(error_of("{\"schema_version\": 1, \"kind\": \"audit\", \"cases\": []}"),
-            "r.json.kind: this is a 'audit' file; expected 'results'");
+            "r.json.kind: the file's kind is 'audit'; expected 'results'");
   EXPECT_EQ(error_of("{\"schema_version\": 1.5, \"cases\": []}"), "r.json.schema_version: expected an integer");
   EXPECT_EQ(error_of("{\"schema_version\": 1, \"cases\": []}"), "");  // files written before kinds existed
   nlohmann::json eval;
