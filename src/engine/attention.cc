@@ -12,12 +12,15 @@
 
 namespace qh::engine {
 
+struct Attention::Scratch {
+  RopeTable rope;  // rebuilt only for a longer window or other rotary parameters
+  std::vector<float> qh, kh, vh, scores, sink_mass, kv_keep;
+};
+
 Attention::Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv,
-                     const HadamardTransform* qk_rotation, std::shared_ptr<AttentionScratch> scratch)
+                     const HadamardTransform* qk_rotation)
     : spec_(spec), kv_(kv), probs_(probs), static_kv_(std::move(static_kv)),
-      qk_rotation_(qk_rotation && !qk_rotation->empty() ? qk_rotation : nullptr),
-      scratch_(scratch ? std::move(scratch) : std::make_shared<AttentionScratch>()), qh_(scratch_->qh),
-      kh_(scratch_->kh), vh_(scratch_->vh), scores_(scratch_->scores) {}
+      qk_rotation_(qk_rotation && !qk_rotation->empty() ? qk_rotation : nullptr) {}
 
 namespace {
 
@@ -32,11 +35,12 @@ void to_heads(const float* x, int64_t ld, int64_t T, int64_t heads, int64_t hd, 
 }  // namespace
 
 void Attention::quantize_kv(float* x, int64_t T, const uint8_t* protected_rows,
-                            const std::vector<float>& static_scale, const std::vector<int32_t>& static_zp) {
+                            const std::vector<float>& static_scale, const std::vector<int32_t>& static_zp,
+                            Scratch& sc) {
   // x: [KV][T][hd]; one scale per token per head (or per group of the head dimension), or a calibrated
   // scale per head (static).
   const int64_t hd = spec_.head_dim, rows = spec_.num_kv_heads * T;
-  if (protected_rows) kv_keep_.assign(x, x + rows * hd);
+  if (protected_rows) sc.kv_keep.assign(x, x + rows * hd);
   const quant::RowParams p = quant::row_params(kv_);
   if (!static_scale.empty())
     for (int64_t h = 0; h < spec_.num_kv_heads; ++h)
@@ -47,10 +51,11 @@ void Attention::quantize_kv(float* x, int64_t T, const uint8_t* protected_rows,
     quant::fake_quant_rows(x, rows, hd, hd, p, x, hd);
   if (!protected_rows) return;
   for (int64_t r = 0; r < rows; ++r)
-    if (protected_rows[r % T]) std::copy(kv_keep_.data() + r * hd, kv_keep_.data() + (r + 1) * hd, x + r * hd);
+    if (protected_rows[r % T]) std::copy(sc.kv_keep.data() + r * hd, sc.kv_keep.data() + (r + 1) * hd, x + r * hd);
 }
 
-void Attention::row_transform(int64_t T, const float* sink, const uint8_t* protected_rows, int window) {
+void Attention::row_transform(int64_t T, const float* sink, const uint8_t* protected_rows, int window,
+                              Scratch& sc) {
   const int64_t H = spec_.num_heads, ld = T;
   const float cap = spec_.attn_softcap;
   const AttnKind kind = spec_.attn.kind;
@@ -64,7 +69,7 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
   auto first_key = [&](int64_t i) { return window > 0 ? std::max<int64_t>(0, i - window + 1) : int64_t{0}; };
   for_blocks_dynamic(H * per_head, kRowBlock * (T / 2 + 1), [&](int64_t b) {
     const int64_t h = b / per_head, i0 = (b % per_head) * kRowBlock, i1 = std::min(T, i0 + kRowBlock);
-    float* block = scores_.data() + (h * T + i0) * ld;
+    float* block = sc.scores.data() + (h * T + i0) * ld;
     for (int64_t i = i0; i < i1; ++i) {
       float* s = block + (i - i0) * ld;
       if (cap > 0.0f) softcap(s, i + 1, cap);  // Gemma-2: before the mask
@@ -75,7 +80,7 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
     // The softmax kernel gives the masked (-inf) keys probability 0.
     if (kind != AttnKind::kRelu) {
       softmax_causal_rows(block, ld, i0, i1, kind == AttnKind::kSink ? sink[h] : kNoExtraLogit,
-                          kind == AttnKind::kSink ? sink_mass_.data() + h * T + i0 : nullptr);
+                          kind == AttnKind::kSink ? sc.sink_mass.data() + h * T + i0 : nullptr);
     }
     for (int64_t i = i0; i < i1; ++i) {
       float* s = block + (i - i0) * ld;
@@ -95,28 +100,29 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
 
 void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,
                     Observer* obs) {
+  thread_local Scratch sc;
   const int64_t H = spec_.num_heads, KV = spec_.num_kv_heads, hd = spec_.head_dim, G = H / KV;
-  qh_.resize(H * T * hd);
-  kh_.resize(KV * T * hd);
-  vh_.resize(KV * T * hd);
-  scores_.resize(H * T * T);
+  sc.qh.resize(H * T * hd);
+  sc.kh.resize(KV * T * hd);
+  sc.vh.resize(KV * T * hd);
+  sc.scores.resize(H * T * T);
   if (spec_.positions == PosKind::kRope) {  // rotated while split into heads: one pass over q and k
-    rope_.ensure(T, spec_.rotary_dims(), spec_.rope_theta);
-    rope_to_heads(in.q, in.ldq, H, T, hd, rope_, qh_.data());
-    rope_to_heads(in.k, in.ldk, KV, T, hd, rope_, kh_.data());
+    sc.rope.ensure(T, spec_.rotary_dims(), spec_.rope_theta);
+    rope_to_heads(in.q, in.ldq, H, T, hd, sc.rope, sc.qh.data());
+    rope_to_heads(in.k, in.ldk, KV, T, hd, sc.rope, sc.kh.data());
   } else {
-    to_heads(in.q, in.ldq, T, H, hd, qh_.data());
-    to_heads(in.k, in.ldk, T, KV, hd, kh_.data());
+    to_heads(in.q, in.ldq, T, H, hd, sc.qh.data());
+    to_heads(in.k, in.ldk, T, KV, hd, sc.kh.data());
   }
-  to_heads(in.v, in.ldv, T, KV, hd, vh_.data());
+  to_heads(in.v, in.ldv, T, KV, hd, sc.vh.data());
   if (qk_rotation_) {  // after RoPE (which does not commute with it): scores (q Q)(k Q)^T = q k^T
-    qk_rotation_->apply(qh_.data(), H * T, hd);
-    qk_rotation_->apply(kh_.data(), KV * T, hd);
+    qk_rotation_->apply(sc.qh.data(), H * T, hd);
+    qk_rotation_->apply(sc.kh.data(), KV * T, hd);
   }
-  if (obs && obs->wants_kv()) obs->on_kv(layer, kh_.data(), vh_.data(), KV, T, hd);
+  if (obs && obs->wants_kv()) obs->on_kv(layer, sc.kh.data(), sc.vh.data(), KV, T, hd);
   if (kv_.enabled()) {
-    quantize_kv(kh_.data(), T, protected_rows, static_kv_.k_scale, static_kv_.k_zp);
-    quantize_kv(vh_.data(), T, protected_rows, static_kv_.v_scale, static_kv_.v_zp);
+    quantize_kv(sc.kh.data(), T, protected_rows, static_kv_.k_scale, static_kv_.k_zp, sc);
+    quantize_kv(sc.vh.data(), T, protected_rows, static_kv_.v_scale, static_kv_.v_zp, sc);
   }
   // Causal attention in blocks of query rows: block [r0, r1) only needs keys 0..r1-1, so the scores and
   // P V matmuls skip the upper triangle beyond each block (37.5% of their flops at T = 512 with blocks of
@@ -126,33 +132,33 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
   for (int64_t g = 0; g < G; ++g)
     for (int64_t r0 = 0; r0 < T; r0 += kQueryBlock) {
       const int64_t r1 = std::min(T, r0 + kQueryBlock);
-      mm_.run(KV, r1 - r0, hd, r1, {qh_.data() + (g * T + r0) * hd, G * T * hd, hd}, {kh_.data(), T * hd, hd},
-              /*b_transposed=*/true, scores_.data() + (g * T + r0) * T, G * T * T, T, scale);
+      mm_.run(KV, r1 - r0, hd, r1, {sc.qh.data() + (g * T + r0) * hd, G * T * hd, hd}, {sc.kh.data(), T * hd, hd},
+              /*b_transposed=*/true, sc.scores.data() + (g * T + r0) * T, G * T * T, T, scale);
     }
-  if (spec_.attn.kind == AttnKind::kSink) sink_mass_.assign(H * T, 0.0f);
-  row_transform(T, in.sink, protected_rows, spec_.window_of(layer));
+  if (spec_.attn.kind == AttnKind::kSink) sc.sink_mass.assign(H * T, 0.0f);
+  row_transform(T, in.sink, protected_rows, spec_.window_of(layer), sc);
   // P V straight into the [T, H*hd] output: head h = kv * G + g at columns h * hd.
   const int64_t ldo = H * hd;
   for (int64_t g = 0; g < G; ++g)
     for (int64_t r0 = 0; r0 < T; r0 += kQueryBlock) {
       const int64_t r1 = std::min(T, r0 + kQueryBlock);
-      mm_.run(KV, r1 - r0, r1, hd, {scores_.data() + (g * T + r0) * T, G * T * T, T}, {vh_.data(), T * hd, hd},
+      mm_.run(KV, r1 - r0, r1, hd, {sc.scores.data() + (g * T + r0) * T, G * T * T, T}, {sc.vh.data(), T * hd, hd},
               /*b_transposed=*/false, out + r0 * ldo + g * hd, G * hd, ldo, 1.0f);
     }
   if (obs) {
     const bool att = obs->wants_attention(), val = obs->wants_values();
     if (att)  // observers see whole causal rows: zero the keys beyond each query block too
       for (int64_t r = 0; r < H * T; ++r) {
-        float* s = scores_.data() + r * T;
+        float* s = sc.scores.data() + r * T;
         std::fill(s + std::min(T, (r % T / kQueryBlock + 1) * kQueryBlock), s + T, 0.0f);
       }
     for (int64_t h = 0; h < H; ++h) {
       if (att) {
-        obs->on_attention(layer, static_cast<int>(h), scores_.data() + h * T * T, T);
+        obs->on_attention(layer, static_cast<int>(h), sc.scores.data() + h * T * T, T);
         if (spec_.attn.kind == AttnKind::kSink)
-          obs->on_virtual_sink(layer, static_cast<int>(h), sink_mass_.data() + h * T, T);
+          obs->on_virtual_sink(layer, static_cast<int>(h), sc.sink_mass.data() + h * T, T);
       }
-      if (val) obs->on_values(layer, static_cast<int>(h), vh_.data() + (h / G) * T * hd, T, hd);
+      if (val) obs->on_values(layer, static_cast<int>(h), sc.vh.data() + (h / G) * T * hd, T, hd);
     }
   }
 }

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "models/arch.h"
@@ -25,13 +24,10 @@ struct AttentionInputs {
   const float* sink = nullptr;    // [H] sink logits (kSink)
 };
 
-// Scratch of one attention run: q, k, v split into heads and the score matrix [H, T, T]. No layer reads it after
-// its run, so the layers of an engine share one (a score matrix per layer would hold num_layers x H x T^2
-// floats: 11 GB for a 22-layer, 32-head model at T = 2048).
-struct AttentionScratch {
-  std::vector<float> qh, kh, vh, scores;
-};
-
+// run() may be called from several threads at once (window-parallel evaluation): its buffers (heads, scores,
+// the RoPE table) belong to the calling thread, one set per thread shared by every layer of every engine (a
+// score matrix per layer would hold num_layers x H x T^2 floats: 11 GB for a 22-layer, 32-head model at
+// T = 2048).
 class Attention {
  public:
   // Query rows per causal block of the score and P V matmuls (see run()).
@@ -45,28 +41,24 @@ class Attention {
   };
   // qk_rotation (may be nullptr; must outlive the attention): applied per head to queries and keys after
   // RoPE, before KV-cache quantization.
-  // scratch: shared with the engine's other layers (nullptr: the attention's own).
   Attention(const ArchSpec& spec, const QuantSpec& kv, const QuantSpec& probs, StaticKv static_kv = {},
-            const HadamardTransform* qk_rotation = nullptr, std::shared_ptr<AttentionScratch> scratch = nullptr);
+            const HadamardTransform* qk_rotation = nullptr);
   // out [T, H*hd] (row stride H*hd). protected_rows [T] or nullptr: those tokens' K/V entries and
   // probability rows are not quantized.
   void run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,
            Observer* obs);
 
  private:
-  void row_transform(int64_t T, const float* sink, const uint8_t* protected_rows, int window);
+  struct Scratch;  // per-thread buffers (attention.cc)
+  void row_transform(int64_t T, const float* sink, const uint8_t* protected_rows, int window, Scratch& s);
   void quantize_kv(float* x, int64_t T, const uint8_t* protected_rows, const std::vector<float>& static_scale,
-                   const std::vector<int32_t>& static_zp);
+                   const std::vector<int32_t>& static_zp, Scratch& s);
 
   ArchSpec spec_;
   QuantSpec kv_, probs_;
   StaticKv static_kv_;
   const HadamardTransform* qk_rotation_ = nullptr;
   BatchedMatmul mm_;
-  RopeTable rope_;
-  std::shared_ptr<AttentionScratch> scratch_;
-  std::vector<float>&qh_, &kh_, &vh_, &scores_;  // scratch_'s
-  std::vector<float> sink_mass_, kv_keep_;
 };
 
 }  // namespace qh::engine

@@ -1,5 +1,8 @@
 #include "src/engine/dnnl_util.h"
 
+#include <cstdint>
+#include <vector>
+
 namespace qh::engine {
 
 dnnl::engine& cpu_engine() {
@@ -7,9 +10,15 @@ dnnl::engine& cpu_engine() {
   return e;
 }
 
-dnnl::stream& cpu_stream() {
-  static dnnl::stream s(cpu_engine());
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream s(cpu_engine());
   return s;
+}
+
+void* thread_scratchpad(size_t bytes) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < bytes) buf.resize(bytes);
+  return buf.data();
 }
 
 std::string impl_name(const dnnl::primitive_desc_base& pd) {

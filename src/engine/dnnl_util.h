@@ -1,4 +1,5 @@
-// The process-wide oneDNN CPU engine and stream, and small helpers shared by the engine's matmuls.
+// The process-wide oneDNN CPU engine, per-thread streams and scratchpads, and small helpers shared by the
+// engine's matmuls.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,11 @@
 namespace qh::engine {
 
 dnnl::engine& cpu_engine();
-dnnl::stream& cpu_stream();
+// The calling thread's own stream and scratchpad: primitives executed concurrently from several threads (with
+// scratchpad_mode::user) each get the buffer of the thread that runs them. The scratchpad grows to `bytes` and
+// is reused by every later execution on the thread.
+dnnl::stream& thread_stream();
+void* thread_scratchpad(size_t bytes);
 
 // A dense row-major 3-D memory descriptor {b, r, c}.
 inline dnnl::memory::desc md3(int64_t b, int64_t r, int64_t c, dnnl::memory::data_type dt) {

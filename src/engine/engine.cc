@@ -51,14 +51,11 @@ class QuantizedModel {
   Protection protection;
   Calibration calib;
   EngineOptions options;
-  std::shared_ptr<AttentionScratch> attn_scratch = std::make_shared<AttentionScratch>();  // all layers'
-  std::shared_ptr<LinearScratch> linear_scratch = std::make_shared<LinearScratch>();     // all sites
   std::vector<LayerState> layers;
   std::unique_ptr<Linear> lm_head;
   const Tensor* emb = nullptr;  // token embeddings: the model's, or quantized_emb
   Tensor quantized_emb;        // fake-quantized copy when the scheme quantizes embeddings
   LinearPath path[kNumSites] = {};
-  std::string f32_impl;
 
  private:
   LinearConfig config_for(int layer, Site site) const;
@@ -69,13 +66,19 @@ class QuantizedModel {
                  Observer* obs, const uint8_t* rows);
   void run_single(int layer, Site site, Linear& lin, const float* x, int64_t T, float* y, Observer* obs,
                   const uint8_t* rows);
-  std::vector<float> h_, xn_, attn_in_, att_, tmp_, attn_out_, gate_, mlp_in_, act_;
-  std::vector<uint8_t> default_rows_;
 };
+
+namespace {
+// Buffers of one forward pass, per calling thread: forward() runs concurrently on several threads (one window
+// each) through the same QuantizedModel.
+struct ForwardScratch {
+  std::vector<float> h, xn, attn_in, att, tmp, attn_out, gate, mlp_in, act;
+  std::vector<uint8_t> default_rows;
+};
+}  // namespace
 
 LinearConfig QuantizedModel::config_for(int layer, Site site) const {
   LinearConfig c;
-  c.scratch = linear_scratch;
   c.force_fake = options.force_fake_quant;
   if (!scheme.sites[static_cast<int>(site)]) return c;
   if (!options.quantized_layers.empty() && !options.quantized_layers.at(layer)) return c;
@@ -205,12 +208,10 @@ QuantizedModel::QuantizedModel(const qh::Model& m, const Scheme& s, const Protec
     path[static_cast<int>(Site::kDown)] = st.down->path();
     st.attention = std::make_unique<Attention>(a, scheme.kv, scheme.attn_probs,
                                                static_kv ? static_kv_scales(calib.kv[l]) : Attention::StaticKv{},
-                                               options.online && scheme.kv.enabled() ? &options.online->qk : nullptr,
-                                               attn_scratch);
+                                               options.online && scheme.kv.enabled() ? &options.online->qk : nullptr);
     layers.push_back(std::move(st));
   }
   LinearConfig head;
-  head.scratch = linear_scratch;
   head.force_fake = options.force_fake_quant;
   if (scheme.quantize_lm_head) {
     head.weights = scheme.weights;
@@ -276,6 +277,10 @@ void QuantizedModel::run_group(int layer, std::vector<FusedLinear>& group, const
 
 void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Observer* obs,
                              const uint8_t* rows_in) {
+  thread_local ForwardScratch sc;
+  std::vector<float> &h_ = sc.h, &xn_ = sc.xn, &attn_in_ = sc.attn_in, &att_ = sc.att, &tmp_ = sc.tmp;
+  std::vector<float> &attn_out_ = sc.attn_out, &gate_ = sc.gate, &mlp_in_ = sc.mlp_in, &act_ = sc.act;
+  std::vector<uint8_t>& default_rows_ = sc.default_rows;
   const ArchSpec& a = model.spec;
   if (T < 1 || T > a.context)
     throw InputError("window of " + std::to_string(T) + " tokens: the model supports 1.." +
@@ -385,7 +390,6 @@ void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Ob
   norm(model.final_norm_w, model.final_norm_b, h_.data(), xn_.data());
   lm_head->forward(xn_.data(), T, logits, scheme.quantize_lm_head ? rows : nullptr, nullptr);
   if (a.final_softcap > 0.0f) softcap(logits, T * V, a.final_softcap);
-  f32_impl = lm_head->impl();
 }
 
 Engine::Engine(const qh::Model& model, const Scheme& scheme, const Protection& protection,
@@ -415,7 +419,7 @@ std::string Engine::int8_impl() const {
   }
   return "";
 }
-std::string Engine::f32_impl() const { return impl_->f32_impl; }
+std::string Engine::f32_impl() const { return impl_->lm_head->impl(); }
 
 Engine::WeightBytes Engine::weight_bytes_held() const {
   WeightBytes out;

@@ -143,7 +143,9 @@ std::vector<int> protected_channels(const std::vector<float>& col_absmax, const 
 class QuantizedModel;
 
 // A model prepared for one scheme + protection: quantized weights, cached oneDNN primitives.
-// Not thread-safe (one forward at a time); the forward itself uses all OpenMP threads.
+// forward() may run on several threads at once (window-parallel evaluation, src/engine/window_parallel.h): the
+// weights are shared read-only, every buffer of a pass belongs to the calling thread. A forward uses the OpenMP
+// threads of its caller (omp_get_max_threads(); 1 inside a window-parallel worker).
 class Engine {
  public:
   // The model must outlive the engine. `calib` is required when the scheme uses static activation scales or

@@ -24,15 +24,21 @@ bool runs_on_integers(const QuantSpec& w, const QuantSpec& a) {
   return (a.granularity == Granularity::kPerToken || a.granularity == Granularity::kPerTensor) && a.bits <= 8;
 }
 
+namespace {
+// The calling thread's scratch: forward() runs on several threads at once (window-parallel evaluation), and
+// one scratch per thread serves every site of every engine (nothing in it outlives a call). Bound to a local
+// reference in each method, so that lambdas run by worker threads capture the caller's buffers.
+LinearScratch& thread_scratch() {
+  thread_local LinearScratch s;
+  return s;
+}
+}  // namespace
+
 Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const LinearConfig& config)
     : Linear(std::vector<WeightRows>{{w, N}}, K, bias, config) {}
 
 Linear::Linear(const std::vector<WeightRows>& parts, int64_t K, const float* bias, const LinearConfig& config)
-    : N_(0), K_(K), cfg_(config), parts_(parts),
-      xin_((cfg_.scratch ? cfg_.scratch : (cfg_.scratch = std::make_shared<LinearScratch>()))->xin),
-      xq_(cfg_.scratch->xq), xcodes_(cfg_.scratch->xcodes), scales_(cfg_.scratch->scales),
-      gather_x_(cfg_.scratch->gather_x), gather_y_(cfg_.scratch->gather_y), fp_part_y_(cfg_.scratch->part_y),
-      zps_(cfg_.scratch->zps), codes_s8_(cfg_.scratch->codes_s8), codes_u8_(cfg_.scratch->codes_u8) {
+    : N_(0), K_(K), cfg_(config), parts_(parts) {
   for (const WeightRows& p : parts_) {
     part_row0_.push_back(N_);
     fp_.emplace_back(p.data, p.rows, K, bias ? bias + N_ : nullptr);
@@ -110,6 +116,7 @@ size_t Linear::bytes_held() const {
 size_t Linear::f32_weight_bytes_held() const { return (deq_w_.size() + code_w_.size()) * sizeof(float); }
 
 void Linear::fp_forward(const float* x, int64_t M, float* y) {
+  LinearScratch& s = thread_scratch();
   if (fp_.size() == 1) {
     fp_[0].run(x, M, y);
     return;
@@ -118,10 +125,10 @@ void Linear::fp_forward(const float* x, int64_t M, float* y) {
   // into its columns of y.
   for (size_t p = 0; p < fp_.size(); ++p) {
     const int64_t Np = parts_[p].rows, c0 = part_row0_[p];
-    fp_part_y_.resize(static_cast<size_t>(M * Np));
-    fp_[p].run(x, M, fp_part_y_.data());
+    s.part_y.resize(static_cast<size_t>(M * Np));
+    fp_[p].run(x, M, s.part_y.data());
     for_rows(M, Np, [&](int64_t m) {
-      std::copy(fp_part_y_.data() + m * Np, fp_part_y_.data() + (m + 1) * Np, y + m * N_ + c0);
+      std::copy(s.part_y.data() + m * Np, s.part_y.data() + (m + 1) * Np, y + m * N_ + c0);
     });
   }
 }
@@ -135,71 +142,73 @@ std::string Linear::impl() const {
 
 void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* protected_rows,
                                   quant::ErrorStats* act_error) {
+  LinearScratch& s = thread_scratch();
   const QuantSpec& a = cfg_.activations;
   const int64_t K = K_;
   // The quantized part excludes protected channels: they are zeroed, so they neither set the scale nor
   // contribute to the product (their exact contribution is added back in full precision).
-  xsrc_ = x;
+  s.xsrc = x;
   if (!cfg_.protected_channels.empty()) {
-    xin_.assign(x, x + M * K);
+    s.xin.assign(x, x + M * K);
     for (int64_t m = 0; m < M; ++m)
-      for (int c : cfg_.protected_channels) xin_[m * K + c] = 0.0f;
-    xsrc_ = xin_.data();
+      for (int c : cfg_.protected_channels) s.xin[m * K + c] = 0.0f;
+    s.xsrc = s.xin.data();
   }
-  const float* xs = xsrc_;
-  if (!a.enabled()) return;  // weight-only: xin_ is used as is
+  const float* xs = s.xsrc;
+  if (!a.enabled()) return;  // weight-only: s.xin is used as is
   const quant::RowParams p = quant::row_params(a);
   const bool per_tensor = a.granularity == Granularity::kPerTensor;
-  xq_.resize(M * K);
+  s.xq.resize(M * K);
   if (path_ == LinearPath::kInteger || code_gemm_) {
-    scales_.resize(M);
+    s.scales.resize(M);
     if (a.symmetric) {
-      codes_s8_.resize(M * K);
+      s.codes_s8.resize(M * K);
       if (per_tensor) {
-        std::fill(scales_.begin(), scales_.end(), static_scale_);
-        quant::quantize_rows_sym(xs, M, K, K, scales_.data(), a.bits, codes_s8_.data(), K);
+        std::fill(s.scales.begin(), s.scales.end(), static_scale_);
+        quant::quantize_rows_sym(xs, M, K, K, s.scales.data(), a.bits, s.codes_s8.data(), K);
       } else {
-        quant::quantize_per_token_sym(xs, M, K, K, p, codes_s8_.data(), K, scales_.data());
+        quant::quantize_per_token_sym(xs, M, K, K, p, s.codes_s8.data(), K, s.scales.data());
       }
-      if (act_error) quant::dequantize_rows_sym(codes_s8_.data(), M, K, K, scales_.data(), xq_.data(), K);
+      if (act_error) quant::dequantize_rows_sym(s.codes_s8.data(), M, K, K, s.scales.data(), s.xq.data(), K);
     } else {
-      codes_u8_.resize(M * K);
-      zps_.resize(M);
+      s.codes_u8.resize(M * K);
+      s.zps.resize(M);
       if (per_tensor) {
-        std::fill(scales_.begin(), scales_.end(), static_scale_);
-        std::fill(zps_.begin(), zps_.end(), static_zp_);
-        quant::quantize_rows_asym(xs, M, K, K, scales_.data(), zps_.data(), a.bits, codes_u8_.data(), K);
+        std::fill(s.scales.begin(), s.scales.end(), static_scale_);
+        std::fill(s.zps.begin(), s.zps.end(), static_zp_);
+        quant::quantize_rows_asym(xs, M, K, K, s.scales.data(), s.zps.data(), a.bits, s.codes_u8.data(), K);
       } else {
-        quant::quantize_per_token_asym(xs, M, K, K, p, codes_u8_.data(), K, scales_.data(), zps_.data());
+        quant::quantize_per_token_asym(xs, M, K, K, p, s.codes_u8.data(), K, s.scales.data(), s.zps.data());
       }
       if (act_error)
-        quant::dequantize_rows_asym(codes_u8_.data(), M, K, K, scales_.data(), zps_.data(), xq_.data(), K);
+        quant::dequantize_rows_asym(s.codes_u8.data(), M, K, K, s.scales.data(), s.zps.data(), s.xq.data(), K);
     }
     if (code_gemm_) {
-      xcodes_.resize(M * K);
-      if (a.symmetric) std::copy(codes_s8_.begin(), codes_s8_.begin() + M * K, xcodes_.begin());
-      else std::copy(codes_u8_.begin(), codes_u8_.begin() + M * K, xcodes_.begin());
+      s.xcodes.resize(M * K);
+      if (a.symmetric) std::copy(s.codes_s8.begin(), s.codes_s8.begin() + M * K, s.xcodes.begin());
+      else std::copy(s.codes_u8.begin(), s.codes_u8.begin() + M * K, s.xcodes.begin());
     }
   } else if (a.granularity == Granularity::kGroup) {
-    quant::fake_quant_groups(xs, M, K, K, a.group_size, p, xq_.data(), K);
+    quant::fake_quant_groups(xs, M, K, K, a.group_size, p, s.xq.data(), K);
   } else if (per_tensor) {
-    quant::fake_quant_fixed(xs, M, K, K, static_scale_, static_zp_, p, xq_.data(), K);
+    quant::fake_quant_fixed(xs, M, K, K, static_scale_, static_zp_, p, s.xq.data(), K);
   } else {
-    quant::fake_quant_rows(xs, M, K, K, p, xq_.data(), K);
+    quant::fake_quant_rows(xs, M, K, K, p, s.xq.data(), K);
   }
   if (!act_error) return;
   // Error of the quantized rows only: protected rows are kept in full precision and carry no error.
   for (int64_t m = 0; m < M; ++m) {
     if (protected_rows && protected_rows[m]) continue;
-    act_error->merge(quant::error_stats(xs + m * K, xq_.data() + m * K, K));
+    act_error->merge(quant::error_stats(xs + m * K, s.xq.data() + m * K, K));
   }
 }
 
 void Linear::asym_compensation(int64_t M, float* y) const {
+  LinearScratch& s = thread_scratch();
   // y = s_x s_w (acc - z colsum): the GEMM gave s_x s_w acc; subtract s_x z (s_w colsum).
   const int64_t N = N_;
   for_rows(M, N, [&](int64_t m) {
-    const float sz = scales_[m] * static_cast<float>(zps_[m]);
+    const float sz = s.scales[m] * static_cast<float>(s.zps[m]);
     if (sz == 0.0f) return;
     float* row = y + m * N;
     for (int64_t n = 0; n < N; ++n) row[n] -= sz * colsum_scaled_[n];
@@ -207,6 +216,7 @@ void Linear::asym_compensation(int64_t M, float* y) const {
 }
 
 void Linear::scale_code_products(int64_t M, float* y) const {
+  LinearScratch& s = thread_scratch();
   // The integer path's epilogue, operation for operation: output scale per column, then the per-token
   // activation scale (absent when folded into a static per-tensor scale), then the bias.
   const int64_t N = N_;
@@ -215,7 +225,7 @@ void Linear::scale_code_products(int64_t M, float* y) const {
     float* row = y + m * N;
     for (int64_t n = 0; n < N; ++n) {
       float v = row[n] * out_scales_[n];
-      if (per_token) v *= scales_[m];
+      if (per_token) v *= s.scales[m];
       if (!bias_.empty()) v += bias_[n];
       row[n] = v;
     }
@@ -241,37 +251,39 @@ void Linear::add_channel_correction(const float* x, int64_t M, float* y, const u
 }
 
 void Linear::fp_rows(const float* x, int64_t M, float* y, const uint8_t* protected_rows) {
+  LinearScratch& s = thread_scratch();
   std::vector<int64_t> rows;
   for (int64_t m = 0; m < M; ++m)
     if (protected_rows[m]) rows.push_back(m);
   if (rows.empty()) return;
   const int64_t P = static_cast<int64_t>(rows.size());
-  gather_x_.resize(P * K_);
-  gather_y_.resize(P * N_);
-  for (int64_t i = 0; i < P; ++i) std::copy(x + rows[i] * K_, x + (rows[i] + 1) * K_, gather_x_.data() + i * K_);
-  fp_forward(gather_x_.data(), P, gather_y_.data());
+  s.gather_x.resize(P * K_);
+  s.gather_y.resize(P * N_);
+  for (int64_t i = 0; i < P; ++i) std::copy(x + rows[i] * K_, x + (rows[i] + 1) * K_, s.gather_x.data() + i * K_);
+  fp_forward(s.gather_x.data(), P, s.gather_y.data());
   for (int64_t i = 0; i < P; ++i)
-    std::copy(gather_y_.data() + i * N_, gather_y_.data() + (i + 1) * N_, y + rows[i] * N_);
+    std::copy(s.gather_y.data() + i * N_, s.gather_y.data() + (i + 1) * N_, y + rows[i] * N_);
 }
 
 void Linear::forward(const float* x, int64_t M, float* y, const uint8_t* protected_rows,
                      quant::ErrorStats* act_error) {
+  LinearScratch& s = thread_scratch();
   if (path_ == LinearPath::kFp) {
     fp_forward(x, M, y);
     return;
   }
   quantize_activations(x, M, protected_rows, act_error);
   if (path_ == LinearPath::kInteger) {
-    const void* codes = cfg_.activations.symmetric ? static_cast<const void*>(codes_s8_.data())
-                                                   : static_cast<const void*>(codes_u8_.data());
-    int8_->run(codes, scales_.data(), M, y);
+    const void* codes = cfg_.activations.symmetric ? static_cast<const void*>(s.codes_s8.data())
+                                                   : static_cast<const void*>(s.codes_u8.data());
+    int8_->run(codes, s.scales.data(), M, y);
     if (!cfg_.activations.symmetric) asym_compensation(M, y);
   } else if (code_gemm_) {
-    code_gemm_->run(xcodes_.data(), M, y);
+    code_gemm_->run(s.xcodes.data(), M, y);
     scale_code_products(M, y);
     if (!cfg_.activations.symmetric) asym_compensation(M, y);
   } else {
-    const float* xin = cfg_.activations.enabled() ? xq_.data() : xsrc_;
+    const float* xin = cfg_.activations.enabled() ? s.xq.data() : s.xsrc;
     if (deq_) deq_->run(xin, M, y);
     else fp_forward(xin, M, y);
   }

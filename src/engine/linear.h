@@ -28,9 +28,11 @@ const char* to_string(LinearPath p);  // "fp" | "integer" | "fake"
 bool runs_on_integers(const QuantSpec& weights, const QuantSpec& activations);
 
 // Per-call scratch of a site's forward (activation codes and scales, the channel-zeroed input, gathered rows,
-// one fused part's output). Nothing in it outlives a forward, so the sites of an engine share one: per site it
-// would hold several [T, K] buffers for every linear of every layer.
+// one fused part's output). Nothing in it outlives a forward, so one per thread serves every site of every
+// engine (linear.cc): per site it would hold several [T, K] buffers for every linear of every layer, and a
+// per-engine one could not serve concurrent forwards.
 struct LinearScratch {
+  const float* xsrc = nullptr;  // the input of the quantized part (x, or xin with channels zeroed)
   std::vector<float> xin, xq, xcodes, scales, gather_x, gather_y, part_y;
   std::vector<int32_t> zps;
   std::vector<int8_t> codes_s8;
@@ -46,7 +48,6 @@ struct LinearConfig {
   float static_lo = 0.0f, static_hi = 0.0f;
   bool force_fake = false;
   WeightQuantizer quantize_weights;   // empty: round-to-nearest (quantize_weights of weight_quant.h)
-  std::shared_ptr<LinearScratch> scratch;  // shared with the engine's other sites; nullptr: the site's own
 };
 
 // Rows [row0, row0 + rows) of a site's weight matrix, stored contiguously [rows, K] by the caller.
@@ -55,6 +56,8 @@ struct WeightRows {
   int64_t rows;
 };
 
+// forward() may run on several threads at once (window-parallel evaluation): its scratch belongs to the calling
+// thread, never to the Linear.
 class Linear {
  public:
   // w [N, K], bias [N] or nullptr. `w` must outlive the Linear, unchanged.
@@ -105,12 +108,6 @@ class Linear {
   std::vector<float> colsum_scaled_;  // asymmetric integer path: s_w[n] * sum_k q_w[n,k]
   float static_scale_ = 0.0f;
   int32_t static_zp_ = 0;
-  // scratch (cfg_.scratch's)
-  const float* xsrc_ = nullptr;  // the input of the quantized part (x, or xin_ with channels zeroed)
-  std::vector<float>&xin_, &xq_, &xcodes_, &scales_, &gather_x_, &gather_y_, &fp_part_y_;
-  std::vector<int32_t>& zps_;
-  std::vector<int8_t>& codes_s8_;
-  std::vector<uint8_t>& codes_u8_;
 };
 
 }  // namespace qh::engine

@@ -50,8 +50,8 @@ std::shared_ptr<dnnl::memory> packed_weights(
     if (p.first == want) return p.second;
   auto mem = std::make_shared<dnnl::memory>(want, cpu_engine());
   dnnl::memory src(weights_src_md(N, K, type), cpu_engine(), const_cast<void*>(w));
-  dnnl::reorder(src, *mem).execute(cpu_stream(), src, *mem);
-  cpu_stream().wait();
+  dnnl::reorder(src, *mem).execute(thread_stream(), src, *mem);
+  thread_stream().wait();
   packed.emplace_back(want, mem);
   return mem;
 }
@@ -63,6 +63,16 @@ size_t held_bytes(const std::vector<std::pair<dnnl::memory::desc, std::shared_pt
   return n;
 }
 
+// The key of a cached primitive: the row count and the OpenMP thread count of the calling thread (1 inside a
+// window-parallel worker, the intra-op count otherwise).
+std::pair<int64_t, int> cache_key(int64_t M) { return {M, omp_in_parallel() ? 1 : omp_get_max_threads()}; }
+
+// Primitive attributes with a user-managed scratchpad (one per calling thread: thread_scratchpad).
+dnnl::primitive_attr user_scratchpad(dnnl::primitive_attr attr = {}) {
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
 }  // namespace
 
 F32Matmul::F32Matmul(const float* w, int64_t N, int64_t K, const float* bias)
@@ -70,29 +80,41 @@ F32Matmul::F32Matmul(const float* w, int64_t N, int64_t K, const float* bias)
   if (bias) bias_.assign(bias, bias + N);
 }
 
-size_t F32Matmul::bytes_held() const { return bias_.size() * sizeof(float) + held_bytes(packed_); }
+size_t F32Matmul::bytes_held() const {
+  std::lock_guard<std::mutex> lock(*mu_);
+  return bias_.size() * sizeof(float) + held_bytes(packed_);
+}
 
-F32Matmul::Entry& F32Matmul::entry(int64_t M) {
-  auto it = cache_.find(M);
+std::string F32Matmul::impl() const {
+  std::lock_guard<std::mutex> lock(*mu_);
+  return impl_;
+}
+
+const F32Matmul::Entry& F32Matmul::entry(int64_t M) {
+  const auto key = cache_key(M);
+  std::lock_guard<std::mutex> lock(*mu_);
+  auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   auto wmd = dnnl::memory::desc({1, K_, N_}, dt::f32, tag::any);
   auto bmd = md3(1, 1, N_, dt::f32);
   dnnl::matmul::primitive_desc pd = in_place_or_any(md3(1, M, K_, dt::f32), wmd, bias_.empty() ? nullptr : &bmd,
-                                                    md3(1, M, N_, dt::f32), dnnl::primitive_attr(), N_, K_);
+                                                    md3(1, M, N_, dt::f32), user_scratchpad(), N_, K_);
   impl_ = impl_name(pd);
-  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_, N_, K_, dt::f32)};
-  return cache_.emplace(M, std::move(e)).first->second;
+  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_, N_, K_, dt::f32), pd.scratchpad_desc()};
+  return cache_.emplace(key, std::move(e)).first->second;
 }
 
 void F32Matmul::run(const float* x, int64_t M, float* y) {
   if (M == 0) return;
-  Entry& e = entry(M);
+  const Entry& e = entry(M);
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(md3(1, M, K_, dt::f32), x)},
                                              {DNNL_ARG_WEIGHTS, *e.weights},
-                                             {DNNL_ARG_DST, wrap(md3(1, M, N_, dt::f32), y)}};
+                                             {DNNL_ARG_DST, wrap(md3(1, M, N_, dt::f32), y)},
+                                             {DNNL_ARG_SCRATCHPAD, wrap(e.scratchpad,
+                                                                        thread_scratchpad(e.scratchpad.get_size()))}};
   if (!bias_.empty()) args.emplace(DNNL_ARG_BIAS, wrap(md3(1, 1, N_, dt::f32), bias_.data()));
-  e.prim.execute(cpu_stream(), args);
-  cpu_stream().wait();
+  e.prim.execute(thread_stream(), args);
+  thread_stream().wait();
 }
 
 Int8Matmul::Int8Matmul(const int8_t* w_codes, const float* w_scales, int64_t N, int64_t K, const float* bias,
@@ -105,11 +127,19 @@ Int8Matmul::Int8Matmul(const int8_t* w_codes, const float* w_scales, int64_t N, 
 }
 
 size_t Int8Matmul::bytes_held() const {
+  std::lock_guard<std::mutex> lock(*mu_);
   return w_.size() + (out_scales_.size() + bias_.size()) * sizeof(float) + held_bytes(packed_);
 }
 
-Int8Matmul::Entry& Int8Matmul::entry(int64_t M) {
-  auto it = cache_.find(M);
+std::string Int8Matmul::impl() const {
+  std::lock_guard<std::mutex> lock(*mu_);
+  return impl_;
+}
+
+const Int8Matmul::Entry& Int8Matmul::entry(int64_t M) {
+  const auto key = cache_key(M);
+  std::lock_guard<std::mutex> lock(*mu_);
+  auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   const dt src_dt = src_unsigned_ ? dt::u8 : dt::s8;
   dnnl::primitive_attr attr;
@@ -118,28 +148,32 @@ Int8Matmul::Entry& Int8Matmul::entry(int64_t M) {
   if (per_token_) po.append_binary(dnnl::algorithm::binary_mul, md3(1, M, 1, dt::f32));
   if (!bias_.empty()) po.append_binary(dnnl::algorithm::binary_add, md3(1, 1, N_, dt::f32));
   attr.set_post_ops(po);
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   auto wmd = dnnl::memory::desc({1, K_, N_}, dt::s8, tag::any);
   dnnl::matmul::primitive_desc pd =
       in_place_or_any(md3(1, M, K_, src_dt), wmd, nullptr, md3(1, M, N_, dt::f32), attr, N_, K_);
   impl_ = impl_name(pd);
-  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_.data(), N_, K_, dt::s8)};
-  return cache_.emplace(M, std::move(e)).first->second;
+  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_.data(), N_, K_, dt::s8),
+          pd.scratchpad_desc()};
+  return cache_.emplace(key, std::move(e)).first->second;
 }
 
 void Int8Matmul::run(const void* x_codes, const float* act_scales, int64_t M, float* y) {
   if (M == 0) return;
-  Entry& e = entry(M);
+  const Entry& e = entry(M);
   const dt src_dt = src_unsigned_ ? dt::u8 : dt::s8;
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(md3(1, M, K_, src_dt), x_codes)},
                                              {DNNL_ARG_WEIGHTS, *e.weights},
-                                             {DNNL_ARG_DST, wrap(md3(1, M, N_, dt::f32), y)}};
+                                             {DNNL_ARG_DST, wrap(md3(1, M, N_, dt::f32), y)},
+                                             {DNNL_ARG_SCRATCHPAD, wrap(e.scratchpad,
+                                                                        thread_scratchpad(e.scratchpad.get_size()))}};
   int post = 0;
   if (per_token_)
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, wrap(md3(1, M, 1, dt::f32), act_scales));
   if (!bias_.empty())
     args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(post++) | DNNL_ARG_SRC_1, wrap(md3(1, 1, N_, dt::f32), bias_.data()));
-  e.prim.execute(cpu_stream(), args);
-  cpu_stream().wait();
+  e.prim.execute(thread_stream(), args);
+  thread_stream().wait();
 }
 
 BatchedMatmul::Task& BatchedMatmul::task(int64_t m, int64_t K, int64_t N, const StridedOperand& A,
@@ -148,6 +182,8 @@ BatchedMatmul::Task& BatchedMatmul::task(int64_t m, int64_t K, int64_t N, const 
   int32_t ab;
   std::memcpy(&ab, &alpha, sizeof ab);
   key.push_back(ab);
+  key.push_back(cache_key(0).second);  // created for the caller's thread count, as F32Matmul's primitives
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   auto amd = md3s(1, m, K, dt::f32, m * A.ld, A.ld, 1);
@@ -169,23 +205,22 @@ void BatchedMatmul::run(int64_t batch, int64_t M, int64_t K, int64_t N, const St
   Task* full = &task(std::min(M, kTaskRows), K, N, A, B, b_transposed, ldc, alpha);
   Task* tail = &task(M - (blocks - 1) * kTaskRows, K, N, A, B, b_transposed, ldc, alpha);
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  scratch_.resize(static_cast<size_t>(std::max(threads, 1)));
   const size_t scratch_bytes = std::max<size_t>({full->scratchpad.get_size(), tail->scratchpad.get_size(), 1});
-  for (auto& s : scratch_)
-    if (s.size() < scratch_bytes) s.resize(scratch_bytes);
   auto run_task = [&](int64_t t) {
     const int64_t b = t / blocks, m0 = (t % blocks) * kTaskRows;
     const Task& k = m0 + kTaskRows > M ? *tail : *full;  // the last block may be shorter
-    thread_local dnnl::stream stream(cpu_engine());
-    std::vector<uint8_t>& scratch = scratch_[static_cast<size_t>(omp_get_thread_num()) % scratch_.size()];
-    k.prim.execute(stream, {{DNNL_ARG_SRC, wrap(k.a, A.data + b * A.batch_stride + m0 * A.ld)},
-                            {DNNL_ARG_WEIGHTS, wrap(k.b, B.data + b * B.batch_stride)},
-                            {DNNL_ARG_DST, wrap(k.c, C + b * sc + m0 * ldc)},
-                            {DNNL_ARG_SCRATCHPAD, wrap(k.scratchpad, scratch.data())}});
-    stream.wait();
+    k.prim.execute(thread_stream(), {{DNNL_ARG_SRC, wrap(k.a, A.data + b * A.batch_stride + m0 * A.ld)},
+                                     {DNNL_ARG_WEIGHTS, wrap(k.b, B.data + b * B.batch_stride)},
+                                     {DNNL_ARG_DST, wrap(k.c, C + b * sc + m0 * ldc)},
+                                     {DNNL_ARG_SCRATCHPAD, wrap(k.scratchpad, thread_scratchpad(scratch_bytes))}});
+    thread_stream().wait();
   };
-  // Inside a parallel region (an active one, or one of a single thread) oneDNN runs each task on the calling
-  // thread, so every task is computed the same way whatever the number of threads.
+  if (threads == 1) {  // on this thread alone (a window-parallel worker, or one thread): no OpenMP region
+    for (int64_t t = 0; t < tasks; ++t) run_task(t);
+    return;
+  }
+  // Inside the parallel region oneDNN runs each task on the calling thread, so every task is computed the same
+  // way whatever the number of threads.
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t t = 0; t < tasks; ++t) run_task(t);
 }

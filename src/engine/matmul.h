@@ -4,12 +4,21 @@
 // into its scratchpad as it goes and computes the same bits as on weights reordered in advance (checked for
 // the model shapes, f32 and s8), so no second resident copy of a weight is made. Only when oneDNN would not
 // run brgemm on in-place weights are they reordered once, as before, and that copy is counted in bytes_held().
+//
+// Thread safety: run() may be called from several threads at once (window-parallel evaluation runs one window
+// per thread through the same engine). The primitive cache is guarded by a mutex, every primitive uses a
+// user-managed scratchpad (oneDNN's library scratchpad may not migrate between threads) held per calling thread,
+// and each thread executes on its own stream. Primitives are keyed by (M, the caller's OpenMP thread count), so
+// a primitive always runs with the thread count it was created for and its bits do not depend on which path
+// called it.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -26,7 +35,7 @@ class F32Matmul {
   void run(const float* x, int64_t M, float* y);
   int64_t N() const { return N_; }
   int64_t K() const { return K_; }
-  const std::string& impl() const { return impl_; }
+  std::string impl() const;
   // Bytes this matmul keeps besides the viewed weights: bias and any reordered weight copy.
   size_t bytes_held() const;
 
@@ -34,12 +43,15 @@ class F32Matmul {
   struct Entry {
     dnnl::matmul prim;
     std::shared_ptr<dnnl::memory> weights;
+    dnnl::memory::desc scratchpad;
   };
-  Entry& entry(int64_t M);
+  const Entry& entry(int64_t M);
   int64_t N_ = 0, K_ = 0;
   const float* w_ = nullptr;  // [N, K], viewed
   std::vector<float> bias_;   // [N] or empty
-  std::map<int64_t, Entry> cache_;
+  // guards cache_, packed_, impl_ (held by pointer so that the matmul stays movable: vectors of parts)
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
+  std::map<std::pair<int64_t, int>, Entry> cache_;  // (M, caller's thread count)
   std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>> packed_;
   std::string impl_;
 };
@@ -57,21 +69,23 @@ class Int8Matmul {
              bool src_unsigned, float static_act_scale);
   // act_scales [M] (ignored with a static scale).
   void run(const void* x_codes, const float* act_scales, int64_t M, float* y);
-  const std::string& impl() const { return impl_; }
+  std::string impl() const;
   size_t bytes_held() const;  // codes, scales, bias and any reordered copy
 
  private:
   struct Entry {
     dnnl::matmul prim;
     std::shared_ptr<dnnl::memory> weights;
+    dnnl::memory::desc scratchpad;
   };
-  Entry& entry(int64_t M);
+  const Entry& entry(int64_t M);
   int64_t N_ = 0, K_ = 0;
   std::vector<int8_t> w_;  // [N, K]
   std::vector<float> out_scales_;
   std::vector<float> bias_;
   bool src_unsigned_ = false, per_token_ = true;
-  std::map<int64_t, Entry> cache_;
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();  // guards cache_, packed_, impl_
+  std::map<std::pair<int64_t, int>, Entry> cache_;  // (M, caller's thread count)
   std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>> packed_;
   std::string impl_;
 };
@@ -85,7 +99,8 @@ class Int8Matmul {
 // splits the work by the number of threads and rounds differently for each split (3, 5 or 6 threads gave other
 // attention scores than 1, 2 or 4). So the product is cut into fixed tasks (one batch entry x kTaskRows rows of
 // A), run in our own parallel loop; oneDNN runs each task on the thread that calls it (it never nests), so a
-// task is computed the same way whichever thread runs it. One primitive per task shape, cached.
+// task is computed the same way whichever thread runs it. One primitive per task shape, cached (mutex-guarded;
+// run() may be called from several threads at once, each with its own scratchpad).
 struct StridedOperand {
   const float* data;
   int64_t batch_stride, ld;
@@ -103,8 +118,8 @@ class BatchedMatmul {
   };
   Task& task(int64_t m, int64_t K, int64_t N, const StridedOperand& A, const StridedOperand& B, bool b_transposed,
              int64_t ldc, float alpha);
+  std::mutex mu_;  // guards cache_ (entries are never erased, so references stay valid)
   std::map<std::vector<int64_t>, Task> cache_;
-  std::vector<std::vector<uint8_t>> scratch_;  // one user scratchpad per thread
 };
 
 }  // namespace qh::engine

@@ -68,16 +68,18 @@ std::string MemoryEstimate::describe(int64_t window) const {
 }
 
 MemoryEstimate estimate_memory(const ArchSpec& a, const std::vector<Scheme>& engines, int model_copies,
-                               int64_t window, int threads) {
+                               int64_t window, int threads, int forwards) {
   MemoryEstimate m;
   const uint64_t T = static_cast<uint64_t>(std::max<int64_t>(window, 1));
   m.one_model = model_params(a) * kF32;
   m.model_weights = m.one_model * static_cast<uint64_t>(std::max(model_copies, 1));
+  uint64_t scratch = 0;  // per thread, shared by every engine: the largest any engine needs
   for (const Scheme& s : engines) {
     m.engine_weights += derived_weight_bytes(a, s);
-    m.activations += engine_activation_bytes(a, s, T);
+    scratch = std::max(scratch, engine_activation_bytes(a, s, T));
   }
-  m.activations += 2 * T * static_cast<uint64_t>(a.vocab_size) * kF32;  // fp and quantized logits
+  scratch += 2 * T * static_cast<uint64_t>(a.vocab_size) * kF32;  // fp and quantized logits
+  m.activations += static_cast<uint64_t>(std::max(forwards, 1)) * scratch;
   if (threads <= 0) threads = omp_get_max_threads();
   m.activations += static_cast<uint64_t>(std::max(threads, 1)) * kPerThreadScratch;
   return m;

@@ -1,9 +1,10 @@
 // What an evaluation will hold in memory, estimated from config.json before any weight is read, so that a
 // model that cannot fit is refused (exit 2) before the expensive work (ARCHITECTURE.md 2.4). The figures
 // follow the engine's storage: one f32 copy of the model shared by every engine, per engine what its paths
-// derive (int8 codes + scales, dequantized f32 matrices for the fake path), per engine the forward scratch of
-// one window (the attention's score matrix [heads, T, T] shared by its layers, the linear sites' shared
-// activation buffers, the block's buffers), the evaluator's logits and oneDNN's per-thread scratch.
+// derive (int8 codes + scales, dequantized f32 matrices for the fake path), per forward running at once (one,
+// or one per thread when windows run in parallel) the forward scratch of one window, which every engine and
+// layer on that thread shares (the attention's score matrix [heads, T, T], the linear sites' activation
+// buffers, the block's buffers) and the evaluator's logits, and oneDNN's per-thread scratch.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +29,9 @@ struct MemoryEstimate {
 
 // `engines`: the scheme of every engine alive at once (the evaluator keeps the fp engine and one per case);
 // `model_copies`: f32 models in memory (1, plus one per post-training method that transforms the weights).
-// threads <= 0: OpenMP's thread count.
+// threads <= 0: OpenMP's thread count. `forwards`: forward passes running at once (window-parallel threads).
 MemoryEstimate estimate_memory(const ArchSpec& spec, const std::vector<Scheme>& engines, int model_copies,
-                               int64_t window, int threads = 0);
+                               int64_t window, int threads = 0, int forwards = 1);
 
 // InputError when `need`, less `already_held` bytes of it that are resident already (a loaded model, which
 // MemAvailable no longer counts), exceeds `available`: names `what`, the estimate and the available figure

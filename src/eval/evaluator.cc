@@ -7,11 +7,15 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+
+#include <omp.h>
 
 #include "src/core/error.h"
 #include "src/core/memory.h"
 #include "src/engine/engine.h"
+#include "src/engine/window_parallel.h"
 #include "src/eval/case_forward.h"
 #include "src/methods/prepare.h"
 
@@ -67,14 +71,15 @@ nlohmann::json CaseResult::to_json() const {
   return j;
 }
 
-engine::MemoryEstimate estimate_eval_memory(const ArchSpec& spec, const std::vector<EvalCase>& cases, int64_t window) {
+engine::MemoryEstimate estimate_eval_memory(const ArchSpec& spec, const std::vector<EvalCase>& cases, int64_t window,
+                                            int forwards) {
   std::vector<Scheme> engines{parse_scheme("FP32")};
   std::set<std::string> methods;
   for (const EvalCase& c : cases) {
     engines.push_back(c.scheme);
     if (!c.method.is_rtn()) methods.insert(c.method.name());
   }
-  return engine::estimate_memory(spec, engines, 1 + static_cast<int>(methods.size()), window);
+  return engine::estimate_memory(spec, engines, 1 + static_cast<int>(methods.size()), window, 0, forwards);
 }
 
 EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, const std::vector<EvalCase>& cases,
@@ -113,7 +118,9 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
                      " (half needs a sequence of at least " + std::to_string(window) + " tokens)");
   engine::check_finite_weights(model);
   {  // before any engine is built: the window is known now (ARCHITECTURE.md 2.4)
-    const engine::MemoryEstimate need = estimate_eval_memory(a, cases, window);
+    const int64_t n_windows = static_cast<int64_t>(windows.size());
+    const int forwards = engine::windows_in_parallel(n_windows) ? omp_get_max_threads() : 1;
+    const engine::MemoryEstimate need = estimate_eval_memory(a, cases, window, forwards);
     if (options.max_memory) engine::check_memory_fits(need, window, {options.max_memory, "--max-memory"}, "evaluation");
     else engine::check_memory_fits(need, window, available_memory(), "evaluation", need.one_model);
   }
@@ -192,10 +199,27 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
 
   const int64_t V = a.vocab_size;
   const bool oracle = data.bb && data.bb->vocab_size() == V;
-  std::vector<float> fp_logits, q_logits, oracle_probs;
-  std::vector<int32_t> targets, bos_window;
-  std::vector<uint8_t> pos_class, backcopy;
-  for (size_t w = 0; w < windows.size(); ++w) {
+  // Each window's contribution is computed on its own (window-parallel when there are enough windows,
+  // src/engine/window_parallel.h) and reduced below in window order, so every number is the same on any thread
+  // count.
+  struct WindowResult {
+    std::vector<MetricsAccumulator> acc;      // [case]
+    std::vector<SiteErrorObserver> errors;    // [case]
+    std::vector<double> seconds;              // [case]
+    double fp_seconds = 0;
+    int64_t scored = 0;
+  };
+  std::vector<WindowResult> results(windows.size());
+  std::mutex progress_mu;
+  int64_t windows_done = 0;
+  auto run_window = [&](int64_t w) {
+    thread_local std::vector<float> fp_logits, q_logits, oracle_probs;
+    thread_local std::vector<int32_t> targets, bos_window;
+    thread_local std::vector<uint8_t> pos_class, backcopy;
+    WindowResult& out = results[w];
+    out.acc.resize(cases.size());
+    out.errors.resize(cases.size());
+    out.seconds.assign(cases.size(), 0.0);
     const Window& win = windows[w];
     const auto& seq = data.sequences[win.seq];
     const int64_t T = win.end - win.start;
@@ -209,7 +233,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     engine::ResidualNormObserver norms;
     auto t0 = Clock::now();
     fp.forward(tok, T, fp_logits.data(), &norms);
-    report.fp_seconds += seconds_since(t0);
+    out.fp_seconds = seconds_since(t0);
     const auto sinks = norms.sink_tokens(options.outliers.tau_tokens);
     // Rows of the window scored here (the protocol's choice); row r predicts sequence token start + r + 1.
     const int64_t r0 = win.row_begin, n = std::max<int64_t>(0, win.row_end - win.row_begin);
@@ -235,16 +259,32 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     rows.oracle = oracle ? oracle_probs.data() : nullptr;
     rows.backcopy = oracle ? backcopy.data() : nullptr;
     for (size_t c = 0; c < cases.size(); ++c) {
-      CaseState& st = states[c];
       auto t1 = Clock::now();
-      rows.q_logits = case_logits(*st.engine, cases[c], tok, T, fp_logits.data(), norms,
-                                  options.outliers.tau_tokens, &q_logits, &st.errors) +
+      rows.q_logits = case_logits(*states[c].engine, cases[c], tok, T, fp_logits.data(), norms,
+                                  options.outliers.tau_tokens, &q_logits, &out.errors[c]) +
                       r0 * V;
-      st.seconds += seconds_since(t1);
-      if (n > 0) st.acc.add(rows);
+      out.seconds[c] = seconds_since(t1);
+      if (n > 0) out.acc[c].add(rows);
     }
-    report.scored_tokens += n;
-    if (options.progress) options.progress(static_cast<int64_t>(w + 1), static_cast<int64_t>(windows.size()));
+    out.scored = n;
+    if (options.progress) {
+      std::lock_guard<std::mutex> lock(progress_mu);
+      options.progress(++windows_done, static_cast<int64_t>(windows.size()));
+    }
+  };
+  engine::for_each_window(static_cast<int64_t>(windows.size()), run_window);
+  for (WindowResult& r : results) {  // in window order
+    report.fp_seconds += r.fp_seconds;
+    report.scored_tokens += r.scored;
+    for (size_t c = 0; c < cases.size(); ++c) {
+      CaseState& st = states[c];
+      st.acc.merge(r.acc[c]);
+      for (int s = 0; s < kNumSites; ++s) {
+        st.errors.signal[s] += r.errors[c].signal[s];
+        st.errors.noise[s] += r.errors[c].noise[s];
+      }
+      st.seconds += r.seconds[c];
+    }
   }
   report.windows = static_cast<int64_t>(windows.size());
   report.f32_impl = fp.f32_impl();

@@ -73,7 +73,7 @@ struct CaseResult {
   double sqnr_db = 0;        // over all sites
   std::array<std::string, kNumSites> site_path{};  // "fp" | "integer" | "fake"
   std::string int8_impl;     // oneDNN implementation of the integer matmuls ("" when none ran)
-  double seconds = 0;        // wall time of this case's forward passes
+  double seconds = 0;        // forward time of this case, summed over windows (over threads when window-parallel)
   nlohmann::json to_json() const;
 };
 
@@ -87,8 +87,10 @@ struct EvalReport {
 };
 
 // Memory of evaluating `cases` on a model of `spec` at `window` tokens: the fp engine plus one engine per case
-// alive at once, one f32 model plus one per post-training method that transforms the weights.
-engine::MemoryEstimate estimate_eval_memory(const ArchSpec& spec, const std::vector<EvalCase>& cases, int64_t window);
+// alive at once, one f32 model plus one per post-training method that transforms the weights, the forward scratch
+// once per forward running at once (`forwards`: the window-parallel threads, else 1).
+engine::MemoryEstimate estimate_eval_memory(const ArchSpec& spec, const std::vector<EvalCase>& cases, int64_t window,
+                                            int forwards = 1);
 
 // Throws InputError on bad input (window > context, empty dataset, ids outside the vocabulary).
 EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, const std::vector<EvalCase>& cases,

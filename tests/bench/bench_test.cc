@@ -2,6 +2,9 @@
 // rows, JSON output and exit code 2 on bad input. No timing assertions: only shapes and names.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -99,6 +102,40 @@ TEST(BenchCli, QuickAuditWritesCostRows) {
   }
   for (const char* k : {"audit_bb1_stats", "audit_bb1_stats_capture", "audit_llama_stats", "audit_llama_stats_capture"})
     EXPECT_TRUE(kernels.count(k)) << k;
+}
+
+// Tokens/s of fp32, W8A8 and W4A4 next to the same-run GEMM bound of the model's linear layers, and the rows
+// measured beside a busy process, which the bench must have killed and reaped (by pid) when it returns.
+TEST(BenchCli, QuickEvalWritesBoundAndBusyCoreRows) {
+  const std::string out = ::testing::TempDir() + "bench_quick_eval.json";
+  std::remove(out.c_str());
+  ASSERT_EQ(run("bench eval --quick --threads 1,2 --json " + out), 0);
+  const nlohmann::json rows = nlohmann::json::parse(read_file(out));
+  std::set<std::string> seen;
+  for (const auto& r : rows) {
+    const std::string k = r.at("kernel").get<std::string>();
+    seen.insert(k + "@" + std::to_string(r.at("threads").get<int>()));
+    EXPECT_GT(r.at("tokens_per_s").get<double>(), 0.0) << r.dump();
+    const bool fp = r.at("scheme") == "FP32";
+    EXPECT_GT(r.at(fp ? "f32_gemm_tokens_per_s" : "int8_gemm_tokens_per_s").get<double>(), 0.0) << r.dump();
+    EXPECT_NEAR(r.at("ratio").get<double>(),
+                r.at("tokens_per_s").get<double>() / r.at(fp ? "f32_gemm_tokens_per_s" : "int8_gemm_tokens_per_s").get<double>(),
+                1e-9) << r.dump();
+    if (k.size() > 5 && k.substr(k.size() - 5) == "_busy") {
+      const pid_t pid = static_cast<pid_t>(std::stol(r.at("busy_pid").get<std::string>()));
+      ASSERT_GT(pid, 0) << r.dump();
+      errno = 0;
+      EXPECT_EQ(::kill(pid, 0), -1) << "busy process " << pid << " still exists";
+      EXPECT_EQ(errno, ESRCH);
+      EXPECT_TRUE(r.contains("vs_1_thread_idle")) << r.dump();
+    }
+  }
+  for (const char* s : {"FP32", "W8A8", "W4A4"}) {
+    EXPECT_TRUE(seen.count(std::string("eval_") + s + "@1")) << s;
+    EXPECT_TRUE(seen.count(std::string("eval_") + s + "@2")) << s;
+    EXPECT_TRUE(seen.count(std::string("eval_") + s + "_busy@2")) << s;
+    EXPECT_FALSE(seen.count(std::string("eval_") + s + "_busy@1")) << s;
+  }
 }
 
 TEST(BenchCli, BadInputIsExitCode2) {

@@ -103,6 +103,31 @@ TEST_F(ThreadsCli, EvalIsBitIdenticalOnOneTwoThreeAndFiveThreads) {
   }
 }
 
+// Both ways of spreading an evaluation over threads (src/engine/window_parallel.h): one window (every thread
+// count above 1 runs it with intra-op threads) and seven windows (window-parallel at 2, 3 and 5 threads, with
+// windows handed out unevenly), each against its 1-thread result.
+TEST_F(ThreadsCli, EvalIsBitIdenticalWindowParallelAndIntraOp) {
+  for (const char* seqs : {"1", "7"}) {
+    nlohmann::json first;
+    for (int threads : {1, 2, 3, 5}) {
+      const std::string out = *dir_ + "/evalw" + seqs + "_" + std::to_string(threads) + ".json";
+      ASSERT_EQ(run("eval " + *dir_ + "/ckpt --data bb:seed=5,seqs=" + seqs +
+                    ",len=256,k=3,vocab=39 --scheme W8A8 --scheme W4A4-kv4 --scheme W4A16 --protect none "
+                    "--protect both --threads " + std::to_string(threads) + " --json " + out + " --quiet"),
+                0);
+      nlohmann::json j = read_json(out);
+      ASSERT_EQ(j["windows"], std::stoi(seqs));
+      strip_timings(j);
+      if (threads == 1) {
+        first = j;
+        continue;
+      }
+      SCOPED_TRACE(std::string("seqs ") + seqs + ", threads " + std::to_string(threads));
+      expect_same_bits(first, j);
+    }
+  }
+}
+
 TEST_F(ThreadsCli, AuditIsBitIdenticalOnOneTwoThreeAndFiveThreads) {
   nlohmann::json first;
   for (int threads : {1, 2, 3, 5}) {
