@@ -7,6 +7,7 @@
 #include "src/core/error.h"
 #include "quant/quantize.h"
 #include "src/engine/exp_rows.h"
+#include "src/engine/flash_attention.h"
 #include "src/engine/for_rows.h"
 #include "src/engine/ops.h"
 
@@ -100,12 +101,13 @@ void Attention::row_transform(int64_t T, const float* sink, const uint8_t* prote
 
 void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out, const uint8_t* protected_rows,
                     Observer* obs) {
-  thread_local Scratch sc;
+  // A thread_local is not captured by the lambdas below (a worker thread would see its own): use a reference.
+  thread_local Scratch per_thread;
+  Scratch& sc = per_thread;
   const int64_t H = spec_.num_heads, KV = spec_.num_kv_heads, hd = spec_.head_dim, G = H / KV;
   sc.qh.resize(H * T * hd);
   sc.kh.resize(KV * T * hd);
   sc.vh.resize(KV * T * hd);
-  sc.scores.resize(H * T * T);
   if (spec_.positions == PosKind::kRope) {  // rotated while split into heads: one pass over q and k
     sc.rope.ensure(T, spec_.rotary_dims(), spec_.rope_theta);
     rope_to_heads(in.q, in.ldq, H, T, hd, sc.rope, sc.qh.data());
@@ -124,6 +126,30 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
     quantize_kv(sc.kh.data(), T, protected_rows, static_kv_.k_scale, static_kv_.k_zp, sc);
     quantize_kv(sc.vh.data(), T, protected_rows, static_kv_.v_scale, static_kv_.v_zp, sc);
   }
+  const AttnKind kind = spec_.attn.kind;
+  if ((kind == AttnKind::kSoftmax || kind == AttnKind::kSink) && !probs_.enabled() &&
+      !(obs && obs->wants_attention())) {
+    // Nothing needs the probabilities: the tiled online softmax (flash_attention.h), straight into the output
+    // rows, in blocks of kFlashRows query rows of one head (one kernel dispatch each).
+    constexpr int64_t kFlashRows = 64;  // the transposed key block is reused by this many rows
+    const int64_t per_head = (T + kFlashRows - 1) / kFlashRows, ldo = H * hd;
+    const int window = spec_.window_of(layer);
+    for_blocks_dynamic(H * per_head, kFlashRows * hd * (T / 2 + 1), [&](int64_t b) {
+      const int64_t h = b / per_head, i0 = (b % per_head) * kFlashRows, i1 = std::min(T, i0 + kFlashRows);
+      FlashHead fh{sc.qh.data() + h * T * hd, hd, sc.kh.data() + (h / G) * T * hd, hd,
+                   sc.vh.data() + (h / G) * T * hd, hd, out + h * hd, ldo};
+      fh.hd = hd;
+      fh.scale = spec_.score_scale();
+      fh.softcap = spec_.attn_softcap;
+      fh.window = window;
+      if (kind == AttnKind::kSink) fh.extra = in.sink[h];
+      flash_attention_rows(fh, i0, i1);
+    });
+    if (obs && obs->wants_values())
+      for (int64_t h = 0; h < H; ++h) obs->on_values(layer, static_cast<int>(h), sc.vh.data() + (h / G) * T * hd, T, hd);
+    return;
+  }
+  sc.scores.resize(H * T * T);
   // Causal attention in blocks of query rows: block [r0, r1) only needs keys 0..r1-1, so the scores and
   // P V matmuls skip the upper triangle beyond each block (37.5% of their flops at T = 512 with blocks of
   // 128; smaller blocks save little more and multiply the oneDNN calls). Per block and query head g of a

@@ -277,7 +277,8 @@ void QuantizedModel::run_group(int layer, std::vector<FusedLinear>& group, const
 
 void QuantizedModel::forward(const int32_t* tokens, int64_t T, float* logits, Observer* obs,
                              const uint8_t* rows_in) {
-  thread_local ForwardScratch sc;
+  thread_local ForwardScratch per_thread;
+  ForwardScratch& sc = per_thread;  // a reference, so that lambdas capture this thread's buffers
   std::vector<float> &h_ = sc.h, &xn_ = sc.xn, &attn_in_ = sc.attn_in, &att_ = sc.att, &tmp_ = sc.tmp;
   std::vector<float> &attn_out_ = sc.attn_out, &gate_ = sc.gate, &mlp_in_ = sc.mlp_in, &act_ = sc.act;
   std::vector<uint8_t>& default_rows_ = sc.default_rows;

@@ -1,0 +1,163 @@
+// The tiled online-softmax attention (src/engine/flash_attention.h) on every compiled Highway target against its
+// scalar reference (double scores, two-pass softmax): random heads of odd lengths and head sizes, soft-capping,
+// sliding windows, an extra (sink) logit, blocks of rows starting anywhere; adversarial inputs (huge scores,
+// all-equal keys, zero queries, a dominating or absent extra logit, NaN and Inf values); and the engine's two
+// attention paths (flash when nothing observes the probabilities, the classic one when an observer does).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "src/engine/engine.h"
+#include "src/engine/flash_attention.h"
+#include "tests/engine/tiny_models.h"
+#include "tests/hwy_per_target.h"
+
+namespace qh::engine {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+struct Head {
+  int64_t T, hd, ld;
+  std::vector<float> q, k, v;
+  Head(int64_t T_, int64_t hd_, uint32_t seed, float q_scale = 1.0f) : T(T_), hd(hd_), ld(hd_ + 3) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    for (auto* x : {&q, &k, &v}) {
+      x->resize(T * ld);
+      for (float& e : *x) e = g(rng);
+    }
+    for (float& e : q) e *= q_scale;
+  }
+  FlashHead args(std::vector<float>& out) const {
+    out.assign(T * ld, -7.0f);  // the padding columns must stay untouched
+    FlashHead h{q.data(), ld, k.data(), ld, v.data(), ld, out.data(), ld};
+    h.hd = hd;
+    h.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    return h;
+  }
+};
+
+// got vs want: relative 2e-5 (float scores and online rescaling vs double), NaN where the reference has NaN.
+void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& label) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::isnan(want[i])) {
+      EXPECT_TRUE(std::isnan(got[i])) << label << " i=" << i;
+      continue;
+    }
+    if (std::isinf(want[i])) {
+      EXPECT_EQ(got[i], want[i]) << label << " i=" << i;
+      continue;
+    }
+    EXPECT_NEAR(got[i], want[i], 2e-5f * std::fabs(want[i]) + 2e-6f) << label << " i=" << i;
+  }
+}
+
+// Both implementations over [i0, i1) in blocks of `block` rows (the engine dispatches per block).
+void compare(const Head& h, FlashHead tweak(FlashHead), int64_t block, const std::string& label) {
+  std::vector<float> got, want;
+  FlashHead a = tweak(h.args(got)), b = tweak(h.args(want));
+  for (int64_t i0 = 0; i0 < h.T; i0 += block) {
+    flash_attention_rows(a, i0, std::min(h.T, i0 + block));
+    flash_attention_rows_reference(b, i0, std::min(h.T, i0 + block));
+  }
+  expect_close(got, want, label);
+}
+
+class FlashPerTarget : public qh::test::PerHwyTarget {};
+
+TEST_P(FlashPerTarget, RandomHeadsMatchTheReference) {
+  for (int64_t T : {1, 2, 3, 15, 16, 17, 33, 100}) {
+    for (int64_t hd : {1, 5, 16, 40, 64}) {
+      const Head h(T, hd, static_cast<uint32_t>(T * 131 + hd));
+      const std::string at = "T=" + std::to_string(T) + " hd=" + std::to_string(hd);
+      compare(h, [](FlashHead f) { return f; }, 32, at);
+      compare(h, [](FlashHead f) { return f; }, 7, at + " blocks of 7");
+      compare(h, [](FlashHead f) { return f; }, 64, at + " blocks of 64");
+      compare(h, [](FlashHead f) { f.softcap = 1.5f; return f; }, 32, at + " softcap");
+      compare(h, [](FlashHead f) { f.window = 5; return f; }, 32, at + " window 5");
+      compare(h, [](FlashHead f) { f.window = 1; return f; }, 13, at + " window 1");
+      compare(h, [](FlashHead f) { f.extra = 0.7f; return f; }, 32, at + " extra");
+      compare(h, [](FlashHead f) { f.extra = 0.7f; f.window = 4; f.softcap = 2.0f; return f; }, 9, at + " all");
+    }
+  }
+}
+
+TEST_P(FlashPerTarget, AdversarialHeadsMatchTheReference) {
+  // Huge scores (|q.k| ~ 1e30): one-hot rows; a large extra logit takes almost all the mass; a very negative
+  // one none.
+  const Head huge(37, 24, 5, 1e14f);
+  compare(huge, [](FlashHead f) { f.scale = 1e14f; return f; }, 32, "huge");
+  compare(huge, [](FlashHead f) { f.extra = 50.0f; return f; }, 32, "extra dominates");
+  compare(huge, [](FlashHead f) { f.extra = -1e30f; return f; }, 32, "extra negligible");
+  // All-equal keys: uniform rows (the mean of the visible values); zero queries: the same.
+  Head equal(41, 17, 6);
+  for (int64_t t = 0; t < equal.T; ++t)
+    for (int64_t c = 0; c < equal.hd; ++c) equal.k[t * equal.ld + c] = 0.25f;
+  compare(equal, [](FlashHead f) { return f; }, 32, "equal keys");
+  Head zero(41, 17, 7);
+  std::fill(zero.q.begin(), zero.q.end(), 0.0f);
+  compare(zero, [](FlashHead f) { return f; }, 32, "zero queries");
+  // NaN and Inf values at position 20: rows 20.. carry them, rows before stay finite (a key after the row is
+  // never read), and with a window of 3 rows 23.. are clean again.
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), kInf}) {
+    Head h(40, 19, 8);
+    h.v[20 * h.ld + 4] = bad;
+    compare(h, [](FlashHead f) { return f; }, 32, "bad value");
+    compare(h, [](FlashHead f) { f.window = 3; return f; }, 16, "bad value, window 3");
+    std::vector<float> out;
+    FlashHead f = h.args(out);
+    flash_attention_rows(f, 0, h.T);
+    for (int64_t i = 0; i < 20; ++i) EXPECT_TRUE(std::isfinite(out[i * h.ld + 4])) << i;
+    for (int64_t i = 20; i < h.T; ++i) EXPECT_FALSE(std::isfinite(out[i * h.ld + 4])) << i;
+  }
+}
+
+// One token: its own value with probability 1, or exactly 0 when an extra logit takes all the mass; the columns
+// past hd are never written.
+TEST_P(FlashPerTarget, OneTokenIsItsValueOrZeroBesideAHugeExtraLogit) {
+  const Head h(1, 9, 9);
+  std::vector<float> out;
+  FlashHead f = h.args(out);
+  flash_attention_rows(f, 0, 1);
+  for (int64_t c = 0; c < h.hd; ++c) EXPECT_FLOAT_EQ(out[c], h.v[c]) << c;
+  f.extra = 1e4f;
+  flash_attention_rows(f, 0, 1);
+  for (int64_t c = 0; c < h.hd; ++c) EXPECT_EQ(out[c], 0.0f) << c;
+  for (int64_t c = h.hd; c < h.ld; ++c) EXPECT_EQ(out[c], -7.0f) << "padding column " << c;
+}
+
+QH_INSTANTIATE_PER_HWY_TARGET(FlashPerTarget);
+
+// An observer of attention maps sends the engine down the classic path (scores, softmax rows, P V); without one
+// it takes the flash path. Both compute the same attention: logits agree to float reassociation.
+class AttentionMapsWanted : public Observer {
+ public:
+  bool wants_attention() const override { return true; }
+};
+
+TEST(FlashAttention, EngineFlashAndClassicPathsAgree) {
+  for (AttnKind kind : {AttnKind::kSoftmax, AttnKind::kSink}) {
+    ArchSpec a = enginetest::tiny_spec();
+    a.attn.kind = kind;
+    a.attn_softcap = kind == AttnKind::kSink ? 3.0f : 0.0f;
+    const Model m = enginetest::random_model(a, 77);
+    const std::vector<int32_t> tok = enginetest::random_tokens(a.context, a.vocab_size, 5);
+    for (const char* scheme : {"FP32", "W8A8", "W4A4-kv4"}) {
+      Engine e(m, parse_scheme(scheme));
+      std::vector<float> flash(tok.size() * a.vocab_size), classic(flash.size());
+      e.forward(tok.data(), static_cast<int64_t>(tok.size()), flash.data());
+      AttentionMapsWanted obs;
+      e.forward(tok.data(), static_cast<int64_t>(tok.size()), classic.data(), &obs);
+      EXPECT_LT(enginetest::rel_error(flash, classic), 1e-5) << scheme;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qh::engine
