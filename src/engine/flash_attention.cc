@@ -24,16 +24,85 @@ namespace hn = hwy::HWY_NAMESPACE;
 // enters a sum). Blocks of several vectors amortise the reductions and the correction over many keys.
 constexpr int64_t kVecs = 4;
 
+using D = hn::ScalableTag<float>;
+using V = hn::Vec<D>;
+
+// acc[c..hd) += sum_{jj in [jlo, jhi)} p[jj] v_{j0+jj}[c..hd): four vectors of columns at a time (four
+// independent multiply-add chains over the keys), then single vectors, then single columns.
+void AddValues(const FlashHead& h, int64_t j0, float* acc, const float* p, int64_t jlo, int64_t jhi, int64_t c) {
+  if (jhi <= jlo) return;
+  const D d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d)), hd_vec = h.hd / L * L;
+  for (; c + 4 * L <= hd_vec; c += 4 * L) {
+    V a0 = hn::LoadU(d, acc + c), a1 = hn::LoadU(d, acc + c + L);
+    V a2 = hn::LoadU(d, acc + c + 2 * L), a3 = hn::LoadU(d, acc + c + 3 * L);
+    for (int64_t jj = jlo; jj < jhi; ++jj) {
+      const V pj = hn::Set(d, p[jj]);
+      const float* vr = h.v + (j0 + jj) * h.ldv + c;
+      a0 = hn::MulAdd(pj, hn::LoadU(d, vr), a0);
+      a1 = hn::MulAdd(pj, hn::LoadU(d, vr + L), a1);
+      a2 = hn::MulAdd(pj, hn::LoadU(d, vr + 2 * L), a2);
+      a3 = hn::MulAdd(pj, hn::LoadU(d, vr + 3 * L), a3);
+    }
+    hn::StoreU(a0, d, acc + c);
+    hn::StoreU(a1, d, acc + c + L);
+    hn::StoreU(a2, d, acc + c + 2 * L);
+    hn::StoreU(a3, d, acc + c + 3 * L);
+  }
+  for (; c < hd_vec; c += L) {
+    V a = hn::LoadU(d, acc + c);
+    for (int64_t jj = jlo; jj < jhi; ++jj)
+      a = hn::MulAdd(hn::Set(d, p[jj]), hn::LoadU(d, h.v + (j0 + jj) * h.ldv + c), a);
+    hn::StoreU(a, d, acc + c);
+  }
+  for (; c < h.hd; ++c) {
+    float a = acc[c];
+    for (int64_t jj = jlo; jj < jhi; ++jj) a += p[jj] * h.v[(j0 + jj) * h.ldv + c];
+    acc[c] = a;
+  }
+}
+
+// The same for two rows over keys both see, two vectors of columns at a time (each value load feeds both
+// rows); returns the first column it did not cover (AddValues does the rest).
+int64_t AddValuesPair(const FlashHead& h, int64_t j0, float* acc_a, const float* pa, float* acc_b, const float* pb,
+                      int64_t jlo, int64_t jhi) {
+  if (jhi <= jlo) return h.hd;
+  const D d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d)), hd_vec = h.hd / L * L;
+  int64_t c = 0;
+  for (; c + 2 * L <= hd_vec; c += 2 * L) {
+    V a0 = hn::LoadU(d, acc_a + c), a1 = hn::LoadU(d, acc_a + c + L);
+    V b0 = hn::LoadU(d, acc_b + c), b1 = hn::LoadU(d, acc_b + c + L);
+    for (int64_t jj = jlo; jj < jhi; ++jj) {
+      const V paj = hn::Set(d, pa[jj]), pbj = hn::Set(d, pb[jj]);
+      const float* vr = h.v + (j0 + jj) * h.ldv + c;
+      const V v0 = hn::LoadU(d, vr), v1 = hn::LoadU(d, vr + L);
+      a0 = hn::MulAdd(paj, v0, a0);
+      a1 = hn::MulAdd(paj, v1, a1);
+      b0 = hn::MulAdd(pbj, v0, b0);
+      b1 = hn::MulAdd(pbj, v1, b1);
+    }
+    hn::StoreU(a0, d, acc_a + c);
+    hn::StoreU(a1, d, acc_a + c + L);
+    hn::StoreU(b0, d, acc_b + c);
+    hn::StoreU(b1, d, acc_b + c + L);
+  }
+  return c;
+}
+
 void FlashRows(const FlashHead& h, int64_t i0, int64_t i1) {
-  using D = hn::ScalableTag<float>;
-  using V = hn::Vec<D>;
   const D d;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d)), KB = kVecs * L;
   const int64_t hd = h.hd, R = i1 - i0;
   const int64_t hd_vec = hd / L * L;  // value columns in full vectors; the rest one by one
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  thread_local std::vector<float> kt, acc, m, l, p;
+  thread_local std::vector<float> kt, raw, acc, m, l, p, probs;
+  thread_local std::vector<int64_t> lo, hi;
   kt.resize(hd * KB);
+  raw.resize(R * KB);
+  probs.resize(R * KB);
+  lo.resize(R);
+  hi.resize(R);
   acc.assign(R * hd, 0.0f);
   m.assign(R, h.extra);
   l.assign(R, h.extra == kNegInf ? 0.0f : 1.0f);  // the extra logit's own exp(extra - m) with m = extra
@@ -53,17 +122,34 @@ void FlashRows(const FlashHead& h, int64_t i0, int64_t i1) {
       const float* kr = h.k + (j0 + jj) * h.ldk;
       for (int64_t c = 0; c < hd; ++c) kt[c * KB + jj] = kr[c];
     }
+    // Raw scores of the block, two rows at a time: each load of kt feeds both rows' multiply-adds.
+    for (int64_t r = 0; r < R; r += 2) {
+      const int64_t ia = i0 + r, ib = std::min(i0 + r + 1, i1 - 1);
+      if (j0 > ib || j0 + KB <= first_key(ia)) continue;  // neither row sees a key of this block
+      const float* qa = h.q + ia * h.ldq;
+      const float* qb = h.q + ib * h.ldq;
+      V sa[kVecs], sb[kVecs];
+      for (int64_t u = 0; u < kVecs; ++u) sa[u] = sb[u] = hn::Zero(d);
+      for (int64_t c = 0; c < hd; ++c) {
+        const V qac = hn::Set(d, qa[c]), qbc = hn::Set(d, qb[c]);
+        const float* kc = kt.data() + c * KB;
+        for (int64_t u = 0; u < kVecs; ++u) {
+          const V kv = hn::LoadU(d, kc + u * L);
+          sa[u] = hn::MulAdd(qac, kv, sa[u]);
+          sb[u] = hn::MulAdd(qbc, kv, sb[u]);
+        }
+      }
+      for (int64_t u = 0; u < kVecs; ++u) {
+        hn::StoreU(sa[u], d, raw.data() + r * KB + u * L);
+        if (ib > ia) hn::StoreU(sb[u], d, raw.data() + (r + 1) * KB + u * L);
+      }
+    }
     for (int64_t r = 0; r < R; ++r) {
       const int64_t i = i0 + r, first = first_key(i);
-      if (j0 > i || j0 + KB <= first) continue;  // no key of this block is visible from row i
-      const float* qr = h.q + i * h.ldq;
+      lo[r] = hi[r] = 0;  // no value to add unless the row sees a key of this block
+      if (j0 > i || j0 + KB <= first) continue;
       V s[kVecs];
-      for (int64_t u = 0; u < kVecs; ++u) s[u] = hn::Zero(d);
-      for (int64_t c = 0; c < hd; ++c) {
-        const V qc = hn::Set(d, qr[c]);
-        const float* kc = kt.data() + c * KB;
-        for (int64_t u = 0; u < kVecs; ++u) s[u] = hn::MulAdd(qc, hn::LoadU(d, kc + u * L), s[u]);
-      }
+      for (int64_t u = 0; u < kVecs; ++u) s[u] = hn::LoadU(d, raw.data() + r * KB + u * L);
       const V vi = hn::Set(d, static_cast<float>(i)), vfirst = hn::Set(d, static_cast<float>(first));
       V vmax = neg_inf;
       for (int64_t u = 0; u < kVecs; ++u) {
@@ -86,37 +172,36 @@ void FlashRows(const FlashHead& h, int64_t i0, int64_t i1) {
       l[r] = l[r] * corr + hn::GetLane(hn::SumOfLanes(d, vsum));
       m[r] = m_new;
       float* ar = acc.data() + r * hd;
-      const int64_t jj0 = std::max<int64_t>(0, first - j0), jj1 = std::min(nk, i - j0 + 1);
-      // acc <- acc * corr + sum_j p_j v_j with the value columns in registers: four vectors of columns at a time
-      // (four independent multiply-add chains over the keys), then single vectors, then single columns.
       const V vc = hn::Set(d, corr);
       int64_t c = 0;
-      for (; c + 4 * L <= hd_vec; c += 4 * L) {
-        V a0 = hn::Mul(hn::LoadU(d, ar + c), vc), a1 = hn::Mul(hn::LoadU(d, ar + c + L), vc);
-        V a2 = hn::Mul(hn::LoadU(d, ar + c + 2 * L), vc), a3 = hn::Mul(hn::LoadU(d, ar + c + 3 * L), vc);
-        for (int64_t jj = jj0; jj < jj1; ++jj) {
-          const V pj = hn::Set(d, p[jj]);
-          const float* vr = h.v + (j0 + jj) * h.ldv + c;
-          a0 = hn::MulAdd(pj, hn::LoadU(d, vr), a0);
-          a1 = hn::MulAdd(pj, hn::LoadU(d, vr + L), a1);
-          a2 = hn::MulAdd(pj, hn::LoadU(d, vr + 2 * L), a2);
-          a3 = hn::MulAdd(pj, hn::LoadU(d, vr + 3 * L), a3);
-        }
-        hn::StoreU(a0, d, ar + c);
-        hn::StoreU(a1, d, ar + c + L);
-        hn::StoreU(a2, d, ar + c + 2 * L);
-        hn::StoreU(a3, d, ar + c + 3 * L);
+      for (; c < hd_vec; c += L) hn::StoreU(hn::Mul(hn::LoadU(d, ar + c), vc), d, ar + c);
+      for (; c < hd; ++c) ar[c] *= corr;
+      std::copy(p.data(), p.data() + KB, probs.data() + r * KB);
+      lo[r] = std::max<int64_t>(0, first - j0);
+      hi[r] = std::min(nk, i - j0 + 1);
+    }
+    // acc += sum_j p_j v_j over each row's visible keys, two rows at a time over the keys both see (each value
+    // load feeds both rows), the rest of each row's keys alone.
+    for (int64_t r = 0; r < R; r += 2) {
+      const bool pair = r + 1 < R && hi[r] > lo[r] && hi[r + 1] > lo[r + 1];
+      if (!pair) {
+        AddValues(h, j0, acc.data() + r * hd, probs.data() + r * KB, lo[r], hi[r], 0);
+        if (r + 1 < R) AddValues(h, j0, acc.data() + (r + 1) * hd, probs.data() + (r + 1) * KB, lo[r + 1], hi[r + 1], 0);
+        continue;
       }
-      for (; c < hd_vec; c += L) {
-        V a = hn::Mul(hn::LoadU(d, ar + c), vc);
-        for (int64_t jj = jj0; jj < jj1; ++jj)
-          a = hn::MulAdd(hn::Set(d, p[jj]), hn::LoadU(d, h.v + (j0 + jj) * h.ldv + c), a);
-        hn::StoreU(a, d, ar + c);
-      }
-      for (; c < hd; ++c) {
-        float a = ar[c] * corr;
-        for (int64_t jj = jj0; jj < jj1; ++jj) a += p[jj] * h.v[(j0 + jj) * h.ldv + c];
-        ar[c] = a;
+      const int64_t both_lo = std::max(lo[r], lo[r + 1]), both_hi = std::max(both_lo, std::min(hi[r], hi[r + 1]));
+      float* aa = acc.data() + r * hd;
+      float* ab = acc.data() + (r + 1) * hd;
+      const float* pa = probs.data() + r * KB;
+      const float* pb = probs.data() + (r + 1) * KB;
+      const int64_t c_done = AddValuesPair(h, j0, aa, pa, ab, pb, both_lo, both_hi);
+      AddValues(h, j0, aa, pa, both_lo, both_hi, c_done);  // columns the pair kernel left
+      AddValues(h, j0, ab, pb, both_lo, both_hi, c_done);
+      for (int64_t q = r; q <= r + 1; ++q) {  // keys only one of the two rows sees
+        float* aq = acc.data() + q * hd;
+        const float* pq = probs.data() + q * KB;
+        AddValues(h, j0, aq, pq, lo[q], std::min(hi[q], both_lo), 0);
+        AddValues(h, j0, aq, pq, std::max(lo[q], both_hi), hi[q], 0);
       }
     }
   }
