@@ -152,12 +152,20 @@ void FlashRows(const FlashHead& h, int64_t i0, int64_t i1) {
       for (int64_t u = 0; u < kVecs; ++u) s[u] = hn::LoadU(d, raw.data() + r * KB + u * L);
       const V vi = hn::Set(d, static_cast<float>(i)), vfirst = hn::Set(d, static_cast<float>(first));
       V vmax = neg_inf;
+      bool finite = true;  // a NaN or +inf score (overflowing q.k) makes the row NaN, as the two-pass softmax does
       for (int64_t u = 0; u < kVecs; ++u) {
         s[u] = hn::Mul(s[u], vscale);
         if (capped) s[u] = hn::Mul(vcap, hn::Tanh(d, hn::Mul(s[u], vinv_cap)));
         const V idx = hn::Iota(d, static_cast<float>(j0 + u * L));  // key positions (exact below 2^24)
         s[u] = hn::IfThenElse(hn::Or(hn::Gt(idx, vi), hn::Lt(idx, vfirst)), neg_inf, s[u]);
+        finite = finite && hn::AllTrue(d, hn::Lt(s[u], hn::Set(d, std::numeric_limits<float>::infinity())));
         vmax = hn::Max(vmax, s[u]);
+      }
+      if (!finite) {
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        m[r] = l[r] = nan;  // every later block keeps the row NaN
+        std::fill(acc.data() + r * hd, acc.data() + (r + 1) * hd, nan);
+        continue;
       }
       const float m_new = std::max(m[r], hn::GetLane(hn::MaxOfLanes(d, vmax)));
       if (m_new == kNegInf) continue;  // nothing visible yet
@@ -233,8 +241,9 @@ void flash_attention_rows(const FlashHead& h, int64_t i0, int64_t i1) {
   if (i1 > i0) HWY_DYNAMIC_DISPATCH(FlashRows)(h, i0, i1);
 }
 
-// The plain definition: all scores of the row in double, soft-cap, mask, two-pass softmax with the extra logit,
-// then the probability-weighted sum of the visible values.
+// The plain definition: all scores of the row (dot products summed in double, held as f32 like the engine's
+// scores), soft-cap, mask, two-pass softmax with the extra logit, then the probability-weighted sum of the
+// visible values.
 void flash_attention_rows_reference(const FlashHead& h, int64_t i0, int64_t i1) {
   std::vector<double> s;
   for (int64_t i = i0; i < i1; ++i) {
@@ -244,7 +253,7 @@ void flash_attention_rows_reference(const FlashHead& h, int64_t i0, int64_t i1) 
     for (int64_t j = first; j <= i; ++j) {
       double dot = 0;
       for (int64_t c = 0; c < h.hd; ++c) dot += static_cast<double>(h.q[i * h.ldq + c]) * h.k[j * h.ldk + c];
-      dot *= h.scale;
+      dot = static_cast<double>(static_cast<float>(dot)) * h.scale;  // scores are f32: q.k may overflow to inf
       if (h.softcap > 0.0f) dot = h.softcap * std::tanh(dot / h.softcap);
       s[j - first] = dot;
       mx = std::max(mx, dot);

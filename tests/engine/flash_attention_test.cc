@@ -103,6 +103,22 @@ TEST_P(FlashPerTarget, AdversarialHeadsMatchTheReference) {
   Head zero(41, 17, 7);
   std::fill(zero.q.begin(), zero.q.end(), 0.0f);
   compare(zero, [](FlashHead f) { return f; }, 32, "zero queries");
+  // A NaN key, and a score that overflows to +inf: every row that sees that key becomes NaN (the reference's
+  // two-pass softmax gives NaN too), rows before it stay finite.
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), 1e30f}) {
+    Head h(30, 8, 10);
+    for (int64_t c = 0; c < h.hd; ++c) {
+      h.k[12 * h.ld + c] = bad;
+      if (bad > 0) h.q[20 * h.ld + c] = 1e30f;  // row 20 overflows against key 12
+    }
+    compare(h, [](FlashHead f) { return f; }, 32, "bad score");
+    compare(h, [](FlashHead f) { f.window = 4; return f; }, 5, "bad score, window 4");
+    std::vector<float> out;
+    FlashHead f = h.args(out);
+    flash_attention_rows(f, 0, h.T);
+    for (int64_t i = 0; i < 12; ++i) EXPECT_TRUE(std::isfinite(out[i * h.ld])) << i;
+    EXPECT_TRUE(std::isnan(out[20 * h.ld])) << bad;
+  }
   // NaN and Inf values at position 20: rows 20.. carry them, rows before stay finite (a key after the row is
   // never read), and with a window of 3 rows 23.. are clean again.
   for (float bad : {std::numeric_limits<float>::quiet_NaN(), kInf}) {
