@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -116,14 +117,14 @@ class LinearGemms {
           const std::vector<float> scales(N, 0.01f);
           i8_.push_back(std::make_unique<engine::Int8Matmul>(w.data(), scales.data(), N, K, nullptr, false, 0.0f));
         } else {
-          std::vector<float> w(N * K);
-          for (auto& x : w) x = g(rng);
-          f32_.push_back(std::make_unique<engine::F32Matmul>(w.data(), N, K, nullptr));
+          f32_w_.emplace_back(N * K);  // F32Matmul views its weights: they live as long as the GEMMs
+          for (auto& x : f32_w_.back()) x = g(rng);
+          f32_.push_back(std::make_unique<engine::F32Matmul>(f32_w_.back().data(), N, K, nullptr));
         }
       }
-    std::vector<float> head(a.vocab_size * d);
-    for (auto& x : head) x = g(rng);
-    head_ = std::make_unique<engine::F32Matmul>(head.data(), a.vocab_size, d, nullptr);
+    f32_w_.emplace_back(a.vocab_size * d);
+    for (auto& x : f32_w_.back()) x = g(rng);
+    head_ = std::make_unique<engine::F32Matmul>(f32_w_.back().data(), a.vocab_size, d, nullptr);
   }
   // The GEMMs of one window of T tokens, on the calling thread's buffers.
   void window(int64_t T) {
@@ -151,6 +152,7 @@ class LinearGemms {
   ArchSpec a_;
   bool int8_;
   std::vector<std::pair<int64_t, int64_t>> shapes_;  // (N, K) per layer
+  std::deque<std::vector<float>> f32_w_;  // f32 weights (a deque: growing it moves no matrix)
   std::vector<std::unique_ptr<engine::Int8Matmul>> i8_;
   std::vector<std::unique_ptr<engine::F32Matmul>> f32_;
   std::unique_ptr<engine::F32Matmul> head_;
