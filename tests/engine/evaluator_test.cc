@@ -132,7 +132,7 @@ TEST(MemoryEstimate, EvaluationThatDoesNotFitIsAnInputErrorBeforeAnyForward) {
   const auto data = make_data(2, 20, 2);
   EvalOptions o;
   o.max_memory = 4096;
-  std::vector<EvalCase> cases{{"", parse_scheme("W8A8"), {}}};
+  std::vector<EvalCase> cases{{"", parse_scheme("W8A8"), {}, {}}};
   int forwards = 0;
   o.progress = [&](int64_t, int64_t) { ++forwards; };
   try {
