@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -216,6 +217,17 @@ engine::QuantizedWeights gptq_quantize(const float* w, int64_t N, int64_t K, con
   return gptq_quantize(w, N, K, gptq_factor(hessian, K, params, what), spec, segments, params);
 }
 
+// The site a slot is named by in messages (q for q/k/v, up for gate/up).
+static Site site_of_slot(InputSlot s) {
+  switch (s) {
+    case InputSlot::kAttn: return Site::kQ;
+    case InputSlot::kO: return Site::kO;
+    case InputSlot::kMlp: return Site::kUp;
+    case InputSlot::kDown: return Site::kDown;
+  }
+  return Site::kQ;
+}
+
 InputSlot slot_of(Site s) {
   switch (s) {
     case Site::kQ: case Site::kK: case Site::kV: return InputSlot::kAttn;
@@ -293,10 +305,11 @@ std::vector<double>& HessianObserver::hessian(int layer, InputSlot slot) {
 
 engine::SiteWeightQuantizer gptq_quantizer(std::shared_ptr<const HessianObserver> hessians, GptqParams params,
                                            int64_t group, std::shared_ptr<double> seconds) {
-  // The factor of each (layer, input slot), made on first use and kept for every later site and scheme.
+  // The factor of every (layer, input slot), made together on the first call (one task per input, on the
+  // threads) and kept for every later site and scheme.
   struct Factors {
     std::mutex mu;
-    std::map<std::pair<int, int>, std::shared_ptr<const GptqFactor>> by_input;
+    std::vector<std::shared_ptr<const GptqFactor>> by_input;  // [layer * kNumSlots + slot]
   };
   auto factors = std::make_shared<Factors>();
   return [hessians, params, group, seconds, factors](int layer, Site site, const float* w, int64_t N, int64_t K,
@@ -307,18 +320,37 @@ engine::SiteWeightQuantizer gptq_quantizer(std::shared_ptr<const HessianObserver
       spec.granularity = Granularity::kGroup;
       spec.group_size = static_cast<int>(group);
     }
-    const std::string what = "layer " + std::to_string(layer) + " site " + to_string(site);
     std::shared_ptr<const GptqFactor> f;
     {
       std::lock_guard<std::mutex> lock(factors->mu);
-      auto& slot = factors->by_input[{layer, static_cast<int>(slot_of(site))}];
-      if (!slot) {
-        const std::vector<double>& h = hessians->hessian(layer, slot_of(site));
-        QH_CHECK(static_cast<int64_t>(h.size()) == K * K);
-        slot = std::make_shared<const GptqFactor>(gptq_factor(h, K, params, what));
+      if (factors->by_input.empty()) {
+        const int64_t n = static_cast<int64_t>(hessians->num_layers()) * kNumSlots;
+        std::vector<std::shared_ptr<const GptqFactor>> made(n);
+        std::vector<std::exception_ptr> errors(n);
+        double largest = 0;
+        for (int64_t i = 0; i < n; ++i)
+          largest = std::max(largest, std::pow(static_cast<double>(hessians->hessian(
+                                                   static_cast<int>(i / kNumSlots), static_cast<InputSlot>(i % kNumSlots)).size()), 1.5));
+        for_tasks(n, largest, [&](int64_t i) {
+          const int l = static_cast<int>(i / kNumSlots);
+          const InputSlot slot = static_cast<InputSlot>(i % kNumSlots);
+          const std::vector<double>& h = hessians->hessian(l, slot);
+          if (h.empty()) return;
+          const int64_t k = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(h.size()))));
+          try {  // nothing may leave an OpenMP region: the first failure (in input order) is rethrown below
+            made[i] = std::make_shared<const GptqFactor>(
+                gptq_factor(h, k, params, "layer " + std::to_string(l) + " input of " + to_string(site_of_slot(slot))));
+          } catch (...) {
+            errors[i] = std::current_exception();
+          }
+        });
+        for (const auto& e : errors)
+          if (e) std::rethrow_exception(e);
+        factors->by_input = std::move(made);
       }
-      f = slot;
+      f = factors->by_input.at(static_cast<size_t>(layer) * kNumSlots + static_cast<int>(slot_of(site)));
     }
+    QH_CHECK(f && f->K == K);
     engine::QuantizedWeights q = gptq_quantize(w, N, K, *f, spec, segments, params);
     if (seconds) *seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return q;

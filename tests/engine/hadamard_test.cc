@@ -183,5 +183,38 @@ TEST(HadamardTransform, ManyRowsEqualEachRowAloneOnAnyThreadCount) {
   omp_set_num_threads(saved);
 }
 
+
+// apply / apply_transposed against Q = diag(s) (H_p / sqrt(p) (x) B) written out entry by entry, for the block
+// sizes with their own unrolled product (3, 5, 7) and the general one (9), B any m x m matrix.
+TEST(HadamardTransform, EveryBlockSizeEqualsTheKroneckerProductByHand) {
+  for (int64_t m : {3, 5, 7, 9}) {
+    const int64_t p = 4, n = p * m;
+    std::mt19937 rng(static_cast<uint32_t>(m));
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::vector<float> B(m * m), signs(n), x(3 * n);
+    for (float& v : B) v = g(rng);
+    for (float& v : signs) v = (rng() & 1) ? 1.0f : -1.0f;
+    for (float& v : x) v = g(rng);
+    auto Q = [&](int64_t r, int64_t c) {  // row a*m+i, column b*m+j
+      const int64_t a = r / m, i = r % m, b = c / m, j = c % m;
+      return signs[r] * sylvester(a, b) / 2.0 * B[i * m + j];
+    };
+    const HadamardTransform q(n, m, B, signs);
+    std::vector<float> y = x, z = x;
+    q.apply(y.data(), 3, n);
+    q.apply_transposed(z.data(), 3, n);
+    for (int64_t r = 0; r < 3; ++r)
+      for (int64_t c = 0; c < n; ++c) {
+        double want = 0, want_t = 0;
+        for (int64_t k = 0; k < n; ++k) {
+          want += x[r * n + k] * Q(k, c);
+          want_t += x[r * n + k] * Q(c, k);
+        }
+        EXPECT_NEAR(y[r * n + c], want, 1e-4) << m << " " << r << " " << c;
+        EXPECT_NEAR(z[r * n + c], want_t, 1e-4) << m << " " << r << " " << c;
+      }
+  }
+}
+
 }  // namespace
 }  // namespace qh::engine

@@ -14,6 +14,7 @@
 #include <omp.h>
 
 #include "quant/quant_math.h"
+#include "src/core/error.h"
 #include "src/engine/weight_quant.h"
 #include "src/methods/gptq.h"
 
@@ -310,6 +311,35 @@ TEST(Gptq, HessianObserverSharesAnInputAndMirrors) {
     }
   EXPECT_EQ(obs.rows(), T);
   EXPECT_TRUE(obs.hessian(0, InputSlot::kMlp).empty());
+}
+
+
+// The quantizer factors every layer input at its first call, on the threads: a failure in any of them leaves
+// the parallel region as the InputError naming that layer, the first in input order.
+TEST(Gptq, QuantizerFactorsEveryInputAndNamesTheOneThatFails) {
+  const int64_t K = 64;
+  auto h = std::make_shared<HessianObserver>(3);
+  for (int l = 0; l < 3; ++l)
+    for (int slot = 0; slot < kNumSlots; ++slot) {
+      std::vector<double>& m = h->hessian(l, static_cast<InputSlot>(slot));
+      m.assign(K * K, 0.0);
+      for (int64_t i = 0; i < K; ++i) m[i * K + i] = 1.0 + i;
+    }
+  std::vector<float> w(8 * K, 0.5f);
+  const QuantSpec spec = spec_of(4, Granularity::kPerChannel, 0, true);
+  EXPECT_EQ(gptq_quantizer(h, GptqParams{}, 0, nullptr)(2, Site::kDown, w.data(), 8, K, spec, {}).dequant.size(),
+            w.size());
+  h->hessian(1, InputSlot::kDown)[5 * K + 5] = -1e6;
+  h->hessian(2, InputSlot::kAttn)[5 * K + 5] = -1e6;
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(2);
+  try {
+    gptq_quantizer(h, GptqParams{}, 0, nullptr)(0, Site::kQ, w.data(), 8, K, spec, {});
+    ADD_FAILURE() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 1 input of down"), std::string::npos) << e.what();
+  }
+  omp_set_num_threads(saved);
 }
 
 }  // namespace
