@@ -4,6 +4,7 @@
 #define HWY_TARGET_INCLUDE "src/engine/hadamard.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -17,8 +18,8 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // Butterflies of one stage on two contiguous runs a, b of L floats: (a, b) <- (a + b, a - b).
-HWY_INLINE void Butterfly(float* HWY_RESTRICT a, float* HWY_RESTRICT b, int64_t L) {
-  const hn::ScalableTag<float> d;
+template <class D>
+HWY_INLINE void Butterfly(D d, float* HWY_RESTRICT a, float* HWY_RESTRICT b, int64_t L) {
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   int64_t i = 0;
   for (; i + N <= L; i += N) {
@@ -33,20 +34,85 @@ HWY_INLINE void Butterfly(float* HWY_RESTRICT a, float* HWY_RESTRICT b, int64_t 
   }
 }
 
-void FwhtRows(float* x, int64_t rows, int64_t n, int64_t m, int64_t ld) {
-  const hn::ScalableTag<float> d;
+// The whole transform on groups of N rows (N = lanes) held transposed in a scratch buffer: t[i * N + r] is
+// value i of row r. Every butterfly stage, the block product and the scalings are then full-vector operations
+// across rows whatever the stride, where on a row layout the strides shorter than a vector were scalar code.
+// A group shorter than N is padded with zero lanes; lanes do not interact, so each row gets the same bits
+// whatever group, chunk or thread it falls in. Order as in hadamard.h: signs, block B, butterflies, 1/sqrt(p)
+// (transposed: butterflies, 1/sqrt(p), B^T, signs). block: m * m or null (m = 1); signs: n or null.
+constexpr int64_t kGroupBytes = 24 << 10;
+
+template <class D>
+void RotateRowsOn(D d, float* x, int64_t rows, int64_t n, int64_t m, int64_t ld, const float* block,
+                  const float* signs, bool transposed) {
   const int64_t N = static_cast<int64_t>(hn::Lanes(d));
   const int64_t p = n / m;
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(p)));
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = x + r * ld;
+  const auto vscale = hn::Set(d, static_cast<float>(1.0 / std::sqrt(static_cast<double>(p))));
+  thread_local std::vector<float> t_buf, tmp_buf;
+  t_buf.resize(static_cast<size_t>(n * N));
+  float* HWY_RESTRICT t = t_buf.data();
+  if (block) tmp_buf.resize(static_cast<size_t>(m * N));
+  float* HWY_RESTRICT tmp = tmp_buf.data();
+  const int64_t si = transposed ? 1 : m, sj = transposed ? m : 1;  // B or B^T
+
+  const auto apply_signs = [&] {
+    if (!signs) return;
+    for (int64_t i = 0; i < n; ++i) hn::StoreU(hn::Mul(hn::LoadU(d, t + i * N), hn::Set(d, signs[i])), d, t + i * N);
+  };
+  const auto apply_block = [&] {
+    if (!block) return;
+    for (int64_t a = 0; a < n; a += m) {
+      float* v = t + a * N;
+      for (int64_t j = 0; j < m; ++j) {
+        auto acc = hn::Mul(hn::LoadU(d, v), hn::Set(d, block[j * sj]));
+        for (int64_t i = 1; i < m; ++i) acc = hn::MulAdd(hn::LoadU(d, v + i * N), hn::Set(d, block[i * si + j * sj]), acc);
+        hn::StoreU(acc, d, tmp + j * N);
+      }
+      for (int64_t i = 0; i < m * N; i += N) hn::StoreU(hn::LoadU(d, tmp + i), d, v + i);
+    }
+  };
+  const auto butterflies = [&] {
     for (int64_t h = 1; h < p; h *= 2)
-      for (int64_t i = 0; i < p; i += 2 * h) Butterfly(row + i * m, row + (i + h) * m, h * m);
-    const auto vs = hn::Set(d, scale);
-    int64_t i = 0;
-    for (; i + N <= n; i += N) hn::StoreU(hn::Mul(hn::LoadU(d, row + i), vs), d, row + i);
-    for (; i < n; ++i) row[i] *= scale;
+      for (int64_t i = 0; i < p; i += 2 * h) Butterfly(d, t + i * m * N, t + (i + h) * m * N, h * m * N);
+    for (int64_t i = 0; i < n * N; i += N) hn::StoreU(hn::Mul(hn::LoadU(d, t + i), vscale), d, t + i);
+  };
+
+  for (int64_t g = 0; g < rows; g += N) {
+    const int64_t k = std::min(N, rows - g);
+    for (int64_t r = 0; r < N; ++r) {
+      const float* row = x + (g + r) * ld;
+      if (r < k)
+        for (int64_t i = 0; i < n; ++i) t[i * N + r] = row[i];
+      else
+        for (int64_t i = 0; i < n; ++i) t[i * N + r] = 0.0f;
+    }
+    if (!transposed) {
+      apply_signs();
+      apply_block();
+      butterflies();
+    } else {
+      butterflies();
+      apply_block();
+      apply_signs();
+    }
+    for (int64_t r = 0; r < k; ++r) {
+      float* row = x + (g + r) * ld;
+      for (int64_t i = 0; i < n; ++i) row[i] = t[i * N + r];
+    }
   }
+}
+
+// The group buffer (n * lanes floats) is kept within L1: wide rows use 4 lanes (measured faster for
+// n = 1536 on AVX2 than 8 lanes and a 48 KB buffer). The choice depends on n only, and lanes never interact,
+// so the bits do not depend on it either.
+void RotateRows(float* x, int64_t rows, int64_t n, int64_t m, int64_t ld, const float* block, const float* signs,
+                bool transposed) {
+  const hn::ScalableTag<float> d;
+  const hn::CappedTag<float, 4> d4;
+  if (n * static_cast<int64_t>(hn::Lanes(d)) * static_cast<int64_t>(sizeof(float)) > kGroupBytes)
+    RotateRowsOn(d4, x, rows, n, m, ld, block, signs, transposed);
+  else
+    RotateRowsOn(d, x, rows, n, m, ld, block, signs, transposed);
 }
 
 }  // namespace HWY_NAMESPACE
@@ -63,7 +129,7 @@ HWY_AFTER_NAMESPACE();
 
 namespace qh::engine {
 
-HWY_EXPORT(FwhtRows);
+HWY_EXPORT(RotateRows);
 
 namespace {
 void check_shape(int64_t n, int64_t m, int64_t ld) {
@@ -80,7 +146,7 @@ int64_t pow2_factor(int64_t n) {
 
 void fwht_rows(float* x, int64_t rows, int64_t n, int64_t m, int64_t ld) {
   check_shape(n, m, ld);
-  HWY_DYNAMIC_DISPATCH(FwhtRows)(x, rows, n, m, ld);
+  HWY_DYNAMIC_DISPATCH(RotateRows)(x, rows, n, m, ld, nullptr, nullptr, false);
 }
 
 void fwht_rows_reference(float* x, int64_t rows, int64_t n, int64_t m, int64_t ld) {
@@ -111,37 +177,14 @@ HadamardTransform::HadamardTransform(int64_t n, int64_t m, std::vector<float> bl
   QH_CHECK(signs_.empty() || static_cast<int64_t>(signs_.size()) == n_);
 }
 
-// One row: x <- x (I_p (x) B) or x (I_p (x) B^T), each contiguous block of m values times B (or B^T).
-namespace {
-// x <- x B on each contiguous block of M values, B given with strides (si, sj) for (i, j); in double. A
-// compile-time M (the usual odd parts 3, 5, 7) lets the compiler unroll the small product (measured 1.7x
-// faster for M = 3 than a run-time M).
-template <int M>
-void block_product(float* v, int64_t n, const float* b, int64_t si, int64_t sj) {
-  for (int64_t a = 0; a < n; a += M, v += M) {
-    double tmp[M];
-    for (int j = 0; j < M; ++j) {
-      double s = 0;
-      for (int i = 0; i < M; ++i) s += static_cast<double>(v[i]) * b[i * si + j * sj];
-      tmp[j] = s;
-    }
-    for (int j = 0; j < M; ++j) v[j] = static_cast<float>(tmp[j]);
-  }
-}
-}  // namespace
-
+// One row: x <- x (I_p (x) B) or x (I_p (x) B^T), each contiguous block of m values times B (or B^T), in
+// double: the reference that dense() builds on (apply computes the same in RotateRows).
 void HadamardTransform::apply_block(float* v, bool transposed) const {
   if (block_.empty()) return;
   const int64_t m = m_;
   // B or B^T.
   const int64_t si = transposed ? 1 : m, sj = transposed ? m : 1;
   const float* b = block_.data();
-  switch (m) {
-    case 3: return block_product<3>(v, n_, b, si, sj);
-    case 5: return block_product<5>(v, n_, b, si, sj);
-    case 7: return block_product<7>(v, n_, b, si, sj);
-    default: break;
-  }
   thread_local std::vector<double> tmp;
   tmp.resize(m);
   for (int64_t a = 0; a < n_; a += m, v += m) {
@@ -154,42 +197,23 @@ void HadamardTransform::apply_block(float* v, bool transposed) const {
   }
 }
 
-// Rows in chunks per call of the dispatched kernel, the chunks split over the threads; a chunk is at most
-// 16 KB so that it is still in L1 between the sign / block step and the butterflies (larger chunks measured
-// slower). Every row is computed the same way whatever the split.
-namespace {
-int64_t chunk_rows(int64_t n) { return std::max<int64_t>(1, (int64_t{16} << 10) / (n * static_cast<int64_t>(sizeof(float)))); }
-}  // namespace
-
+// Rows split over the threads, each part in one call of the dispatched kernel; every row is computed the same
+// way whatever the split (see RotateRows).
 void HadamardTransform::apply(float* x, int64_t rows, int64_t ld) const {
   if (empty()) return;
+  QH_CHECK(ld >= n_);
   for_row_blocks(rows, n_ * (m_ + 8), [&](int64_t r0, int64_t r1) {
-    for (int64_t c0 = r0; c0 < r1; c0 += chunk_rows(n_)) {
-      const int64_t c1 = std::min(r1, c0 + chunk_rows(n_));
-      for (int64_t r = c0; r < c1; ++r) {
-        float* row = x + r * ld;
-        if (!signs_.empty())
-          for (int64_t i = 0; i < n_; ++i) row[i] *= signs_[i];
-        apply_block(row, false);
-      }
-      fwht_rows(x + c0 * ld, c1 - c0, n_, m_, ld);
-    }
+    HWY_DYNAMIC_DISPATCH(RotateRows)(x + r0 * ld, r1 - r0, n_, m_, ld, block_.empty() ? nullptr : block_.data(),
+                                     signs_.empty() ? nullptr : signs_.data(), false);
   });
 }
 
 void HadamardTransform::apply_transposed(float* x, int64_t rows, int64_t ld) const {
   if (empty()) return;
+  QH_CHECK(ld >= n_);
   for_row_blocks(rows, n_ * (m_ + 8), [&](int64_t r0, int64_t r1) {
-    for (int64_t c0 = r0; c0 < r1; c0 += chunk_rows(n_)) {
-      const int64_t c1 = std::min(r1, c0 + chunk_rows(n_));
-      fwht_rows(x + c0 * ld, c1 - c0, n_, m_, ld);  // H_p / sqrt(p) is symmetric
-      for (int64_t r = c0; r < c1; ++r) {
-        float* row = x + r * ld;
-        apply_block(row, true);
-        if (!signs_.empty())
-          for (int64_t i = 0; i < n_; ++i) row[i] *= signs_[i];
-      }
-    }
+    HWY_DYNAMIC_DISPATCH(RotateRows)(x + r0 * ld, r1 - r0, n_, m_, ld, block_.empty() ? nullptr : block_.data(),
+                                     signs_.empty() ? nullptr : signs_.data(), true);  // H_p / sqrt(p) is symmetric
   });
 }
 

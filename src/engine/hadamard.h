@@ -31,15 +31,16 @@ class HadamardTransform {
   bool empty() const { return n_ == 0; }
   int64_t n() const { return n_; }
   int64_t block_size() const { return m_; }
-  // x <- x Q on `rows` rows of n values (row stride ld).
+  // x <- x Q on `rows` rows of n values (row stride ld), in f32 on groups of rows (hadamard.cc RotateRows);
+  // each row gets the same bits whatever the row count or thread count.
   void apply(float* x, int64_t rows, int64_t ld) const;
   // x <- x Q^T.
   void apply_transposed(float* x, int64_t rows, int64_t ld) const;
-  // The dense matrix Q [n * n] row-major (tests, small widths).
+  // The dense matrix Q [n * n] row-major (tests, small widths), by the double reference steps.
   std::vector<double> dense() const;
 
  private:
-  void apply_block(float* row, bool transposed) const;
+  void apply_block(float* row, bool transposed) const;  // reference block product of dense()
   int64_t n_ = 0, m_ = 1;
   std::vector<float> block_, signs_;
 };
