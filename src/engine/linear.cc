@@ -32,6 +32,12 @@ LinearScratch& thread_scratch() {
   thread_local LinearScratch s;
   return s;
 }
+// Scratch vectors only grow: sites of different widths take turns with the same buffers, and a resize back up
+// would value-initialise (zero) the tail on every call.
+template <class T>
+void at_least(std::vector<T>& v, int64_t n) {
+  if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+}
 }  // namespace
 
 Linear::Linear(const float* w, int64_t N, int64_t K, const float* bias, const LinearConfig& config)
@@ -158,24 +164,24 @@ void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* prot
   if (!a.enabled()) return;  // weight-only: s.xin is used as is
   const quant::RowParams p = quant::row_params(a);
   const bool per_tensor = a.granularity == Granularity::kPerTensor;
-  s.xq.resize(M * K);
+  at_least(s.xq, M * K);
   if (path_ == LinearPath::kInteger || code_gemm_) {
-    s.scales.resize(M);
+    at_least(s.scales, M);
     if (a.symmetric) {
-      s.codes_s8.resize(M * K);
+      at_least(s.codes_s8, M * K);
       if (per_tensor) {
-        std::fill(s.scales.begin(), s.scales.end(), static_scale_);
+        std::fill(s.scales.begin(), s.scales.begin() + M, static_scale_);
         quant::quantize_rows_sym(xs, M, K, K, s.scales.data(), a.bits, s.codes_s8.data(), K);
       } else {
         quant::quantize_per_token_sym(xs, M, K, K, p, s.codes_s8.data(), K, s.scales.data());
       }
       if (act_error) quant::dequantize_rows_sym(s.codes_s8.data(), M, K, K, s.scales.data(), s.xq.data(), K);
     } else {
-      s.codes_u8.resize(M * K);
-      s.zps.resize(M);
+      at_least(s.codes_u8, M * K);
+      at_least(s.zps, M);
       if (per_tensor) {
-        std::fill(s.scales.begin(), s.scales.end(), static_scale_);
-        std::fill(s.zps.begin(), s.zps.end(), static_zp_);
+        std::fill(s.scales.begin(), s.scales.begin() + M, static_scale_);
+        std::fill(s.zps.begin(), s.zps.begin() + M, static_zp_);
         quant::quantize_rows_asym(xs, M, K, K, s.scales.data(), s.zps.data(), a.bits, s.codes_u8.data(), K);
       } else {
         quant::quantize_per_token_asym(xs, M, K, K, p, s.codes_u8.data(), K, s.scales.data(), s.zps.data());
@@ -184,7 +190,7 @@ void Linear::quantize_activations(const float* x, int64_t M, const uint8_t* prot
         quant::dequantize_rows_asym(s.codes_u8.data(), M, K, K, s.scales.data(), s.zps.data(), s.xq.data(), K);
     }
     if (code_gemm_) {
-      s.xcodes.resize(M * K);
+      at_least(s.xcodes, M * K);
       if (a.symmetric) std::copy(s.codes_s8.begin(), s.codes_s8.begin() + M * K, s.xcodes.begin());
       else std::copy(s.codes_u8.begin(), s.codes_u8.begin() + M * K, s.xcodes.begin());
     }

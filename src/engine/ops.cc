@@ -6,50 +6,22 @@
 #include "src/core/error.h"
 #include "src/engine/exp_rows.h"
 #include "src/engine/for_rows.h"
+#include "src/engine/row_kernels.h"
 
 namespace qh::engine {
 
 void norm_rows(NormKind kind, const float* x, int64_t T, int64_t d, const float* w, const float* b, float eps,
                float* out) {
-  for_rows(T, d, [&](int64_t t) {
-    const float* r = x + t * d;
-    float* o = out + t * d;
-    // The sums stay in double; `omp simd` lets them be vectorised (a reordering that changes nothing at
-    // double precision for rows of a few thousand floats).
-    double mean = 0;
-    if (kind == NormKind::kLayerNorm) {
-#pragma omp simd reduction(+ : mean)
-      for (int64_t i = 0; i < d; ++i) mean += r[i];
-      mean /= static_cast<double>(d);
-    }
-    double var = 0;
-#pragma omp simd reduction(+ : var)
-    for (int64_t i = 0; i < d; ++i) {
-      const double c = r[i] - mean;
-      var += c * c;
-    }
-    var /= static_cast<double>(d);
-    const float inv = static_cast<float>(1.0 / std::sqrt(var + eps));
-    const float m = static_cast<float>(mean);
-    if (b) {
-      for (int64_t i = 0; i < d; ++i) o[i] = (r[i] - m) * inv * w[i] + b[i];
-    } else {
-      for (int64_t i = 0; i < d; ++i) o[i] = (r[i] - m) * inv * w[i];
-    }
+  for_row_blocks(T, d, [&](int64_t r0, int64_t r1) {
+    norm_rows_block(kind, x + r0 * d, r1 - r0, d, d, w, b, eps, out + r0 * d, d);
   });
 }
 
 void rms_norm_groups(float* x, int64_t T, int64_t ld, int64_t n, int64_t group, const float* w, float eps) {
   QH_CHECK(group > 0 && n % group == 0);
-  for_rows(T, n, [&](int64_t t) {
-    for (int64_t g0 = 0; g0 < n; g0 += group) {
-      float* r = x + t * ld + g0;
-      double ss = 0;
-#pragma omp simd reduction(+ : ss)
-      for (int64_t i = 0; i < group; ++i) ss += static_cast<double>(r[i]) * r[i];
-      const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(group) + eps));
-      for (int64_t i = 0; i < group; ++i) r[i] = r[i] * inv * w[i];
-    }
+  for_row_blocks(T, n, [&](int64_t r0, int64_t r1) {
+    for (int64_t t = r0; t < r1; ++t)  // the row's groups as rows of `group` entries
+      norm_rows_block(NormKind::kRMSNorm, x + t * ld, n / group, group, group, w, nullptr, eps, x + t * ld, group);
   });
 }
 
@@ -80,22 +52,8 @@ void RopeTable::ensure(int64_t T, int64_t hd, float th) {
 void rope_to_heads(const float* x, int64_t ld, int64_t heads, int64_t T, int64_t hd, const RopeTable& table,
                    float* out) {
   QH_CHECK(table.positions >= T && table.head_dim <= hd && table.head_dim % 2 == 0);
-  const int64_t half = table.head_dim / 2, rot = table.head_dim;
-  const float* cs = table.cos.data();
-  const float* sn = table.sin.data();
-  for_rows(T, heads * hd, [&](int64_t t) {
-    for (int64_t h = 0; h < heads; ++h) {
-      const float* v = x + t * ld + h * hd;
-      float* o = out + (h * T + t) * hd;
-      for (int64_t i = 0; i < half; ++i) {
-        const float c = cs[t * half + i], s = sn[t * half + i];
-        const float a = v[i], b = v[i + half];
-        o[i] = a * c - b * s;
-        o[i + half] = b * c + a * s;
-      }
-      std::copy(v + rot, v + hd, o + rot);
-    }
-  });
+  const RopeRows rows{x, ld, heads, T, hd, table.head_dim, table.cos.data(), table.sin.data(), out};
+  for_row_blocks(T, heads * hd, [&](int64_t t0, int64_t t1) { rope_rows_block(rows, t0, t1); });
 }
 
 namespace {

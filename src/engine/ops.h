@@ -1,5 +1,6 @@
-// Row-wise operations of the forward pass (normalisation, rotary positions, MLP activations). Plain loops
-// parallelised over rows with OpenMP; accumulation in double where a sum over the row decides the result.
+// Row-wise operations of the forward pass (normalisation, rotary positions, MLP activations), parallelised over
+// rows with OpenMP (for_rows.h); accumulation in double where a sum over the row decides the result. The hot
+// ones run Highway kernels: norms and RoPE (row_kernels.h), SwiGLU (exp_rows.h).
 #pragma once
 
 #include <cstdint>
