@@ -16,6 +16,7 @@
 #include "src/audit/query_split.h"
 #include "src/audit/stats_observer.h"
 #include "src/engine/engine.h"
+#include "src/engine/window_parallel.h"
 
 namespace qh::audit {
 namespace {
@@ -159,7 +160,7 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
   std::vector<FidelityObserver> fidelity(schemes.size(), FidelityObserver(L, H));
   for (auto& f : fidelity) f.set_reference(&capture);
   eval::MetricsAccumulator fp_acc;
-  std::vector<float> qlogits, oracle;
+  std::vector<float> oracle;
   std::vector<int32_t> targets;
   std::vector<uint8_t> domain, pos_class, backcopy;
   const bool bb = data.bb != nullptr;
@@ -170,7 +171,6 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     const int32_t* tok = seq.data() + win.start;
     const int64_t T = win.T;
     logits.resize(T * V);
-    qlogits.resize(T * V);
     domain.resize(T);
     split.fill(tok, T, domain.data());
 
@@ -207,12 +207,19 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     eval::ScoredRows rows{logits.data(), nullptr, T, V, targets.data(), pos_class.data(),
                           bb ? oracle.data() : nullptr, bb ? backcopy.data() : nullptr};
     fp_acc.add(rows);
-    for (Case& c : cases) {
+    // The cases of the window are independent forward passes against the same fp logits: spread over the
+    // threads as windows are (window_parallel.h). Each case's accumulator still takes the windows in order, and
+    // a scheme's fidelity observer belongs to its main case alone, so no result depends on the thread count.
+    engine::for_each_window(static_cast<int64_t>(cases.size()), [&](int64_t i) {
+      Case& c = cases[i];
       engine::Observer* obs = c.kind == CaseKind::kMain ? &fidelity[c.scheme_index] : nullptr;
+      thread_local std::vector<float> qlogits;
+      qlogits.resize(T * V);
       c.engine->forward(tok, T, qlogits.data(), obs, sinks.data());
-      rows.q_logits = qlogits.data();
-      c.acc.add(rows);
-    }
+      eval::ScoredRows case_rows = rows;
+      case_rows.q_logits = qlogits.data();
+      c.acc.add(case_rows);
+    });
     res.tokens += T;
     if (options.progress) options.progress(static_cast<int64_t>(w) + 1, static_cast<int64_t>(windows.size()));
   }

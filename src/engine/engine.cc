@@ -13,6 +13,7 @@
 #include "src/engine/for_rows.h"
 #include "src/engine/linear.h"
 #include "src/engine/ops.h"
+#include "src/engine/window_parallel.h"
 
 namespace qh::engine {
 
@@ -400,6 +401,9 @@ Engine::~Engine() = default;
 
 void Engine::forward(const int32_t* tokens, int64_t T, float* logits, Observer* observer,
                      const uint8_t* protected_rows) {
+  const ArchSpec& a = impl_->model.spec;
+  const double attention_flops = 2.0 * static_cast<double>(T) * T * a.num_heads * a.head_dim * a.num_layers;
+  const OneThreadIfSmall small(linear_flops_per_token() * static_cast<double>(T) + attention_flops);
   try {
     impl_->forward(tokens, T, logits, observer, protected_rows);
   } catch (const dnnl::error& e) {

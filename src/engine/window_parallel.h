@@ -25,6 +25,31 @@ inline bool windows_in_parallel(int64_t n) {
   return threads > 1 && n >= threads;
 }
 
+// Intra-op threads pay off only for a large forward pass: each oneDNN call and each row loop of a pass opens an
+// OpenMP region, and waking the other threads for every one of them costs more than they save on a small
+// model (the zoo's models ran 4x slower on 2 threads than on 1). A pass below this many flops runs on the
+// calling thread alone. Results do not change: every path computes each row the same way.
+inline constexpr double kIntraOpMinFlops = 64e6;
+
+// Limits the calling thread to one OpenMP thread for its lifetime when a pass of `flops` is too small to share
+// (and the thread is not already a single-threaded worker); restores the thread count when it ends.
+class OneThreadIfSmall {
+ public:
+  explicit OneThreadIfSmall(double flops) {
+    if (omp_in_parallel() || flops >= kIntraOpMinFlops) return;
+    saved_ = omp_get_max_threads();
+    if (saved_ > 1) omp_set_num_threads(1);
+  }
+  ~OneThreadIfSmall() {
+    if (saved_ > 1) omp_set_num_threads(saved_);
+  }
+  OneThreadIfSmall(const OneThreadIfSmall&) = delete;
+  OneThreadIfSmall& operator=(const OneThreadIfSmall&) = delete;
+
+ private:
+  int saved_ = 0;
+};
+
 // fn(w) for every window w in [0, n), window-parallel or in order (see above). The first exception thrown by fn
 // stops the handing out of windows and is rethrown on the calling thread once every worker has stopped.
 template <class Fn>

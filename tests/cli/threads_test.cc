@@ -1,7 +1,8 @@
 // Same inputs, same bits, on any thread count: `qharness eval` and `qharness audit` run at 1, 2, 3 and 5 OpenMP
 // threads must write identical numbers (every metric, every statistic; only timings and the thread count itself
-// may differ). The model is large enough (256 tokens x 128 channels per window, 2 layers) that every parallel
-// path of the engine, the quantizer and the statistics is taken, and the thread counts include ones that do not
+// may differ). The model is large enough (256 tokens x 128 channels per window, 2 layers: ~240 MFLOP per pass,
+// above window_parallel.h's kIntraOpMinFlops) that every parallel path of the engine, the quantizer and the
+// statistics is taken, and the thread counts include ones that do not
 // divide the row counts (3, 5), where a split by thread count would show.
 #include <gtest/gtest.h>
 #include <sys/wait.h>

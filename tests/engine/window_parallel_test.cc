@@ -1,6 +1,6 @@
 // for_each_window (src/engine/window_parallel.h): every window runs exactly once, workers run single-threaded,
 // the caller's OpenMP thread count is unchanged afterwards, too few windows run in order on the caller, and an
-// exception thrown by one window reaches the caller.
+// exception thrown by one window reaches the caller; a pass too small for intra-op threads runs on one thread.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -65,6 +65,26 @@ TEST_F(WindowParallel, AnExceptionOfOneWindowReachesTheCaller) {
   EXPECT_GE(ran.load(), 4);
   EXPECT_LE(ran.load(), 50);
   EXPECT_EQ(omp_get_max_threads(), 2);
+}
+
+TEST_F(WindowParallel, ASmallPassRunsOnOneThreadAndTheCountComesBack) {
+  omp_set_num_threads(3);
+  {
+    const OneThreadIfSmall small(kIntraOpMinFlops / 2);
+    EXPECT_EQ(omp_get_max_threads(), 1);  // oneDNN and the row loops open no region
+  }
+  EXPECT_EQ(omp_get_max_threads(), 3);
+  {
+    const OneThreadIfSmall large(kIntraOpMinFlops);
+    EXPECT_EQ(omp_get_max_threads(), 3);  // large enough to share
+  }
+  EXPECT_EQ(omp_get_max_threads(), 3);
+  try {  // restored on the way out of an exception too
+    const OneThreadIfSmall small(1.0);
+    throw std::runtime_error("inside the pass");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(omp_get_max_threads(), 3);
 }
 
 }  // namespace
