@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cmath>
 #include <memory>
+#include <mutex>
 
 #include "src/core/error.h"
 #include "src/engine/engine.h"
+#include "src/engine/window_parallel.h"
 #include "src/eval/case_forward.h"
 #include "src/tasks/requests.h"
 #include "src/tasks/scoring.h"
@@ -123,22 +125,27 @@ TasksReport evaluate_tasks(const qh::Model& model, const tok::Tokenizer& tokeniz
 
   TasksReport report;
   report.tokenizer = tokenizer.describe();
-  std::vector<float> fp_logits, q_logits;
+  // What one item gives: filled by whichever thread scores it, reduced below in item order.
+  struct ItemResult {
+    std::vector<double> fp_loglik;
+    ItemOutcome fp;
+    std::vector<ItemOutcome> q;
+    double fp_seconds = 0;
+    std::vector<double> case_seconds;
+  };
   int64_t done = 0;
+  std::mutex progress_mu;
   for (size_t t = 0; t < tasks.size(); ++t) {
     const Task& task = tasks[t];
     const size_t n_items = task.items.size();
-    std::vector<uint8_t> fp_acc(n_items), fp_norm(n_items);
-    std::vector<std::vector<uint8_t>> q_acc(cases.size(), std::vector<uint8_t>(n_items)),
-        q_norm(cases.size(), std::vector<uint8_t>(n_items));
-    TaskReport tr;
-    tr.name = task.name;
-    tr.path = task.path;
-    tr.layout = task.layout;
-    tr.items = static_cast<int64_t>(n_items);
-    std::vector<double> case_seconds(cases.size(), 0.0);
-    for (size_t i = 0; i < n_items; ++i) {
+    std::vector<ItemResult> results(n_items);
+    // Items are independent (each request's fp pass and its cases' passes): spread over the threads as windows
+    // are (window_parallel.h), every pass single-threaded, so no number depends on the thread count.
+    engine::for_each_window(static_cast<int64_t>(n_items), [&](int64_t i) {
+      thread_local std::vector<float> fp_logits, q_logits;
       const TaskItem& item = task.items[i];
+      ItemResult& out = results[i];
+      out.case_seconds.assign(cases.size(), 0.0);
       std::vector<ChoiceScore> fp_scores;
       std::vector<std::vector<ChoiceScore>> q_scores(cases.size());
       for (const Request& r : requests[t][i]) {
@@ -151,28 +158,45 @@ TasksReport evaluate_tasks(const qh::Model& model, const tok::Tokenizer& tokeniz
         engine::ResidualNormObserver norms;
         const auto t0 = Clock::now();
         fp.forward(input, T, fp_logits.data(), &norms);
-        report.fp_seconds += seconds_since(t0);
+        out.fp_seconds += seconds_since(t0);
         fp_scores.push_back(score_rows(fp_logits.data() + first_row * V, V, targets, r.continuation));
         for (size_t c = 0; c < cases.size(); ++c) {
           const auto t1 = Clock::now();
           const float* logits = eval::case_logits(*engines[c], cases[c], input, T, fp_logits.data(), norms,
                                                   options.outliers.tau_tokens, &q_logits, nullptr);
           q_scores[c].push_back(score_rows(logits + first_row * V, V, targets, r.continuation));
-          case_seconds[c] += seconds_since(t1);
+          out.case_seconds[c] += seconds_since(t1);
         }
-        ++tr.requests;
       }
-      tr.fp_loglik.emplace_back();
-      for (const ChoiceScore& sc : fp_scores) tr.fp_loglik.back().push_back(sc.loglik);
-      const ItemOutcome f = decide(item, task.kind, fp_scores);
-      fp_acc[i] = f.acc;
-      fp_norm[i] = f.acc_norm;
+      for (const ChoiceScore& sc : fp_scores) out.fp_loglik.push_back(sc.loglik);
+      out.fp = decide(item, task.kind, fp_scores);
+      for (size_t c = 0; c < cases.size(); ++c) out.q.push_back(decide(item, task.kind, q_scores[c]));
+      if (options.progress) {
+        std::lock_guard<std::mutex> lock(progress_mu);
+        options.progress(++done, total_items);
+      }
+    });
+    std::vector<uint8_t> fp_acc(n_items), fp_norm(n_items);
+    std::vector<std::vector<uint8_t>> q_acc(cases.size(), std::vector<uint8_t>(n_items)),
+        q_norm(cases.size(), std::vector<uint8_t>(n_items));
+    TaskReport tr;
+    tr.name = task.name;
+    tr.path = task.path;
+    tr.layout = task.layout;
+    tr.items = static_cast<int64_t>(n_items);
+    std::vector<double> case_seconds(cases.size(), 0.0);
+    for (size_t i = 0; i < n_items; ++i) {  // in item order
+      const ItemResult& r = results[i];
+      tr.requests += static_cast<int64_t>(requests[t][i].size());
+      tr.fp_loglik.push_back(r.fp_loglik);
+      report.fp_seconds += r.fp_seconds;
+      fp_acc[i] = r.fp.acc;
+      fp_norm[i] = r.fp.acc_norm;
       for (size_t c = 0; c < cases.size(); ++c) {
-        const ItemOutcome q = decide(item, task.kind, q_scores[c]);
-        q_acc[c][i] = q.acc;
-        q_norm[c][i] = q.acc_norm;
+        q_acc[c][i] = r.q[c].acc;
+        q_norm[c][i] = r.q[c].acc_norm;
+        case_seconds[c] += r.case_seconds[c];
       }
-      if (options.progress) options.progress(++done, total_items);
     }
     for (size_t c = 0; c < cases.size(); ++c) {
       TaskCaseResult r;

@@ -3,6 +3,7 @@
 // naive double-precision forward written below from the model's weights, over requests built here by hand
 // (BOS + the bytes of context + continuation).
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -221,6 +222,37 @@ TEST_F(ZooTextModel, AccuraciesEqualANaiveForwardsLogLikelihoods) {
   const nlohmann::json j = tr.cases[1].to_json();
   for (const char* key : {"acc", "acc_norm", "acc_stderr", "acc_norm_stderr", "acc_drop", "acc_norm_drop"})
     EXPECT_TRUE(j.contains(key)) << key;
+}
+
+// Items are scored window-parallel (one item per thread at a time): the log-likelihoods and every accuracy
+// must be the same bits at 1, 2 and 3 threads (3 does not divide the 11 items, so they are handed out unevenly).
+TEST_F(ZooTextModel, ItemsScoredOnAnyThreadCountGiveTheSameBits) {
+  const Model model = load_checkpoint(*ckpt_);
+  std::string jsonl;
+  for (int i = 0; i < 11; ++i) {
+    nlohmann::json j;
+    j["context"] = std::string("the cat sat on the ").substr(0, 4 + i);
+    j["choices"] = {" mat", " log and the sun", " dog"};
+    j["gold"] = i % 3;
+    jsonl += j.dump() + "\n";
+  }
+  const Task task = read_task_file(write("threads.jsonl", jsonl));
+  const auto tokenizer = checkpoint_tokenizer(*ckpt_, model);
+  const std::vector<eval::EvalCase> cases = {{"", parse_scheme("W8A8"), {}, {}}, {"", parse_scheme("W4A4"), {}, {}}};
+  const int saved = omp_get_max_threads();
+  std::vector<TasksReport> reps;
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    reps.push_back(evaluate_tasks(model, *tokenizer, {task}, cases, {}));
+  }
+  omp_set_num_threads(saved);
+  for (size_t r = 1; r < reps.size(); ++r) {
+    const TaskReport &a = reps[0].tasks[0], &b = reps[r].tasks[0];
+    ASSERT_EQ(a.fp_loglik, b.fp_loglik) << "threads " << r + 1;  // exact: vector<double> ==
+    EXPECT_EQ(a.requests, b.requests);
+    for (size_t c = 0; c < cases.size(); ++c)
+      EXPECT_EQ(a.cases[c].metrics.to_json().dump(), b.cases[c].metrics.to_json().dump()) << "case " << c;
+  }
 }
 
 TEST_F(ZooTextModel, LambadaIsGreedyMatchOfTheLastWord) {
