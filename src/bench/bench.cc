@@ -18,7 +18,7 @@ nlohmann::json BenchRow::to_json() const {
   j[metric] = value;
   if (!limit_metric.empty()) {
     j[limit_metric] = limit;
-    j["ratio"] = ratio;
+    j["ratio"] = ratio();
   }
   for (const auto& [key, text] : info) j[key] = text;
   return j;
@@ -57,7 +57,7 @@ void print_table(const std::vector<BenchRow>& rows, std::FILE* out) {
     if (!r.limit_metric.empty()) {
       std::snprintf(buf, sizeof buf, "%.2f %s", r.limit, r.limit_metric.c_str());
       limit = buf;
-      std::snprintf(buf, sizeof buf, "%.2f", r.ratio);
+      std::snprintf(buf, sizeof buf, "%.2f", r.ratio());
       ratio = buf;
     }
     std::string info;

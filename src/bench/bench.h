@@ -23,8 +23,9 @@ struct BenchRow {
   double value = 0;
   std::string limit_metric;    // "read_gbps" | "gemm_gflops" | "" (no same-run limit)
   double limit = 0;
-  double ratio = 0;            // value / limit (0 when there is no limit)
   std::map<std::string, std::string> info;  // e.g. "shape": "4096x4096", "isa": "..."
+  // value / limit, derived here only (0 when there is no limit); printed and serialised as `ratio`.
+  double ratio() const { return limit_metric.empty() ? 0.0 : value / limit; }
   nlohmann::json to_json() const;
 };
 

@@ -82,7 +82,6 @@ std::vector<BenchRow> bench_methods(const BenchOptions& options) {
     r.value = g.seconds + *g.quantizer_seconds;
     r.limit_metric = "target_seconds";
     r.limit = 60;
-    r.ratio = r.value / r.limit;
     r.info["model"] = model_desc;
     r.info["calibration_s"] = fmt::format("{:.2f}", g.seconds);
     r.info["gptq_s"] = fmt::format("{:.2f}", *g.quantizer_seconds);
@@ -130,7 +129,6 @@ std::vector<BenchRow> bench_methods(const BenchOptions& options) {
   r.value = static_cast<double>(T) / t_rot;
   r.limit_metric = "rtn_tokens_per_s";
   r.limit = static_cast<double>(T) / t_rtn;
-  r.ratio = r.value / r.limit;
   r.info["model"] = model_desc;
   rows.push_back(r);
   return rows;
