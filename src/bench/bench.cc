@@ -3,10 +3,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
 #include "src/core/atomic_file.h"
+#include "src/core/error.h"
+#include "src/core/median.h"
 #include "quant/quantize.h"
 
 namespace qh::bench {
@@ -18,10 +21,25 @@ nlohmann::json BenchRow::to_json() const {
   j[metric] = value;
   if (!limit_metric.empty()) {
     j[limit_metric] = limit;
-    j["ratio"] = ratio;
+    j["ratio"] = ratio();
   }
   for (const auto& [key, text] : info) j[key] = text;
   return j;
+}
+
+MedianPair median_pair(const PairedSeconds& t) {
+  QH_CHECK(t.a.size() == t.b.size() && t.a.size() % 2 == 1);
+  std::vector<double> ratios(t.a.size());
+  for (size_t i = 0; i < ratios.size(); ++i) ratios[i] = t.a[i] / t.b[i];
+  const double med = median(ratios);  // odd count: one pair's ratio
+  const size_t i = static_cast<size_t>(std::find(ratios.begin(), ratios.end(), med) - ratios.begin());
+  QH_CHECK(i < ratios.size());
+  MedianPair m;
+  m.a_seconds = t.a[i];
+  m.b_seconds = t.b[i];
+  m.ratio_min = *std::min_element(ratios.begin(), ratios.end());
+  m.ratio_max = *std::max_element(ratios.begin(), ratios.end());
+  return m;
 }
 
 void set_threads(int threads) { omp_set_num_threads(threads); }
@@ -57,7 +75,7 @@ void print_table(const std::vector<BenchRow>& rows, std::FILE* out) {
     if (!r.limit_metric.empty()) {
       std::snprintf(buf, sizeof buf, "%.2f %s", r.limit, r.limit_metric.c_str());
       limit = buf;
-      std::snprintf(buf, sizeof buf, "%.2f", r.ratio);
+      std::snprintf(buf, sizeof buf, "%.2f", r.ratio());
       ratio = buf;
     }
     std::string info;

@@ -23,8 +23,9 @@ struct BenchRow {
   double value = 0;
   std::string limit_metric;    // "read_gbps" | "gemm_gflops" | "" (no same-run limit)
   double limit = 0;
-  double ratio = 0;            // value / limit (0 when there is no limit)
   std::map<std::string, std::string> info;  // e.g. "shape": "4096x4096", "isa": "..."
+  // value / limit, derived here only (0 when there is no limit); printed and serialised as `ratio`.
+  double ratio() const { return limit_metric.empty() ? 0.0 : value / limit; }
   nlohmann::json to_json() const;
 };
 
@@ -90,6 +91,39 @@ std::pair<double, double> best_seconds_paired(FnA&& a, FnB&& b, const BenchOptio
   }
   return {best_a, best_b};
 }
+
+// Seconds of two functions measured in `pairs` pairs (a b a b ...), after one warm-up call of each: every call
+// follows a call of the other function, so both find the caches the other left (a b b a ... would hand each
+// function its own warm caches every other pair). On a shared machine a burst of load then lands on one pair,
+// whose ratio it skews, instead of on one function's best time.
+struct PairedSeconds {
+  std::vector<double> a, b;  // seconds of each call, one entry per pair
+};
+template <class FnA, class FnB>
+PairedSeconds paired_seconds(FnA&& a, FnB&& b, int pairs) {
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](auto& fn) {
+    const auto t0 = Clock::now();
+    fn();
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  a();
+  b();
+  PairedSeconds out;
+  for (int i = 0; i < pairs; ++i) {
+    out.a.push_back(seconds(a));
+    out.b.push_back(seconds(b));
+  }
+  return out;
+}
+
+// The pair whose ratio a / b of seconds (b's speed relative to a's) is the median of all pairs (an odd count,
+// so the median is one pair's), with the smallest and largest ratio.
+struct MedianPair {
+  double a_seconds = 0, b_seconds = 0;  // of the median pair: b's speed / a's speed = a_seconds / b_seconds
+  double ratio_min = 0, ratio_max = 0;
+};
+MedianPair median_pair(const PairedSeconds& t);
 
 // A plain read of a rows x cols f32 buffer (a SIMD absmax with the quantizer's row-block split), for
 // best_seconds_paired.

@@ -151,7 +151,6 @@ BenchRow cost_row(const Workload& w, const std::string& suffix, int threads, int
   r.value = static_cast<double>(tokens) / t_observed;
   r.limit_metric = "fp32_tokens_per_s";
   r.limit = static_cast<double>(tokens) / t_fp;
-  r.ratio = r.value / r.limit;
   r.info["cost_vs_fp"] = fmt::format("{:.3f}", t_observed / t_fp);  // the target: <= 1.5
   r.info["observers"] = observers;
   r.info["model"] = w.desc;

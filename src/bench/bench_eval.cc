@@ -218,7 +218,6 @@ std::vector<BenchRow> bench_eval(const BenchOptions& options) {
       r.value = tokens / t_pass;
       r.limit_metric = bound_name;
       r.limit = tokens / t_bound;
-      r.ratio = r.value / r.limit;
       r.info["scheme"] = name;
       r.info["model"] = model_desc;
       r.info["isa"] = eng->int8_impl().empty() ? eng->f32_impl() : eng->int8_impl();

@@ -43,6 +43,12 @@ class HadamardTransform {
   void apply_block(float* row, bool transposed) const;  // reference block product of dense()
   int64_t n_ = 0, m_ = 1;
   std::vector<float> block_, signs_;
+  // Blocks up to this order are also held with each entry repeated 4 times (B in wide_, B^T in wide_t_, about
+  // 4 MB each at most), for the full-vector block product of apply (hadamard.cc BlockProductWide); larger
+  // blocks (the dense ones of rotate=random) use the 4-lane product.
+  static constexpr int64_t kMaxWideBlock = 512;
+  std::vector<float> wide_, wide_t_;
+  int64_t wide_ld_ = 0;
 };
 
 // The largest power of two dividing n (n >= 1).

@@ -20,7 +20,7 @@ namespace qh::bench {
 namespace {
 
 TEST(Bench, RowJsonUsesTheContractNames) {
-  const BenchRow row{"quant_per_token_int8", 2, "gbps", 10.0, "read_gbps", 12.5, 0.8, {{"shape", "4096x4096"}}};
+  const BenchRow row{"quant_per_token_int8", 2, "gbps", 10.0, "read_gbps", 12.5, {{"shape", "4096x4096"}}};
   const nlohmann::json j = row.to_json();
   EXPECT_EQ(j.at("kernel"), "quant_per_token_int8");
   EXPECT_EQ(j.at("threads"), 2);
@@ -28,8 +28,9 @@ TEST(Bench, RowJsonUsesTheContractNames) {
   EXPECT_DOUBLE_EQ(j.at("read_gbps").get<double>(), 12.5);
   EXPECT_DOUBLE_EQ(j.at("ratio").get<double>(), 0.8);
   EXPECT_EQ(j.at("shape"), "4096x4096");
-  const BenchRow no_limit{"x", 1, "tokens_per_s", 5.0, "", 0, 0, {}};
+  const BenchRow no_limit{"x", 1, "tokens_per_s", 5.0, "", 0, {}};
   EXPECT_FALSE(no_limit.to_json().contains("ratio"));
+  EXPECT_EQ(no_limit.ratio(), 0.0);
   EXPECT_TRUE(no_limit.to_json().contains("tokens_per_s"));
 }
 
@@ -45,6 +46,32 @@ TEST(Bench, PairedTimingRunsBothAlternately) {
   order.clear();
   best_seconds_paired([&] { order += 'a'; }, [&] { order += 'b'; }, options, Timing::kSteady);
   EXPECT_EQ(order, "aabbaabbaabbaabb");  // each timed call follows an untimed one of the same function
+}
+
+TEST(Bench, PairedSecondsAlternateTheFunctions) {
+  std::string order;
+  const PairedSeconds t = paired_seconds([&] { order += 'a'; }, [&] { order += 'b'; }, 5);
+  EXPECT_EQ(order, "abababababab");  // one warm-up each, then five pairs
+  ASSERT_EQ(t.a.size(), 5u);
+  ASSERT_EQ(t.b.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_GE(t.a[i], 0.0);
+    EXPECT_GE(t.b[i], 0.0);
+  }
+}
+
+// Ratios a / b by hand: 2/1 = 2, 3/4 = 0.75, 1/1 = 1, 9/2 = 4.5, 1/2 = 0.5 -> sorted 0.5 0.75 1 2 4.5: the median
+// 1 is pair 2's, whose seconds the row reports.
+TEST(Bench, MedianPairIsThePairWithTheMedianRatio) {
+  const PairedSeconds t{{2, 3, 1, 9, 1}, {1, 4, 1, 2, 2}};
+  const MedianPair m = median_pair(t);
+  EXPECT_EQ(m.a_seconds, 1.0);
+  EXPECT_EQ(m.b_seconds, 1.0);
+  EXPECT_EQ(m.ratio_min, 0.5);
+  EXPECT_EQ(m.ratio_max, 4.5);
+  const PairedSeconds u{{3, 1, 4}, {2, 2, 1}};  // ratios 1.5, 0.5, 4: the median is pair 0's
+  EXPECT_EQ(median_pair(u).a_seconds, 3.0);
+  EXPECT_EQ(median_pair(u).b_seconds, 2.0);
 }
 
 std::string read_file(const std::string& path) {
@@ -85,6 +112,29 @@ TEST(BenchCli, QuickRunWritesEveryKernelRow) {
 }
 
 // The audit's cost against a plain fp pass: one row per workload and observer set, each with its ratio.
+// The rotation's run-time cost: rotate against rtn W4A4 tokens/s, the median of paired passes, its ratio the
+// row's figures' quotient and within the pairs' range.
+TEST(BenchCli, QuickMethodsWritesTheRotationCostRow) {
+  const std::string out = ::testing::TempDir() + "bench_quick_methods.json";
+  std::remove(out.c_str());
+  ASSERT_EQ(run("bench methods --quick --threads 1 --json " + out), 0);
+  const nlohmann::json rows = nlohmann::json::parse(read_file(out));
+  int found = 0;
+  for (const auto& r : rows) {
+    if (r.at("kernel") != "eval_W4A4_rotate") continue;
+    ++found;
+    const double value = r.at("tokens_per_s").get<double>(), limit = r.at("rtn_tokens_per_s").get<double>();
+    const double ratio = r.at("ratio").get<double>();
+    EXPECT_GT(value, 0.0);
+    EXPECT_GT(limit, 0.0);
+    EXPECT_NEAR(ratio, value / limit, 1e-12) << r.dump();
+    EXPECT_LE(std::stod(r.at("ratio_min").get<std::string>()), ratio + 1e-3) << r.dump();
+    EXPECT_GE(std::stod(r.at("ratio_max").get<std::string>()), ratio - 1e-3) << r.dump();
+    EXPECT_EQ(r.at("pairs"), "5 (median pair)");
+  }
+  EXPECT_EQ(found, 1);
+}
+
 TEST(BenchCli, QuickAuditWritesCostRows) {
   const std::string out = ::testing::TempDir() + "bench_quick_audit.json";
   std::remove(out.c_str());

@@ -107,59 +107,72 @@ TEST_P(FwhtPerTarget, RowsWithStrideAreIndependent) {
   }
 }
 
-// The whole transform (signs, block, butterflies; and its transpose), computed on groups of rows held
-// transposed, against x Q with Q from dense() (the double reference), on every target: row counts that are
-// no multiple of any lane count, a row stride with padding, and random, zero, all-equal, huge, spiky and
-// NaN / Inf rows in the same call (lanes must not leak into each other).
+// The whole transform (signs, block, butterflies; and its transpose), computed on groups of 4 rows held
+// transposed, against x Q with Q from dense() (the double reference), on every target: row counts that leave
+// a last group of 1, 2 or 3 rows, widths with and without column tails after the full vectors (n = 3, 5, 7, 9,
+// ...), every way the butterfly stages fall into fused passes (p = 2 ... 128: passes of 3, 2 and 1 stages),
+// a row stride with padding, and random,
+// zero, all-equal, huge, spiky and NaN / Inf rows in the same groups (lanes must not leak into each other).
+void check_transform_of_rows(int64_t m, int64_t p, int64_t rows, std::mt19937& rng) {
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  const int64_t n = p * m, ld = n + 3;
+  std::vector<float> B(m == 1 ? 0 : m * m), signs(n);
+  for (float& v : B) v = g(rng);
+  for (float& v : signs) v = (rng() & 1) ? 1.0f : -1.0f;
+  const HadamardTransform q(n, m, B, signs);
+  const std::vector<double> Q = q.dense();
+  std::vector<float> x(rows * ld, 7.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < n; ++i) x[r * ld + i] = g(rng);
+  for (int64_t i = 0; i < n; ++i) {
+    x[1 * ld + i] = 0.0f;
+    x[2 * ld + i] = -2.5f;
+    x[3 * ld + i] *= 1e30f;
+    x[4 * ld + i] = i == n - 1 ? 1.0f : 0.0f;
+  }
+  x[5 * ld + 0] = std::numeric_limits<float>::quiet_NaN();
+  x[6 * ld + n - 1] = std::numeric_limits<float>::infinity();
+  for (bool transposed : {false, true}) {
+    std::vector<float> y = x;
+    if (transposed) q.apply_transposed(y.data(), rows, ld);
+    else q.apply(y.data(), rows, ld);
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::string at = "m=" + std::to_string(m) + " p=" + std::to_string(p) + " row " +
+                             std::to_string(r) + (transposed ? " transposed" : "");
+      for (int64_t c = 0; c < n; ++c) {
+        double want = 0, bound = 0;
+        for (int64_t k = 0; k < n; ++k) {
+          const double e = transposed ? Q[c * n + k] : Q[k * n + c];
+          want += x[r * ld + k] * e;
+          bound += std::fabs(x[r * ld + k] * e);
+        }
+        const float got = y[r * ld + c];
+        if (!std::isfinite(want)) {
+          EXPECT_FALSE(std::isfinite(got)) << at << " c=" << c;
+          continue;
+        }
+        // f32: m products and log2(p) butterflies, each rounding relative to the sum of magnitudes.
+        EXPECT_NEAR(got, want, 1e-6 * (m + std::log2(static_cast<double>(p)) + 1) * bound + 1e-30)
+            << at << " c=" << c;
+      }
+      for (int64_t i = n; i < ld; ++i) EXPECT_EQ(y[r * ld + i], 7.0f) << at;  // padding untouched
+    }
+  }
+}
+
 TEST_P(FwhtPerTarget, TransformOfManyRowsMatchesItsDenseForm) {
   std::mt19937 rng(11);
-  std::normal_distribution<float> g(0.0f, 1.0f);
   for (int64_t m : {1, 3, 5, 7, 9, 12})
-    for (int64_t p : {1, 2, 8, 64}) {
-      const int64_t n = p * m, ld = n + 3, rows = 13;
-      std::vector<float> B(m == 1 ? 0 : m * m), signs(n);
-      for (float& v : B) v = g(rng);
-      for (float& v : signs) v = (rng() & 1) ? 1.0f : -1.0f;
-      const HadamardTransform q(n, m, B, signs);
-      const std::vector<double> Q = q.dense();
-      std::vector<float> x(rows * ld, 7.0f);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t i = 0; i < n; ++i) x[r * ld + i] = g(rng);
-      for (int64_t i = 0; i < n; ++i) {
-        x[1 * ld + i] = 0.0f;
-        x[2 * ld + i] = -2.5f;
-        x[3 * ld + i] *= 1e30f;
-        x[4 * ld + i] = i == n - 1 ? 1.0f : 0.0f;
-      }
-      x[5 * ld + 0] = std::numeric_limits<float>::quiet_NaN();
-      x[6 * ld + n - 1] = std::numeric_limits<float>::infinity();
-      for (bool transposed : {false, true}) {
-        std::vector<float> y = x;
-        if (transposed) q.apply_transposed(y.data(), rows, ld);
-        else q.apply(y.data(), rows, ld);
-        for (int64_t r = 0; r < rows; ++r) {
-          const std::string at = "m=" + std::to_string(m) + " p=" + std::to_string(p) + " row " +
-                                 std::to_string(r) + (transposed ? " transposed" : "");
-          for (int64_t c = 0; c < n; ++c) {
-            double want = 0, bound = 0;
-            for (int64_t k = 0; k < n; ++k) {
-              const double e = transposed ? Q[c * n + k] : Q[k * n + c];
-              want += x[r * ld + k] * e;
-              bound += std::fabs(x[r * ld + k] * e);
-            }
-            const float got = y[r * ld + c];
-            if (!std::isfinite(want)) {
-              EXPECT_FALSE(std::isfinite(got)) << at << " c=" << c;
-              continue;
-            }
-            // f32: m products and log2(p) butterflies, each rounding relative to the sum of magnitudes.
-            EXPECT_NEAR(got, want, 1e-6 * (m + std::log2(static_cast<double>(p)) + 1) * bound + 1e-30)
-                << at << " c=" << c;
-          }
-          for (int64_t i = n; i < ld; ++i) EXPECT_EQ(y[r * ld + i], 7.0f) << at;  // padding untouched
-        }
-      }
-    }
+    for (int64_t p : {1, 2, 4, 8, 16, 32, 64, 128})
+      check_transform_of_rows(m, p, 13 + (m + p) % 3, rng);  // last groups of 1, 2 and 3 rows
+}
+
+// The largest block of the full-width product (HadamardTransform keeps the repeated entries up to order 512)
+// and one past it (the 4-lane product, here with two blocks).
+TEST_P(FwhtPerTarget, TransformWithALargeBlockMatchesItsDenseForm) {
+  std::mt19937 rng(12);
+  check_transform_of_rows(512, 1, 7, rng);
+  check_transform_of_rows(515, 2, 7, rng);
 }
 
 QH_INSTANTIATE_PER_HWY_TARGET(FwhtPerTarget);
