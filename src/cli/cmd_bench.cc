@@ -1,4 +1,4 @@
-// `qharness bench [quant|gemm|eval|audit|tokenize|methods|all] [--json OUT] [--threads 1,2] [--quick] [--params 1.1B]`: measured against the
+// `qharness bench [quant|gemm|eval|attention|audit|tokenize|methods|all] [--json OUT] [--threads 1,2] [--quick] [--params 1.1B]`: measured against the
 // machine's own limits in the same run (ARCHITECTURE.md 2.2, 2.7). Prints a table; --json writes the rows for machines.
 // `tokenize` takes --tokenizer PATH and --text FILE (default: the reference tokenizers and TinyStories file of
 // tests/tokenizer/data).
@@ -11,6 +11,7 @@
 
 #include "src/core/error.h"
 #include "src/bench/bench.h"
+#include "src/bench/bench_attention.h"
 #include "src/bench/bench_audit.h"
 #include "src/bench/bench_eval.h"
 #include "src/bench/bench_tokenize.h"
@@ -35,7 +36,8 @@ const std::vector<std::pair<std::string, std::function<std::vector<bench::BenchR
 groups() {
   static const std::vector<std::pair<std::string, std::function<std::vector<bench::BenchRow>(const bench::BenchOptions&)>>>
       kGroups = {{"quant", bench::bench_quant}, {"gemm", bench::bench_gemm}, {"eval", bench::bench_eval},
-                 {"audit", bench::bench_audit}, {"methods", bench::bench_methods}};
+                 {"attention", bench::bench_attention}, {"audit", bench::bench_audit},
+                 {"methods", bench::bench_methods}};
   return kGroups;
 }
 
@@ -101,7 +103,8 @@ void add_bench(CLI::App& app, int* exit_code) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure the quantizer and the GEMMs against the machine's own limits "
                                               "(same-run read bandwidth, f32 GEMM)");
-  cmd->add_option("what", args->what, "quant | gemm | eval | audit | tokenize | methods | all")->capture_default_str();
+  cmd->add_option("what", args->what, "quant | gemm | eval | attention | audit | tokenize | methods | all")
+      ->capture_default_str();
   cmd->add_option("--json", args->json, "write the rows as JSON to this file");
   cmd->add_option("--threads", args->threads, "comma-separated thread counts")->capture_default_str();
   cmd->add_flag("--quick", args->quick, "smaller shapes, shorter timing (smoke test)");

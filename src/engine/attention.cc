@@ -130,12 +130,11 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
   if ((kind == AttnKind::kSoftmax || kind == AttnKind::kSink) && !probs_.enabled() &&
       !(obs && obs->wants_attention())) {
     // Nothing needs the probabilities: the tiled online softmax (flash_attention.h), straight into the output
-    // rows, in blocks of kFlashRows query rows of one head (one kernel dispatch each).
-    constexpr int64_t kFlashRows = 64;  // the transposed key block is reused by this many rows
-    const int64_t per_head = (T + kFlashRows - 1) / kFlashRows, ldo = H * hd;
+    // rows, in blocks of kFlashRowBlock query rows of one head (one kernel dispatch each).
+    const int64_t per_head = (T + kFlashRowBlock - 1) / kFlashRowBlock, ldo = H * hd;
     const int window = spec_.window_of(layer);
-    for_blocks_dynamic(H * per_head, kFlashRows * hd * (T / 2 + 1), [&](int64_t b) {
-      const int64_t h = b / per_head, i0 = (b % per_head) * kFlashRows, i1 = std::min(T, i0 + kFlashRows);
+    for_blocks_dynamic(H * per_head, kFlashRowBlock * hd * (T / 2 + 1), [&](int64_t b) {
+      const int64_t h = b / per_head, i0 = (b % per_head) * kFlashRowBlock, i1 = std::min(T, i0 + kFlashRowBlock);
       FlashHead fh{sc.qh.data() + h * T * hd, hd, sc.kh.data() + (h / G) * T * hd, hd,
                    sc.vh.data() + (h / G) * T * hd, hd, out + h * hd, ldo};
       fh.hd = hd;

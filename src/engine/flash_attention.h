@@ -28,6 +28,9 @@ struct FlashHead {
 // logit). A row with no key and no finite extra logit becomes zeros. Scores must not be +inf or NaN (as in
 // softmax_row); NaN or Inf in the values of a row's keys propagate into that row.
 void flash_attention_rows(const FlashHead& h, int64_t i0, int64_t i1);
+
+// The engine calls flash_attention_rows on blocks of this many query rows of one head, handed out to its threads.
+inline constexpr int64_t kFlashRowBlock = 64;
 void flash_attention_rows_reference(const FlashHead& h, int64_t i0, int64_t i1);
 
 }  // namespace qh::engine

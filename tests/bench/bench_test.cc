@@ -86,10 +86,10 @@ int run(const std::string& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// The quant and gemm groups (the eval group has its own test with the engine).
+// The quant, gemm and attention groups (the eval group has its own test with the engine).
 TEST(BenchCli, QuickRunWritesEveryKernelRow) {
   nlohmann::json rows = nlohmann::json::array();
-  for (const char* group : {"quant", "gemm"}) {
+  for (const char* group : {"quant", "gemm", "attention"}) {
     const std::string out = ::testing::TempDir() + "bench_quick_" + group + ".json";
     std::remove(out.c_str());
     ASSERT_EQ(run(std::string("bench ") + group + " --quick --threads 1 --json " + out), 0) << group;
@@ -106,7 +106,8 @@ TEST(BenchCli, QuickRunWritesEveryKernelRow) {
     EXPECT_GT(r.at("ratio").get<double>(), 0.0) << r.dump();
   }
   for (const char* k : {"quant_per_token_int8", "quant_per_token_int4", "quant_per_channel_int4_mse",
-                        "quant_group128_int4", "fake_quant_per_token_int8", "gemm_f32", "gemm_u8s8_int8"}) {
+                        "quant_group128_int4", "fake_quant_per_token_int8", "gemm_f32", "gemm_u8s8_int8",
+                        "flash_attention"}) {
     EXPECT_TRUE(kernels.count(k)) << k;
   }
 }
