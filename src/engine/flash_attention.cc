@@ -7,6 +7,7 @@
 #include <limits>
 #include <vector>
 
+#include "hwy/aligned_allocator.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "src/engine/flash_attention.h"
@@ -17,211 +18,181 @@ namespace engine {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Keys are taken in blocks of kVecs vectors (KB = kVecs * L keys), transposed once into kt[d][KB] and shared by
-// all query rows of the call: row i's scores are sum_d q_i[d] * kt[d][:] (kVecs independent multiply-add chains
-// of a broadcast). Per row and key block: new maximum m', p = exp(s - m'), correction c = exp(m - m'),
-// l <- l c + sum p, acc <- acc c + sum_j p_j v_j over the row's visible keys only (a masked key's value never
-// enters a sum). Blocks of several vectors amortise the reductions and the correction over many keys.
-constexpr int64_t kVecs = 4;
-
 using D = hn::ScalableTag<float>;
 using V = hn::Vec<D>;
+using M = hn::Mask<D>;
 
-// acc[c..hd) += sum_{jj in [jlo, jhi)} p[jj] v_{j0+jj}[c..hd): four vectors of columns at a time (four
-// independent multiply-add chains over the keys), then single vectors, then single columns.
-void AddValues(const FlashHead& h, int64_t j0, float* acc, const float* p, int64_t jlo, int64_t jhi, int64_t c) {
-  if (jhi <= jlo) return;
-  const D d;
-  const int64_t L = static_cast<int64_t>(hn::Lanes(d)), hd_vec = h.hd / L * L;
-  for (; c + 4 * L <= hd_vec; c += 4 * L) {
-    V a0 = hn::LoadU(d, acc + c), a1 = hn::LoadU(d, acc + c + L);
-    V a2 = hn::LoadU(d, acc + c + 2 * L), a3 = hn::LoadU(d, acc + c + 3 * L);
-    for (int64_t jj = jlo; jj < jhi; ++jj) {
-      const V pj = hn::Set(d, p[jj]);
-      const float* vr = h.v + (j0 + jj) * h.ldv + c;
-      a0 = hn::MulAdd(pj, hn::LoadU(d, vr), a0);
-      a1 = hn::MulAdd(pj, hn::LoadU(d, vr + L), a1);
-      a2 = hn::MulAdd(pj, hn::LoadU(d, vr + 2 * L), a2);
-      a3 = hn::MulAdd(pj, hn::LoadU(d, vr + 3 * L), a3);
-    }
-    hn::StoreU(a0, d, acc + c);
-    hn::StoreU(a1, d, acc + c + L);
-    hn::StoreU(a2, d, acc + c + 2 * L);
-    hn::StoreU(a3, d, acc + c + 3 * L);
+// One query row per lane: a tile of kRowVecs vectors of rows (RT = kRowVecs * L rows) goes through the keys in
+// blocks of kKeyBlock, blocks aligned to multiples of kKeyBlock. Per block:
+//  - scores st[j][row] = q_row . k_j, kChunk keys at a time: kChunk x kRowVecs accumulators, each step one
+//    broadcast key element against the rows' query elements of one dimension (Q^T of the tile, qt[c][row]);
+//    K and V are read as they are (row-major), nothing is transposed but the tile's queries and outputs;
+//  - the online softmax lane-wise (rows in lanes: maxima, exponentials and sums are plain vector operations,
+//    no reduction across lanes): m' = max(m, s_j), p_j = exp(s_j - m'), c = exp(m - m'), l <- l c + sum p_j;
+//  - ot[col][row] <- ot c + sum_j p_j v_j[col], kChunk columns x kRowVecs row vectors of accumulators held in
+//    registers over the block's keys, each step one broadcast value element.
+// Every (row, key) product is one multiply-add in ascending key order, keys a row does not see are skipped or
+// masked (a masked key's value never enters a sum: 0 * Inf would be NaN), and a block in which a row sees no key
+// leaves its state bit for bit (c = 1, p = 0): each row's result does not depend on the other rows of its tile,
+// so neither on how rows are grouped into calls.
+constexpr int64_t kRowVecs = 2;
+constexpr int64_t kChunk = HWY_MAX_BYTES >= 64 ? 8 : 4;  // 32 vector registers (AVX-512) or 16
+constexpr int64_t kKeyBlock = 32;
+
+// A per-thread 64-byte aligned scratch of at least n floats.
+float* Scratch(size_t n) {
+  thread_local hwy::AlignedFreeUniquePtr<float[]> buf;
+  thread_local size_t size = 0;
+  if (n > size) {
+    buf = hwy::AllocateAligned<float>(n);
+    size = n;
   }
-  for (; c < hd_vec; c += L) {
-    V a = hn::LoadU(d, acc + c);
-    for (int64_t jj = jlo; jj < jhi; ++jj)
-      a = hn::MulAdd(hn::Set(d, p[jj]), hn::LoadU(d, h.v + (j0 + jj) * h.ldv + c), a);
-    hn::StoreU(a, d, acc + c);
-  }
-  for (; c < h.hd; ++c) {
-    float a = acc[c];
-    for (int64_t jj = jlo; jj < jhi; ++jj) a += p[jj] * h.v[(j0 + jj) * h.ldv + c];
-    acc[c] = a;
-  }
+  return buf.get();
 }
 
-// The same for two rows over keys both see, two vectors of columns at a time (each value load feeds both
-// rows); returns the first column it did not cover (AddValues does the rest).
-int64_t AddValuesPair(const FlashHead& h, int64_t j0, float* acc_a, const float* pa, float* acc_b, const float* pb,
-                      int64_t jlo, int64_t jhi) {
-  if (jhi <= jlo) return h.hd;
+// st[u][row] = q_row . k_{j + u} for u < J (key indices clamped to jmax: the block's padding keys, never used).
+template <int64_t J>
+HWY_INLINE void ScoresChunk(const FlashHead& h, const float* HWY_RESTRICT qt, int64_t j, int64_t jmax,
+                            float* HWY_RESTRICT st) {
   const D d;
-  const int64_t L = static_cast<int64_t>(hn::Lanes(d)), hd_vec = h.hd / L * L;
-  int64_t c = 0;
-  for (; c + 2 * L <= hd_vec; c += 2 * L) {
-    V a0 = hn::LoadU(d, acc_a + c), a1 = hn::LoadU(d, acc_a + c + L);
-    V b0 = hn::LoadU(d, acc_b + c), b1 = hn::LoadU(d, acc_b + c + L);
-    for (int64_t jj = jlo; jj < jhi; ++jj) {
-      const V paj = hn::Set(d, pa[jj]), pbj = hn::Set(d, pb[jj]);
-      const float* vr = h.v + (j0 + jj) * h.ldv + c;
-      const V v0 = hn::LoadU(d, vr), v1 = hn::LoadU(d, vr + L);
-      a0 = hn::MulAdd(paj, v0, a0);
-      a1 = hn::MulAdd(paj, v1, a1);
-      b0 = hn::MulAdd(pbj, v0, b0);
-      b1 = hn::MulAdd(pbj, v1, b1);
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d)), RT = kRowVecs * L;
+  const float* kr[J];
+  for (int64_t u = 0; u < J; ++u) kr[u] = h.k + std::min(j + u, jmax) * h.ldk;
+  V acc[J][kRowVecs];
+  for (int64_t u = 0; u < J; ++u)
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) acc[u][rv] = hn::Zero(d);
+  for (int64_t c = 0; c < h.hd; ++c) {
+    V q[kRowVecs];
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) q[rv] = hn::Load(d, qt + c * RT + rv * L);
+    for (int64_t u = 0; u < J; ++u) {
+      const V kb = hn::Set(d, kr[u][c]);
+      for (int64_t rv = 0; rv < kRowVecs; ++rv) acc[u][rv] = hn::MulAdd(q[rv], kb, acc[u][rv]);
     }
-    hn::StoreU(a0, d, acc_a + c);
-    hn::StoreU(a1, d, acc_a + c + L);
-    hn::StoreU(b0, d, acc_b + c);
-    hn::StoreU(b1, d, acc_b + c + L);
   }
-  return c;
+  for (int64_t u = 0; u < J; ++u)
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) hn::Store(acc[u][rv], d, st + u * RT + rv * L);
+}
+
+// ot[c0 .. c0 + C)[rows] <- ot corr + sum over keys jj in [jlo, jhi) of p[jj][row] v_{j0 + jj}[c]; with vis,
+// only the (row, key) pairs it marks enter the sums.
+template <int64_t C>
+HWY_INLINE void AddValuesChunk(const FlashHead& h, int64_t j0, int64_t jlo, int64_t jhi, const float* HWY_RESTRICT p,
+                               const V* corr, const M (*vis)[kRowVecs], int64_t c0, float* HWY_RESTRICT ot) {
+  const D d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d)), RT = kRowVecs * L;
+  V acc[C][kRowVecs];
+  for (int64_t cc = 0; cc < C; ++cc)
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) acc[cc][rv] = hn::Mul(hn::Load(d, ot + (c0 + cc) * RT + rv * L), corr[rv]);
+  const float* vr = h.v + j0 * h.ldv + c0;
+  for (int64_t jj = jlo; jj < jhi; ++jj) {
+    V pj[kRowVecs];
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) pj[rv] = hn::Load(d, p + jj * RT + rv * L);
+    const float* vj = vr + jj * h.ldv;
+    for (int64_t cc = 0; cc < C; ++cc) {
+      const V vb = hn::Set(d, vj[cc]);
+      for (int64_t rv = 0; rv < kRowVecs; ++rv) {
+        const V sum = hn::MulAdd(pj[rv], vb, acc[cc][rv]);
+        acc[cc][rv] = vis ? hn::IfThenElse(vis[jj][rv], sum, acc[cc][rv]) : sum;
+      }
+    }
+  }
+  for (int64_t cc = 0; cc < C; ++cc)
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) hn::Store(acc[cc][rv], d, ot + (c0 + cc) * RT + rv * L);
 }
 
 void FlashRows(const FlashHead& h, int64_t i0, int64_t i1) {
   const D d;
-  const int64_t L = static_cast<int64_t>(hn::Lanes(d)), KB = kVecs * L;
-  const int64_t hd = h.hd, R = i1 - i0;
-  const int64_t hd_vec = hd / L * L;  // value columns in full vectors; the rest one by one
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  thread_local std::vector<float> kt, raw, acc, m, l, p, probs;
-  thread_local std::vector<int64_t> lo, hi;
-  kt.resize(hd * KB);
-  raw.resize(R * KB);
-  probs.resize(R * KB);
-  lo.resize(R);
-  hi.resize(R);
-  acc.assign(R * hd, 0.0f);
-  m.assign(R, h.extra);
-  l.assign(R, h.extra == kNegInf ? 0.0f : 1.0f);  // the extra logit's own exp(extra - m) with m = extra
-  p.resize(KB);
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d)), RT = kRowVecs * L, hd = h.hd;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  float* qt = Scratch(static_cast<size_t>((2 * hd + kKeyBlock + kChunk) * RT));
+  float* ot = qt + hd * RT;
+  float* st = ot + hd * RT;  // scores, then probabilities, of the block: [kKeyBlock (+ chunk padding)][RT]
   auto first_key = [&](int64_t i) { return h.window > 0 ? std::max<int64_t>(0, i - h.window + 1) : int64_t{0}; };
-  const int64_t j_start = first_key(i0) / KB * KB;
-  const V neg_inf = hn::Set(d, kNegInf), vscale = hn::Set(d, h.scale);
+  const V neg_inf = hn::Set(d, -kInf), pos_inf = hn::Set(d, kInf), one = hn::Set(d, 1.0f);
+  const V vscale = hn::Set(d, h.scale);
   const bool capped = h.softcap > 0.0f;
   const V vcap = hn::Set(d, h.softcap), vinv_cap = hn::Set(d, capped ? 1.0f / h.softcap : 0.0f);
-  for (int64_t j0 = j_start; j0 < i1; j0 += KB) {
-    const int64_t nk = std::min(KB, i1 - j0);  // keys j0 .. j0 + nk - 1 exist for this block of rows
-    for (int64_t jj = 0; jj < KB; ++jj) {
-      if (jj >= nk) {
-        for (int64_t c = 0; c < hd; ++c) kt[c * KB + jj] = 0.0f;
-        continue;
-      }
-      const float* kr = h.k + (j0 + jj) * h.ldk;
-      for (int64_t c = 0; c < hd; ++c) kt[c * KB + jj] = kr[c];
+  M vis[kKeyBlock][kRowVecs];  // partial blocks: which (key, row) pairs are visible
+  for (int64_t r0 = i0; r0 < i1; r0 += RT) {
+    const int64_t rows = std::min(RT, i1 - r0), a = r0, b = r0 + rows - 1;  // lanes past `rows` repeat row b
+    for (int64_t t = 0; t < RT; ++t) {
+      const float* q = h.q + std::min(r0 + t, b) * h.ldq;
+      for (int64_t c = 0; c < hd; ++c) qt[c * RT + t] = q[c];
     }
-    // Raw scores of the block, two rows at a time: each load of kt feeds both rows' multiply-adds.
-    for (int64_t r = 0; r < R; r += 2) {
-      const int64_t ia = i0 + r, ib = std::min(i0 + r + 1, i1 - 1);
-      if (j0 > ib || j0 + KB <= first_key(ia)) continue;  // neither row sees a key of this block
-      const float* qa = h.q + ia * h.ldq;
-      const float* qb = h.q + ib * h.ldq;
-      V sa[kVecs], sb[kVecs];
-      for (int64_t u = 0; u < kVecs; ++u) sa[u] = sb[u] = hn::Zero(d);
-      for (int64_t c = 0; c < hd; ++c) {
-        const V qac = hn::Set(d, qa[c]), qbc = hn::Set(d, qb[c]);
-        const float* kc = kt.data() + c * KB;
-        for (int64_t u = 0; u < kVecs; ++u) {
-          const V kv = hn::LoadU(d, kc + u * L);
-          sa[u] = hn::MulAdd(qac, kv, sa[u]);
-          sb[u] = hn::MulAdd(qbc, kv, sb[u]);
+    std::fill(ot, ot + hd * RT, 0.0f);
+    V row[kRowVecs], first[kRowVecs], m[kRowVecs], l[kRowVecs];
+    M bad[kRowVecs];
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) {
+      row[rv] = hn::Min(hn::Iota(d, static_cast<float>(r0 + rv * L)), hn::Set(d, static_cast<float>(b)));
+      first[rv] = h.window > 0 ? hn::Max(hn::Zero(d), hn::Sub(row[rv], hn::Set(d, static_cast<float>(h.window - 1))))
+                               : hn::Zero(d);
+      m[rv] = hn::Set(d, h.extra);
+      l[rv] = hn::Set(d, h.extra == -kInf ? 0.0f : 1.0f);  // the extra logit's own exp(extra - m) with m = extra
+      bad[rv] = hn::Not(hn::Lt(m[rv], pos_inf));           // a NaN or +inf extra logit: NaN rows
+    }
+    const int64_t key_lo = first_key(a), all_lo = first_key(b);  // every row of the tile sees keys all_lo .. a
+    for (int64_t j0 = key_lo / kKeyBlock * kKeyBlock; j0 <= b; j0 += kKeyBlock) {
+      const int64_t jlo = std::max<int64_t>(0, key_lo - j0), jhi = std::min(kKeyBlock, b + 1 - j0);
+      const bool partial = j0 + jlo < all_lo || j0 + jhi - 1 > a;
+      for (int64_t jj = jlo; jj < jhi; jj += kChunk) ScoresChunk<kChunk>(h, qt, j0 + jj, b, st + jj * RT);
+      V corr[kRowVecs];
+      for (int64_t rv = 0; rv < kRowVecs; ++rv) {
+        float* s_rv = st + rv * L;
+        V vmax = neg_inf;
+        M nonfinite = hn::Not(hn::Lt(neg_inf, pos_inf));  // all false
+        for (int64_t jj = jlo; jj < jhi; ++jj) {
+          V s = hn::Mul(hn::Load(d, s_rv + jj * RT), vscale);
+          if (capped) s = hn::Mul(vcap, hn::Tanh(d, hn::Mul(s, vinv_cap)));
+          if (partial) {
+            const V key = hn::Set(d, static_cast<float>(j0 + jj));  // exact below 2^24
+            vis[jj][rv] = hn::And(hn::Le(key, row[rv]), hn::Ge(key, first[rv]));
+            s = hn::IfThenElse(vis[jj][rv], s, neg_inf);
+          }
+          nonfinite = hn::Or(nonfinite, hn::Not(hn::Lt(s, pos_inf)));  // NaN or +inf: the row becomes NaN
+          vmax = hn::Max(vmax, s);
+          hn::Store(s, d, s_rv + jj * RT);
         }
+        bad[rv] = hn::Or(bad[rv], nonfinite);
+        const V m_new = hn::Max(m[rv], vmax);
+        // A row that has seen nothing yet keeps m = -inf: subtract 0 instead (exp(-inf) = 0, no NaN).
+        const V m_sub = hn::IfThenZeroElse(hn::Eq(m_new, neg_inf), m_new);
+        corr[rv] = hn::IfThenElse(hn::Eq(m[rv], m_new), one, hn::Exp(d, hn::Sub(m[rv], m_sub)));
+        V sum = hn::Zero(d);
+        for (int64_t jj = jlo; jj < jhi; ++jj) {
+          const V e = hn::Exp(d, hn::Sub(hn::Load(d, s_rv + jj * RT), m_sub));
+          sum = hn::Add(sum, e);
+          hn::Store(e, d, s_rv + jj * RT);
+        }
+        l[rv] = hn::MulAdd(l[rv], corr[rv], sum);
+        m[rv] = m_new;
       }
-      for (int64_t u = 0; u < kVecs; ++u) {
-        hn::StoreU(sa[u], d, raw.data() + r * KB + u * L);
-        if (ib > ia) hn::StoreU(sb[u], d, raw.data() + (r + 1) * KB + u * L);
-      }
-    }
-    for (int64_t r = 0; r < R; ++r) {
-      const int64_t i = i0 + r, first = first_key(i);
-      lo[r] = hi[r] = 0;  // no value to add unless the row sees a key of this block
-      if (j0 > i || j0 + KB <= first) continue;
-      V s[kVecs];
-      for (int64_t u = 0; u < kVecs; ++u) s[u] = hn::LoadU(d, raw.data() + r * KB + u * L);
-      const V vi = hn::Set(d, static_cast<float>(i)), vfirst = hn::Set(d, static_cast<float>(first));
-      V vmax = neg_inf;
-      bool finite = true;  // a NaN or +inf score (overflowing q.k) makes the row NaN, as the two-pass softmax does
-      for (int64_t u = 0; u < kVecs; ++u) {
-        s[u] = hn::Mul(s[u], vscale);
-        if (capped) s[u] = hn::Mul(vcap, hn::Tanh(d, hn::Mul(s[u], vinv_cap)));
-        const V idx = hn::Iota(d, static_cast<float>(j0 + u * L));  // key positions (exact below 2^24)
-        s[u] = hn::IfThenElse(hn::Or(hn::Gt(idx, vi), hn::Lt(idx, vfirst)), neg_inf, s[u]);
-        finite = finite && hn::AllTrue(d, hn::Lt(s[u], hn::Set(d, std::numeric_limits<float>::infinity())));
-        vmax = hn::Max(vmax, s[u]);
-      }
-      if (!finite) {
-        const float nan = std::numeric_limits<float>::quiet_NaN();
-        m[r] = l[r] = nan;  // every later block keeps the row NaN
-        std::fill(acc.data() + r * hd, acc.data() + (r + 1) * hd, nan);
-        continue;
-      }
-      const float m_new = std::max(m[r], hn::GetLane(hn::MaxOfLanes(d, vmax)));
-      if (m_new == kNegInf) continue;  // nothing visible yet
-      const V vm = hn::Set(d, m_new);
-      V vsum = hn::Zero(d);
-      for (int64_t u = 0; u < kVecs; ++u) {
-        const V e = hn::Exp(d, hn::Sub(s[u], vm));
-        vsum = hn::Add(vsum, e);
-        hn::StoreU(e, d, p.data() + u * L);
-      }
-      const float corr = hn::GetLane(hn::Exp(d, hn::Set(d, m[r] - m_new)));  // exp(-inf) = 0 on the first block
-      l[r] = l[r] * corr + hn::GetLane(hn::SumOfLanes(d, vsum));
-      m[r] = m_new;
-      float* ar = acc.data() + r * hd;
-      const V vc = hn::Set(d, corr);
+      const M(*mask)[kRowVecs] = partial ? vis : nullptr;
       int64_t c = 0;
-      for (; c < hd_vec; c += L) hn::StoreU(hn::Mul(hn::LoadU(d, ar + c), vc), d, ar + c);
-      for (; c < hd; ++c) ar[c] *= corr;
-      std::copy(p.data(), p.data() + KB, probs.data() + r * KB);
-      lo[r] = std::max<int64_t>(0, first - j0);
-      hi[r] = std::min(nk, i - j0 + 1);
-    }
-    // acc += sum_j p_j v_j over each row's visible keys, two rows at a time over the keys both see (each value
-    // load feeds both rows), the rest of each row's keys alone.
-    for (int64_t r = 0; r < R; r += 2) {
-      const bool pair = r + 1 < R && hi[r] > lo[r] && hi[r + 1] > lo[r + 1];
-      if (!pair) {
-        AddValues(h, j0, acc.data() + r * hd, probs.data() + r * KB, lo[r], hi[r], 0);
-        if (r + 1 < R) AddValues(h, j0, acc.data() + (r + 1) * hd, probs.data() + (r + 1) * KB, lo[r + 1], hi[r + 1], 0);
-        continue;
+      for (; c + kChunk <= hd; c += kChunk) AddValuesChunk<kChunk>(h, j0, jlo, jhi, st, corr, mask, c, ot);
+      if (kChunk > 4 && c + 4 <= hd) {
+        AddValuesChunk<4>(h, j0, jlo, jhi, st, corr, mask, c, ot);
+        c += 4;
       }
-      const int64_t both_lo = std::max(lo[r], lo[r + 1]), both_hi = std::max(both_lo, std::min(hi[r], hi[r + 1]));
-      float* aa = acc.data() + r * hd;
-      float* ab = acc.data() + (r + 1) * hd;
-      const float* pa = probs.data() + r * KB;
-      const float* pb = probs.data() + (r + 1) * KB;
-      const int64_t c_done = AddValuesPair(h, j0, aa, pa, ab, pb, both_lo, both_hi);
-      AddValues(h, j0, aa, pa, both_lo, both_hi, c_done);  // columns the pair kernel left
-      AddValues(h, j0, ab, pb, both_lo, both_hi, c_done);
-      for (int64_t q = r; q <= r + 1; ++q) {  // keys only one of the two rows sees
-        float* aq = acc.data() + q * hd;
-        const float* pq = probs.data() + q * KB;
-        AddValues(h, j0, aq, pq, lo[q], std::min(hi[q], both_lo), 0);
-        AddValues(h, j0, aq, pq, std::max(lo[q], both_hi), hi[q], 0);
+      if (c + 2 <= hd) {
+        AddValuesChunk<2>(h, j0, jlo, jhi, st, corr, mask, c, ot);
+        c += 2;
+      }
+      if (c < hd) AddValuesChunk<1>(h, j0, jlo, jhi, st, corr, mask, c, ot);
+    }
+    // out = ot / l; a row with no key and no extra logit (l = 0) is zeros, a row with a bad score NaN.
+    const V nan = hn::Set(d, std::numeric_limits<float>::quiet_NaN());
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) {
+      const V inv = hn::Div(one, l[rv]);
+      const M none = hn::Eq(l[rv], hn::Zero(d));
+      for (int64_t c = 0; c < hd; ++c) {
+        float* o = ot + c * RT + rv * L;
+        hn::Store(hn::IfThenElse(bad[rv], nan, hn::IfThenZeroElse(none, hn::Mul(hn::Load(d, o), inv))), d, o);
       }
     }
-  }
-  for (int64_t r = 0; r < R; ++r) {
-    float* o = h.out + (i0 + r) * h.ldo;
-    const float* ar = acc.data() + r * hd;
-    if (l[r] == 0.0f) {  // no visible key and no extra logit
-      std::fill(o, o + hd, 0.0f);
-      continue;
+    for (int64_t t = 0; t < rows; ++t) {
+      float* o = h.out + (r0 + t) * h.ldo;
+      for (int64_t c = 0; c < hd; ++c) o[c] = ot[c * RT + t];
     }
-    const float inv = 1.0f / l[r];
-    for (int64_t c = 0; c < hd; ++c) o[c] = ar[c] * inv;
   }
 }
 

@@ -4,8 +4,11 @@
 // takes this path for the softmax and sink variants whenever nothing needs the probabilities: no observer of
 // attention maps and no quantization of the probabilities. Any window length, sliding windows and soft-capping.
 //
-// Highway kernel dispatched once per block of query rows; a scalar reference (double accumulation, std::exp,
-// the plain two-pass softmax) sits beside it and the tests compare the two on every compiled target.
+// Highway kernel dispatched once per block of query rows; it holds tiles of query rows one row per lane, so the
+// online softmax is lane-wise and both products are register-tiled multiply-adds of broadcast key / value
+// elements (flash_attention.cc). Each row's bits do not depend on the other rows of its call, so neither on the
+// row blocks nor the thread count. A scalar reference (double accumulation, std::exp, the plain two-pass
+// softmax) sits beside it and the tests compare the two on every compiled target.
 #pragma once
 
 #include <cstdint>
@@ -25,8 +28,9 @@ struct FlashHead {
 };
 
 // Output rows [i0, i1) of the head: out_i = sum_j p_ij v_j with p_i = softmax over the row's keys (and the extra
-// logit). A row with no key and no finite extra logit becomes zeros. Scores must not be +inf or NaN (as in
-// softmax_row); NaN or Inf in the values of a row's keys propagate into that row.
+// logit). A row whose scores are all -inf and has no finite extra logit becomes zeros; a NaN or +inf score (or
+// extra logit) makes the row NaN, as the two-pass softmax does; NaN or Inf in the values of a row's keys
+// propagate into that row, and only into the rows that see that key.
 void flash_attention_rows(const FlashHead& h, int64_t i0, int64_t i1);
 
 // The engine calls flash_attention_rows on blocks of this many query rows of one head, handed out to its threads.

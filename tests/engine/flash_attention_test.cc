@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -88,6 +89,54 @@ TEST_P(FlashPerTarget, RandomHeadsMatchTheReference) {
   }
 }
 
+// The kernel takes rows in tiles (one row per lane) and keys in aligned blocks; head sizes that are not a
+// multiple of its column chunks or of the lane count, windows that start inside a tile or a key block, row
+// blocks that split tiles.
+TEST_P(FlashPerTarget, TileEdgesMatchTheReference) {
+  for (int64_t hd : {2, 6, 24, 80, 96, 128}) {
+    for (int64_t T : {31, 70}) {
+      const Head h(T, hd, static_cast<uint32_t>(T * 7 + hd));
+      const std::string at = "T=" + std::to_string(T) + " hd=" + std::to_string(hd);
+      compare(h, [](FlashHead f) { return f; }, 64, at);
+      compare(h, [](FlashHead f) { return f; }, 5, at + " blocks of 5");
+      compare(h, [](FlashHead f) { f.window = 20; return f; }, 64, at + " window 20");
+      compare(h, [](FlashHead f) { f.window = 33; f.extra = -0.3f; return f; }, 17, at + " window 33, extra");
+      compare(h, [](FlashHead f) { f.softcap = 0.8f; f.extra = 2.0f; return f; }, 64, at + " softcap, extra");
+    }
+  }
+}
+
+// Each row's bits do not depend on which rows share its call (the engine's row blocks, any thread count): the
+// whole head in one call against calls of 1, 3, 17, 32 and 64 rows, bit for bit.
+TEST_P(FlashPerTarget, RowBitsDoNotDependOnTheRowBlocks) {
+  for (int64_t hd : {6, 64, 80}) {
+    Head h(100, hd, static_cast<uint32_t>(hd));
+    h.v[40 * h.ld + 1] = kInf;  // an Inf value seen by rows 40.. (without window) or 40..47 (window 8)
+    for (int window : {0, 8, 45}) {
+      std::vector<float> whole, blocked;
+      FlashHead f = h.args(whole);
+      f.window = window;
+      f.extra = window == 8 ? 0.5f : -kInf;
+      f.softcap = window == 45 ? 2.5f : 0.0f;
+      flash_attention_rows(f, 0, h.T);
+      for (int64_t block : {1, 3, 17, 32, 64}) {
+        FlashHead g = h.args(blocked);
+        g.window = f.window;
+        g.extra = f.extra;
+        g.softcap = f.softcap;
+        for (int64_t i0 = 0; i0 < h.T; i0 += block) flash_attention_rows(g, i0, std::min(h.T, i0 + block));
+        ASSERT_EQ(whole.size(), blocked.size());
+        for (size_t i = 0; i < whole.size(); ++i) {
+          uint32_t a, b;
+          std::memcpy(&a, &whole[i], 4);
+          std::memcpy(&b, &blocked[i], 4);
+          ASSERT_EQ(a, b) << "hd=" << hd << " window=" << window << " block=" << block << " i=" << i;
+        }
+      }
+    }
+  }
+}
+
 TEST_P(FlashPerTarget, AdversarialHeadsMatchTheReference) {
   // Huge scores (|q.k| ~ 1e30): one-hot rows; a large extra logit takes almost all the mass; a very negative
   // one none.
@@ -132,6 +181,48 @@ TEST_P(FlashPerTarget, AdversarialHeadsMatchTheReference) {
     for (int64_t i = 0; i < 20; ++i) EXPECT_TRUE(std::isfinite(out[i * h.ld + 4])) << i;
     for (int64_t i = 20; i < h.T; ++i) EXPECT_FALSE(std::isfinite(out[i * h.ld + 4])) << i;
   }
+}
+
+// Keys and values a row does not see never reach it, inside its tile and key block too: NaN keys and Inf / NaN
+// values of keys outside a window or after the row leave the row finite; a visible key whose score overflows
+// to -inf gets probability 0, and a row whose every score is -inf is zeros (as the two-pass softmax).
+TEST_P(FlashPerTarget, MaskedKeysNeverReachARow) {
+  Head h(64, 16, 12);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t c = 0; c < h.hd; ++c) h.k[30 * h.ld + c] = nan;  // scores of key 30 are NaN
+  h.v[35 * h.ld + 3] = kInf;
+  h.v[36 * h.ld + 5] = -kInf;
+  h.v[37 * h.ld + 7] = nan;
+  std::vector<float> out;
+  FlashHead f = h.args(out);
+  f.window = 4;  // row i sees keys i - 3 .. i: key 30 only rows 30 .. 33, key 35 only rows 35 .. 38, ...
+  flash_attention_rows(f, 0, h.T);
+  auto sees = [](int64_t i, int64_t key) { return key <= i && i <= key + 3; };
+  for (int64_t i = 0; i < h.T; ++i) {
+    for (int64_t c = 0; c < h.hd; ++c) {
+      const float x = out[i * h.ld + c];
+      const bool bad_value = (c == 3 && sees(i, 35)) || (c == 5 && sees(i, 36)) || (c == 7 && sees(i, 37));
+      if (sees(i, 30)) EXPECT_TRUE(std::isnan(x)) << i << " " << c;
+      else if (bad_value) EXPECT_FALSE(std::isfinite(x)) << i << " " << c;
+      else EXPECT_TRUE(std::isfinite(x)) << i << " " << c;
+    }
+  }
+  compare(h, [](FlashHead g) { g.window = 4; return g; }, 32, "masked bad keys");
+  // Row 9's scores all overflow to -inf (q = 1e30 e_0 against k_j[0] = -1e30): zeros, with or without an extra
+  // logit; other rows are finite.
+  Head o(20, 8, 13);
+  for (int64_t t = 0; t < o.T; ++t) o.k[t * o.ld] = -1e30f;
+  for (int64_t c = 0; c < o.hd; ++c) o.q[9 * o.ld + c] = c == 0 ? 1e30f : 0.0f;
+  for (float extra : {-kInf, 1.0f}) {
+    FlashHead g = o.args(out);
+    g.extra = extra;
+    flash_attention_rows(g, 0, o.T);
+    for (int64_t c = 0; c < o.hd; ++c) EXPECT_EQ(out[9 * o.ld + c], 0.0f) << extra << " " << c;
+  }
+  compare(o, [](FlashHead x) { return x; }, 7, "-inf scores");
+  compare(o, [](FlashHead x) { x.extra = 1.0f; return x; }, 7, "-inf scores, extra");
+  // A NaN extra logit makes every row NaN, as in the two-pass softmax.
+  compare(o, [](FlashHead x) { x.extra = std::numeric_limits<float>::quiet_NaN(); return x; }, 32, "NaN extra logit");
 }
 
 // One token: its own value with probability 1, or exactly 0 when an extra logit takes all the mass; the columns
