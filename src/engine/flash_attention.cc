@@ -21,6 +21,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 using D = hn::ScalableTag<float>;
 using V = hn::Vec<D>;
 using M = hn::Mask<D>;
+using DI = hn::RebindToSigned<D>;
 
 // One query row per lane: a tile of kRowVecs vectors of rows (RT = kRowVecs * L rows) goes through the keys in
 // blocks of kKeyBlock, blocks aligned to multiples of kKeyBlock. Per block:
@@ -37,7 +38,7 @@ using M = hn::Mask<D>;
 // so neither on how rows are grouped into calls.
 constexpr int64_t kRowVecs = 2;
 constexpr int64_t kChunk = HWY_MAX_BYTES >= 64 ? 8 : 4;  // 32 vector registers (AVX-512) or 16
-constexpr int64_t kKeyBlock = 32;
+constexpr int64_t kKeyBlock = 64;
 
 // A per-thread 64-byte aligned scratch of at least n floats.
 float* Scratch(size_t n) {
@@ -50,10 +51,37 @@ float* Scratch(size_t n) {
   return buf.get();
 }
 
-// st[u][row] = q_row . k_{j + u} for u < J (key indices clamped to jmax: the block's padding keys, never used).
-template <int64_t J>
-HWY_INLINE void ScoresChunk(const FlashHead& h, const float* HWY_RESTRICT qt, int64_t j, int64_t jmax,
-                            float* HWY_RESTRICT st) {
+// exp(x) for x <= 0, -inf and NaN (the softmax's s - max): Highway's Exp reduction and polynomial, 0 below -87
+// (where exp(x) is subnormal: a probability below 1e-38 of the row's largest), and NaN for NaN (Highway's Exp
+// gives 0), so that a NaN or +inf score (s - max = NaN) makes its row's normaliser NaN.
+HWY_INLINE V ExpNonPositive(D d, V x) {
+  const hn::RebindToSigned<D> di;
+  const V n = hn::Round(hn::Mul(x, hn::Set(d, 1.442695040888963407359924681f)));  // x / ln 2, in [-126, 0]
+  V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), x);  // x - n ln 2 in two parts, |r| <= ln 2 / 2
+  r = hn::MulAdd(n, hn::Set(d, -1.428606765330187045e-6f), r);
+  const V er = hn::Add(hn::impl::ExpImpl<float>().ExpPoly(d, r), hn::Set(d, 1.0f));
+#if HWY_TARGET <= HWY_AVX3
+  (void)di;
+  const V y{_mm512_scalef_ps(er.raw, n.raw)};  // er 2^n in one instruction
+#else
+  const V y = hn::Mul(er, hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)))));
+#endif
+  return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -87.0f)), y);
+}
+
+// What turns a tile's dot products into its scores: scale, soft-cap, and per lane its row and first key.
+struct ScoreParams {
+  V scale, cap, inv_cap;
+  bool capped;
+  V row[kRowVecs], first[kRowVecs];  // as float (exact below 2^24)
+};
+
+// st[u][row] = score of (row, key j + u) for u < n (u < J: key index clamped to jmax, never used), the running
+// maximum vmax over them; kMasked: scores of the pairs outside the rows' causal windows are -inf and vis[u] marks
+// the visible pairs.
+template <int64_t J, bool kMasked>
+HWY_INLINE void ScoresChunk(const FlashHead& h, const ScoreParams& sp, const float* HWY_RESTRICT qt, int64_t j,
+                            int64_t n, int64_t jmax, float* HWY_RESTRICT st, M (*vis)[kRowVecs], V* vmax) {
   const D d;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d)), RT = kRowVecs * L;
   const float* kr[J];
@@ -69,13 +97,24 @@ HWY_INLINE void ScoresChunk(const FlashHead& h, const float* HWY_RESTRICT qt, in
       for (int64_t rv = 0; rv < kRowVecs; ++rv) acc[u][rv] = hn::MulAdd(q[rv], kb, acc[u][rv]);
     }
   }
-  for (int64_t u = 0; u < J; ++u)
-    for (int64_t rv = 0; rv < kRowVecs; ++rv) hn::Store(acc[u][rv], d, st + u * RT + rv * L);
+  for (int64_t u = 0; u < J && u < n; ++u) {
+    const V key = hn::Set(d, static_cast<float>(j + u));
+    for (int64_t rv = 0; rv < kRowVecs; ++rv) {
+      V s = hn::Mul(acc[u][rv], sp.scale);
+      if (sp.capped) s = hn::Mul(sp.cap, hn::Tanh(d, hn::Mul(s, sp.inv_cap)));
+      if (kMasked) {
+        vis[u][rv] = hn::And(hn::Le(key, sp.row[rv]), hn::Ge(key, sp.first[rv]));
+        s = hn::IfThenElse(vis[u][rv], s, hn::Set(d, -std::numeric_limits<float>::infinity()));
+      }
+      vmax[rv] = hn::Max(vmax[rv], s);
+      hn::Store(s, d, st + u * RT + rv * L);
+    }
+  }
 }
 
-// ot[c0 .. c0 + C)[rows] <- ot corr + sum over keys jj in [jlo, jhi) of p[jj][row] v_{j0 + jj}[c]; with vis,
-// only the (row, key) pairs it marks enter the sums.
-template <int64_t C>
+// ot[c0 .. c0 + C)[rows] <- ot corr + sum over keys jj in [jlo, jhi) of p[jj][row] v_{j0 + jj}[c]; kMasked: only
+// the (row, key) pairs vis marks enter the sums.
+template <int64_t C, bool kMasked>
 HWY_INLINE void AddValuesChunk(const FlashHead& h, int64_t j0, int64_t jlo, int64_t jhi, const float* HWY_RESTRICT p,
                                const V* corr, const M (*vis)[kRowVecs], int64_t c0, float* HWY_RESTRICT ot) {
   const D d;
@@ -92,7 +131,7 @@ HWY_INLINE void AddValuesChunk(const FlashHead& h, int64_t j0, int64_t jlo, int6
       const V vb = hn::Set(d, vj[cc]);
       for (int64_t rv = 0; rv < kRowVecs; ++rv) {
         const V sum = hn::MulAdd(pj[rv], vb, acc[cc][rv]);
-        acc[cc][rv] = vis ? hn::IfThenElse(vis[jj][rv], sum, acc[cc][rv]) : sum;
+        acc[cc][rv] = kMasked ? hn::IfThenElse(vis[jj][rv], sum, acc[cc][rv]) : sum;
       }
     }
   }
@@ -100,98 +139,110 @@ HWY_INLINE void AddValuesChunk(const FlashHead& h, int64_t j0, int64_t jlo, int6
     for (int64_t rv = 0; rv < kRowVecs; ++rv) hn::Store(acc[cc][rv], d, ot + (c0 + cc) * RT + rv * L);
 }
 
+// All hd columns: chunks of kChunk columns, then 4, 2, 1.
+template <bool kMasked>
+HWY_INLINE void AddValues(const FlashHead& h, int64_t j0, int64_t jlo, int64_t jhi, const float* HWY_RESTRICT p,
+                          const V* corr, const M (*vis)[kRowVecs], float* HWY_RESTRICT ot) {
+  int64_t c = 0;
+  for (; c + kChunk <= h.hd; c += kChunk) AddValuesChunk<kChunk, kMasked>(h, j0, jlo, jhi, p, corr, vis, c, ot);
+  if (kChunk > 4 && c + 4 <= h.hd) {
+    AddValuesChunk<4, kMasked>(h, j0, jlo, jhi, p, corr, vis, c, ot);
+    c += 4;
+  }
+  if (c + 2 <= h.hd) {
+    AddValuesChunk<2, kMasked>(h, j0, jlo, jhi, p, corr, vis, c, ot);
+    c += 2;
+  }
+  if (c < h.hd) AddValuesChunk<1, kMasked>(h, j0, jlo, jhi, p, corr, vis, c, ot);
+}
+
 void FlashRows(const FlashHead& h, int64_t i0, int64_t i1) {
   const D d;
+  const DI di;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d)), RT = kRowVecs * L, hd = h.hd;
   constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (!(h.extra < kInf)) {  // a NaN or +inf extra logit: every row NaN, as in the two-pass softmax
+    for (int64_t i = i0; i < i1; ++i)
+      std::fill(h.out + i * h.ldo, h.out + i * h.ldo + hd, std::numeric_limits<float>::quiet_NaN());
+    return;
+  }
   float* qt = Scratch(static_cast<size_t>((2 * hd + kKeyBlock + kChunk) * RT));
   float* ot = qt + hd * RT;
   float* st = ot + hd * RT;  // scores, then probabilities, of the block: [kKeyBlock (+ chunk padding)][RT]
   auto first_key = [&](int64_t i) { return h.window > 0 ? std::max<int64_t>(0, i - h.window + 1) : int64_t{0}; };
-  const V neg_inf = hn::Set(d, -kInf), pos_inf = hn::Set(d, kInf), one = hn::Set(d, 1.0f);
-  const V vscale = hn::Set(d, h.scale);
-  const bool capped = h.softcap > 0.0f;
-  const V vcap = hn::Set(d, h.softcap), vinv_cap = hn::Set(d, capped ? 1.0f / h.softcap : 0.0f);
-  M vis[kKeyBlock][kRowVecs];  // partial blocks: which (key, row) pairs are visible
+  const V neg_inf = hn::Set(d, -kInf), one = hn::Set(d, 1.0f);
+  ScoreParams sp;
+  sp.scale = hn::Set(d, h.scale);
+  sp.capped = h.softcap > 0.0f;
+  sp.cap = hn::Set(d, h.softcap);
+  sp.inv_cap = hn::Set(d, sp.capped ? 1.0f / h.softcap : 0.0f);
+  M vis[kKeyBlock + kChunk][kRowVecs];  // partial blocks: which (key, row) pairs are visible
   for (int64_t r0 = i0; r0 < i1; r0 += RT) {
     const int64_t rows = std::min(RT, i1 - r0), a = r0, b = r0 + rows - 1;  // lanes past `rows` repeat row b
-    for (int64_t t = 0; t < RT; ++t) {
-      const float* q = h.q + std::min(r0 + t, b) * h.ldq;
-      for (int64_t c = 0; c < hd; ++c) qt[c * RT + t] = q[c];
-    }
+    // Q^T of the tile, one gather of a query column per row vector.
+    hn::Vec<DI> q_idx[kRowVecs];
+    for (int64_t rv = 0; rv < kRowVecs; ++rv)
+      q_idx[rv] = hn::Mul(hn::Min(hn::Iota(di, static_cast<int32_t>(rv * L)), hn::Set(di, static_cast<int32_t>(rows - 1))),
+                          hn::Set(di, static_cast<int32_t>(h.ldq)));
+    for (int64_t c = 0; c < hd; ++c)
+      for (int64_t rv = 0; rv < kRowVecs; ++rv)
+        hn::Store(hn::GatherIndex(d, h.q + r0 * h.ldq + c, q_idx[rv]), d, qt + c * RT + rv * L);
     std::fill(ot, ot + hd * RT, 0.0f);
-    V row[kRowVecs], first[kRowVecs], m[kRowVecs], l[kRowVecs];
-    M bad[kRowVecs];
+    V m[kRowVecs], l[kRowVecs];
     for (int64_t rv = 0; rv < kRowVecs; ++rv) {
-      row[rv] = hn::Min(hn::Iota(d, static_cast<float>(r0 + rv * L)), hn::Set(d, static_cast<float>(b)));
-      first[rv] = h.window > 0 ? hn::Max(hn::Zero(d), hn::Sub(row[rv], hn::Set(d, static_cast<float>(h.window - 1))))
-                               : hn::Zero(d);
+      const V row = hn::Min(hn::Iota(d, static_cast<float>(r0 + rv * L)), hn::Set(d, static_cast<float>(b)));
+      sp.row[rv] = row;
+      sp.first[rv] = h.window > 0 ? hn::Max(hn::Zero(d), hn::Sub(row, hn::Set(d, static_cast<float>(h.window - 1))))
+                                  : hn::Zero(d);
       m[rv] = hn::Set(d, h.extra);
       l[rv] = hn::Set(d, h.extra == -kInf ? 0.0f : 1.0f);  // the extra logit's own exp(extra - m) with m = extra
-      bad[rv] = hn::Not(hn::Lt(m[rv], pos_inf));           // a NaN or +inf extra logit: NaN rows
     }
     const int64_t key_lo = first_key(a), all_lo = first_key(b);  // every row of the tile sees keys all_lo .. a
     for (int64_t j0 = key_lo / kKeyBlock * kKeyBlock; j0 <= b; j0 += kKeyBlock) {
       const int64_t jlo = std::max<int64_t>(0, key_lo - j0), jhi = std::min(kKeyBlock, b + 1 - j0);
       const bool partial = j0 + jlo < all_lo || j0 + jhi - 1 > a;
-      for (int64_t jj = jlo; jj < jhi; jj += kChunk) ScoresChunk<kChunk>(h, qt, j0 + jj, b, st + jj * RT);
+      V vmax[kRowVecs];
+      for (int64_t rv = 0; rv < kRowVecs; ++rv) vmax[rv] = neg_inf;
+      for (int64_t jj = jlo; jj < jhi; jj += kChunk) {
+        if (partial) ScoresChunk<kChunk, true>(h, sp, qt, j0 + jj, jhi - jj, b, st + jj * RT, vis + jj, vmax);
+        else ScoresChunk<kChunk, false>(h, sp, qt, j0 + jj, jhi - jj, b, st + jj * RT, vis + jj, vmax);
+      }
       V corr[kRowVecs];
       for (int64_t rv = 0; rv < kRowVecs; ++rv) {
         float* s_rv = st + rv * L;
-        V vmax = neg_inf;
-        M nonfinite = hn::Not(hn::Lt(neg_inf, pos_inf));  // all false
-        for (int64_t jj = jlo; jj < jhi; ++jj) {
-          V s = hn::Mul(hn::Load(d, s_rv + jj * RT), vscale);
-          if (capped) s = hn::Mul(vcap, hn::Tanh(d, hn::Mul(s, vinv_cap)));
-          if (partial) {
-            const V key = hn::Set(d, static_cast<float>(j0 + jj));  // exact below 2^24
-            vis[jj][rv] = hn::And(hn::Le(key, row[rv]), hn::Ge(key, first[rv]));
-            s = hn::IfThenElse(vis[jj][rv], s, neg_inf);
-          }
-          nonfinite = hn::Or(nonfinite, hn::Not(hn::Lt(s, pos_inf)));  // NaN or +inf: the row becomes NaN
-          vmax = hn::Max(vmax, s);
-          hn::Store(s, d, s_rv + jj * RT);
-        }
-        bad[rv] = hn::Or(bad[rv], nonfinite);
-        const V m_new = hn::Max(m[rv], vmax);
+        const V m_new = hn::Max(m[rv], vmax[rv]);
         // A row that has seen nothing yet keeps m = -inf: subtract 0 instead (exp(-inf) = 0, no NaN).
         const V m_sub = hn::IfThenZeroElse(hn::Eq(m_new, neg_inf), m_new);
-        corr[rv] = hn::IfThenElse(hn::Eq(m[rv], m_new), one, hn::Exp(d, hn::Sub(m[rv], m_sub)));
+        corr[rv] = hn::IfThenElse(hn::Eq(m[rv], m_new), one, ExpNonPositive(d, hn::Sub(m[rv], m_sub)));
         V sum = hn::Zero(d);
         for (int64_t jj = jlo; jj < jhi; ++jj) {
-          const V e = hn::Exp(d, hn::Sub(hn::Load(d, s_rv + jj * RT), m_sub));
+          const V e = ExpNonPositive(d, hn::Sub(hn::Load(d, s_rv + jj * RT), m_sub));
           sum = hn::Add(sum, e);
           hn::Store(e, d, s_rv + jj * RT);
         }
         l[rv] = hn::MulAdd(l[rv], corr[rv], sum);
         m[rv] = m_new;
       }
-      const M(*mask)[kRowVecs] = partial ? vis : nullptr;
-      int64_t c = 0;
-      for (; c + kChunk <= hd; c += kChunk) AddValuesChunk<kChunk>(h, j0, jlo, jhi, st, corr, mask, c, ot);
-      if (kChunk > 4 && c + 4 <= hd) {
-        AddValuesChunk<4>(h, j0, jlo, jhi, st, corr, mask, c, ot);
-        c += 4;
-      }
-      if (c + 2 <= hd) {
-        AddValuesChunk<2>(h, j0, jlo, jhi, st, corr, mask, c, ot);
-        c += 2;
-      }
-      if (c < hd) AddValuesChunk<1>(h, j0, jlo, jhi, st, corr, mask, c, ot);
+      if (partial) AddValues<true>(h, j0, jlo, jhi, st, corr, vis, ot);
+      else AddValues<false>(h, j0, jlo, jhi, st, corr, vis, ot);
     }
-    // out = ot / l; a row with no key and no extra logit (l = 0) is zeros, a row with a bad score NaN.
-    const V nan = hn::Set(d, std::numeric_limits<float>::quiet_NaN());
+    // out = ot / l; a row whose keys all have probability 0 and no extra logit (l = 0) is zeros; a NaN or +inf
+    // score made l NaN, and so the row.
     for (int64_t rv = 0; rv < kRowVecs; ++rv) {
       const V inv = hn::Div(one, l[rv]);
       const M none = hn::Eq(l[rv], hn::Zero(d));
       for (int64_t c = 0; c < hd; ++c) {
         float* o = ot + c * RT + rv * L;
-        hn::Store(hn::IfThenElse(bad[rv], nan, hn::IfThenZeroElse(none, hn::Mul(hn::Load(d, o), inv))), d, o);
+        hn::Store(hn::IfThenZeroElse(none, hn::Mul(hn::Load(d, o), inv)), d, o);
       }
     }
-    for (int64_t t = 0; t < rows; ++t) {
+    const int64_t hd_vec = hd / L * L;
+    const hn::Vec<DI> col_idx = hn::Mul(hn::Iota(di, 0), hn::Set(di, static_cast<int32_t>(RT)));
+    for (int64_t t = 0; t < rows; ++t) {  // each output row gathered from its lane of ot
       float* o = h.out + (r0 + t) * h.ldo;
-      for (int64_t c = 0; c < hd; ++c) o[c] = ot[c * RT + t];
+      int64_t c = 0;
+      for (; c < hd_vec; c += L) hn::StoreU(hn::GatherIndex(d, ot + c * RT + t, col_idx), d, o + c);
+      for (; c < hd; ++c) o[c] = ot[c * RT + t];
     }
   }
 }
