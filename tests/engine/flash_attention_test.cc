@@ -1,8 +1,10 @@
 // The tiled online-softmax attention (src/engine/flash_attention.h) on every compiled Highway target against its
 // scalar reference (double scores, two-pass softmax): random heads of odd lengths and head sizes, soft-capping,
-// sliding windows, an extra (sink) logit, blocks of rows starting anywhere; adversarial inputs (huge scores,
-// all-equal keys, zero queries, a dominating or absent extra logit, NaN and Inf values); and the engine's two
-// attention paths (flash when nothing observes the probabilities, the classic one when an observer does).
+// sliding windows, an extra (sink) logit, blocks of rows starting anywhere; the kernel's tile edges (head sizes
+// off its column chunks, windows starting inside a tile); each row's bits independent of the row blocks;
+// adversarial inputs (huge scores, all-equal keys, zero queries, a dominating, absent or NaN extra logit, NaN
+// and Inf keys and values, seen or masked, scores of -inf); and the engine's two attention paths (flash when
+// nothing observes the probabilities, the classic one when an observer does).
 #include <gtest/gtest.h>
 
 #include <cmath>
