@@ -51,20 +51,31 @@ float* Scratch(size_t n) {
   return buf.get();
 }
 
-// exp(x) for x <= 0, -inf and NaN (the softmax's s - max): Highway's Exp reduction and polynomial, 0 below -87
-// (where exp(x) is subnormal: a probability below 1e-38 of the row's largest), and NaN for NaN (Highway's Exp
-// gives 0), so that a NaN or +inf score (s - max = NaN) makes its row's normaliser NaN.
+// exp(x) for x <= 0, -inf and NaN (the softmax's s - max): 2^n e^r with n = round(x / ln 2), r = x - n ln 2 (ln 2
+// in two parts, as Highway's Exp), e^r by a degree-6 minimax polynomial on |r| <= ln 2 / 2 (relative error 2e-9,
+// 1e-7 evaluated in f32); 0 below -87 (where exp(x) is subnormal: a probability below 1e-38 of the row's largest)
+// and NaN for NaN (Highway's Exp gives 0), so that a NaN or +inf score (s - max = NaN) makes its row's normaliser
+// NaN.
 HWY_INLINE V ExpNonPositive(D d, V x) {
-  const hn::RebindToSigned<D> di;
-  const V n = hn::Round(hn::Mul(x, hn::Set(d, 1.442695040888963407359924681f)));  // x / ln 2, in [-126, 0]
-  V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), x);  // x - n ln 2 in two parts, |r| <= ln 2 / 2
+  const V kShifter = hn::Set(d, 12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer (|x / ln 2| < 2^22)
+  const V t = hn::MulAdd(x, hn::Set(d, 1.442695040888963407359924681f), kShifter);
+  const V n = hn::Sub(t, kShifter);
+  V r = hn::MulAdd(n, hn::Set(d, -0.693145751953125f), x);
   r = hn::MulAdd(n, hn::Set(d, -1.428606765330187045e-6f), r);
-  const V er = hn::Add(hn::impl::ExpImpl<float>().ExpPoly(d, r), hn::Set(d, 1.0f));
+  V er = hn::Set(d, 0.0013843653723597527f);
+  er = hn::MulAdd(er, r, hn::Set(d, 0.00837415549904108f));
+  er = hn::MulAdd(er, r, hn::Set(d, 0.04166800156235695f));
+  er = hn::MulAdd(er, r, hn::Set(d, 0.16666431725025177f));
+  er = hn::MulAdd(er, r, hn::Set(d, 0.4999999403953552f));
+  er = hn::MulAdd(er, r, hn::Set(d, 1.0f));
+  er = hn::MulAdd(er, r, hn::Set(d, 1.0f));
 #if HWY_TARGET <= HWY_AVX3
-  (void)di;
   const V y{_mm512_scalef_ps(er.raw, n.raw)};  // er 2^n in one instruction
 #else
-  const V y = hn::Mul(er, hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127)))));
+  // t's low mantissa bits hold n + 2^22 (n in [-126, 0] here): the exponent field of 2^n is n + 127.
+  const hn::RebindToSigned<D> di;
+  const auto e = hn::Sub(hn::BitCast(di, t), hn::Set(di, 0x4B400000 - 127));
+  const V y = hn::Mul(er, hn::BitCast(d, hn::ShiftLeft<23>(e)));
 #endif
   return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -87.0f)), y);
 }
