@@ -37,7 +37,8 @@ using DI = hn::RebindToSigned<D>;
 // leaves its state bit for bit (c = 1, p = 0): each row's result does not depend on the other rows of its tile,
 // so neither on how rows are grouped into calls.
 constexpr int64_t kRowVecs = 2;
-constexpr int64_t kChunk = HWY_MAX_BYTES >= 64 ? 8 : 4;  // 32 vector registers (AVX-512) or 16
+// Accumulators per product: kChunk x kRowVecs = 16 of the 32 vector registers of AVX-512, 12 of 16 elsewhere.
+constexpr int64_t kChunk = HWY_MAX_BYTES >= 64 ? 8 : 6;
 constexpr int64_t kKeyBlock = 64;
 
 // A per-thread 64-byte aligned scratch of at least n floats.

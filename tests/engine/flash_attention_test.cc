@@ -95,7 +95,7 @@ TEST_P(FlashPerTarget, RandomHeadsMatchTheReference) {
 // multiple of its column chunks or of the lane count, windows that start inside a tile or a key block, row
 // blocks that split tiles.
 TEST_P(FlashPerTarget, TileEdgesMatchTheReference) {
-  for (int64_t hd : {2, 6, 24, 80, 96, 128}) {
+  for (int64_t hd : {2, 3, 6, 7, 11, 24, 80, 96, 128}) {
     for (int64_t T : {31, 70}) {
       const Head h(T, hd, static_cast<uint32_t>(T * 7 + hd));
       const std::string at = "T=" + std::to_string(T) + " hd=" + std::to_string(hd);
