@@ -31,6 +31,16 @@ namespace hn = hwy::HWY_NAMESPACE;
 // 1/sqrt(p), B^T, signs). block: m * m or null (m = 1); signs: n or null.
 constexpr int64_t kGroup = 4;
 
+// The 4 rows' values of columns [c, c + lanes) times those columns' signs.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE void MulSigns(D d, const float* HWY_RESTRICT signs, V& v0, V& v1, V& v2, V& v3) {
+  const V s = hn::LoadU(d, signs);
+  v0 = hn::Mul(v0, s);
+  v1 = hn::Mul(v1, s);
+  v2 = hn::Mul(v2, s);
+  v3 = hn::Mul(v3, s);
+}
+
 // Rows r < k of the group (row r at x + r * ld), columns [c, c + lanes) times the signs, into t[c * 4 ...].
 template <class D>
 HWY_INLINE void GroupIn(D d, const float* HWY_RESTRICT x, int64_t k, int64_t ld, const float* HWY_RESTRICT signs,
@@ -41,13 +51,7 @@ HWY_INLINE void GroupIn(D d, const float* HWY_RESTRICT x, int64_t k, int64_t ld,
   V v1 = k > 1 ? hn::LoadU(d, x + ld + c) : z;
   V v2 = k > 2 ? hn::LoadU(d, x + 2 * ld + c) : z;
   V v3 = k > 3 ? hn::LoadU(d, x + 3 * ld + c) : z;
-  if (signs) {
-    const V s = hn::LoadU(d, signs + c);
-    v0 = hn::Mul(v0, s);
-    v1 = hn::Mul(v1, s);
-    v2 = hn::Mul(v2, s);
-    v3 = hn::Mul(v3, s);
-  }
+  if (signs) MulSigns(d, signs + c, v0, v1, v2, v3);
   hn::StoreInterleaved4(v0, v1, v2, v3, d, t + c * kGroup);
 }
 
@@ -58,13 +62,7 @@ HWY_INLINE void GroupOut(D d, const float* HWY_RESTRICT t, const float* HWY_REST
   using V = hn::Vec<D>;
   V v0, v1, v2, v3;
   hn::LoadInterleaved4(d, t + c * kGroup, v0, v1, v2, v3);
-  if (signs) {
-    const V s = hn::LoadU(d, signs + c);
-    v0 = hn::Mul(v0, s);
-    v1 = hn::Mul(v1, s);
-    v2 = hn::Mul(v2, s);
-    v3 = hn::Mul(v3, s);
-  }
+  if (signs) MulSigns(d, signs + c, v0, v1, v2, v3);
   hn::StoreU(v0, d, x + c);
   if (k > 1) hn::StoreU(v1, d, x + ld + c);
   if (k > 2) hn::StoreU(v2, d, x + 2 * ld + c);
