@@ -76,6 +76,18 @@ HWY_INLINE void Bfly(V& a, V& b) {
   a = s;
 }
 
+// Three stages on eight vectors (elements k = 0..7 of stride h, 2h, 4h), then the scaling when scale.
+template <class V>
+HWY_INLINE void Radix8(V& v0, V& v1, V& v2, V& v3, V& v4, V& v5, V& v6, V& v7, bool scale, V vs) {
+  Bfly(v0, v1), Bfly(v2, v3), Bfly(v4, v5), Bfly(v6, v7);
+  Bfly(v0, v2), Bfly(v1, v3), Bfly(v4, v6), Bfly(v5, v7);
+  Bfly(v0, v4), Bfly(v1, v5), Bfly(v2, v6), Bfly(v3, v7);
+  if (scale) {
+    v0 = hn::Mul(v0, vs), v1 = hn::Mul(v1, vs), v2 = hn::Mul(v2, vs), v3 = hn::Mul(v3, vs);
+    v4 = hn::Mul(v4, vs), v5 = hn::Mul(v5, vs), v6 = hn::Mul(v6, vs), v7 = hn::Mul(v7, vs);
+  }
+}
+
 // S = 1, 2 or 3 consecutive butterfly stages fused (radix 2, 4, 8) on the vectors at p + k * hs, k < 2^S:
 // stage h pairs k and k ^ 1, stage 2h k and k ^ 2, stage 4h k and k ^ 4, each (a, b) <- (a + b, a - b) as in
 // the stage-by-stage loops, so the bits are those of one stage at a time. Scaled by vscale when scale.
@@ -102,13 +114,7 @@ HWY_INLINE void Radix(D d, float* HWY_RESTRICT p, int64_t hs, bool scale, float 
     V v0 = hn::LoadU(d, p), v1 = hn::LoadU(d, p + hs), v2 = hn::LoadU(d, p + 2 * hs), v3 = hn::LoadU(d, p + 3 * hs);
     V v4 = hn::LoadU(d, p + 4 * hs), v5 = hn::LoadU(d, p + 5 * hs), v6 = hn::LoadU(d, p + 6 * hs),
       v7 = hn::LoadU(d, p + 7 * hs);
-    Bfly(v0, v1), Bfly(v2, v3), Bfly(v4, v5), Bfly(v6, v7);
-    Bfly(v0, v2), Bfly(v1, v3), Bfly(v4, v6), Bfly(v5, v7);
-    Bfly(v0, v4), Bfly(v1, v5), Bfly(v2, v6), Bfly(v3, v7);
-    if (scale) {
-      v0 = hn::Mul(v0, vs), v1 = hn::Mul(v1, vs), v2 = hn::Mul(v2, vs), v3 = hn::Mul(v3, vs);
-      v4 = hn::Mul(v4, vs), v5 = hn::Mul(v5, vs), v6 = hn::Mul(v6, vs), v7 = hn::Mul(v7, vs);
-    }
+    Radix8(v0, v1, v2, v3, v4, v5, v6, v7, scale, vs);
     hn::StoreU(v0, d, p), hn::StoreU(v1, d, p + hs), hn::StoreU(v2, d, p + 2 * hs), hn::StoreU(v3, d, p + 3 * hs);
     hn::StoreU(v4, d, p + 4 * hs), hn::StoreU(v5, d, p + 5 * hs), hn::StoreU(v6, d, p + 6 * hs),
         hn::StoreU(v7, d, p + 7 * hs);
@@ -131,11 +137,13 @@ void RadixPass(float* HWY_RESTRICT t, int64_t p, int64_t e, int64_t h, bool scal
   }
 }
 
-// The butterflies of H_p on p elements of e floats, three stages per pass over t, then the scaling by
-// 1/sqrt(p) in the last pass.
-void Butterflies(float* HWY_RESTRICT t, int64_t p, int64_t e) {
-  const float s = static_cast<float>(1.0 / std::sqrt(static_cast<double>(p)));
-  for (int64_t h = 1; h < p;) {
+float InverseSqrt(int64_t p) { return static_cast<float>(1.0 / std::sqrt(static_cast<double>(p))); }
+
+// The butterflies of H_p on p elements of e floats from stride h0 on (the stages below done), three stages per
+// pass over t, then the scaling by 1/sqrt(p) in the last pass.
+void Butterflies(float* HWY_RESTRICT t, int64_t p, int64_t e, int64_t h0) {
+  const float s = InverseSqrt(p);
+  for (int64_t h = h0; h < p;) {
     const int64_t left = p / h;  // 2^(stages left)
     const int stages = left >= 8 ? 3 : left == 4 ? 2 : 1;
     const bool last = (h << stages) == p;
@@ -186,6 +194,35 @@ void BlockProductWide(D d, const float* HWY_RESTRICT t, int64_t n, int64_t m, co
   }
 }
 
+// BlockProductWide for blocks of m <= J outputs (one vector per block) fused with the butterfly stages 1, 2, 4
+// (p >= 8): eight consecutive blocks' products stay in registers for the three stages, whose operands are then
+// full vectors (on t they are runs of m * 4 < lanes floats). Lanes past output m - 1 carry values nothing
+// reads: each block's store is overwritten there by the next block's (or lands in the padding). The same
+// operations in the same order as the two steps apart, so the same bits.
+template <class D>
+void BlockProductRadix8(D d, const float* HWY_RESTRICT t, int64_t n, int64_t m, const float* HWY_RESTRICT wide,
+                        int64_t wide_ld, bool scale, float s, float* HWY_RESTRICT out) {
+  using V = hn::Vec<D>;
+  const V vs = hn::Set(d, s);
+  const int64_t e = m * kGroup;  // floats per block
+  const auto product = [&](const float* v) {
+    V acc = hn::Mul(hn::LoadDup128(d, v), hn::LoadU(d, wide));
+    for (int64_t i = 1; i < m; ++i)
+      acc = hn::MulAdd(hn::LoadDup128(d, v + i * kGroup), hn::LoadU(d, wide + i * wide_ld * kGroup), acc);
+    return acc;
+  };
+  for (int64_t a = 0; a < n * kGroup; a += 8 * e) {
+    const float* v = t + a;
+    V v0 = product(v), v1 = product(v + e), v2 = product(v + 2 * e), v3 = product(v + 3 * e);
+    V v4 = product(v + 4 * e), v5 = product(v + 5 * e), v6 = product(v + 6 * e), v7 = product(v + 7 * e);
+    Radix8(v0, v1, v2, v3, v4, v5, v6, v7, scale, vs);
+    float* o = out + a;
+    hn::StoreU(v0, d, o), hn::StoreU(v1, d, o + e), hn::StoreU(v2, d, o + 2 * e), hn::StoreU(v3, d, o + 3 * e);
+    hn::StoreU(v4, d, o + 4 * e), hn::StoreU(v5, d, o + 5 * e), hn::StoreU(v6, d, o + 6 * e);
+    hn::StoreU(v7, d, o + 7 * e);
+  }
+}
+
 // wide: the block's entries repeated 4 times for BlockProductWide, or null (then the narrow form).
 void RotateRows(float* x, int64_t rows, int64_t n, int64_t m, int64_t ld, const float* block, const float* wide,
                 int64_t wide_ld, const float* signs, bool transposed) {
@@ -194,6 +231,7 @@ void RotateRows(float* x, int64_t rows, int64_t n, int64_t m, int64_t ld, const 
   const int64_t N = static_cast<int64_t>(hn::Lanes(d)), N4 = static_cast<int64_t>(hn::Lanes(d4));
   const int64_t p = n / m;
   const bool use_wide = block && wide && N >= kGroup && N % kGroup == 0 && wide_ld % (N / kGroup) == 0;
+  const bool fuse_first_stages = use_wide && !transposed && m <= N / kGroup && p >= 8;
   thread_local std::vector<float> t_buf, out_buf;
   t_buf.resize(static_cast<size_t>(n * kGroup));
   out_buf.resize(static_cast<size_t>(block ? (use_wide ? n : m) * kGroup + N : 0));
@@ -222,8 +260,16 @@ void RotateRows(float* x, int64_t rows, int64_t n, int64_t m, int64_t ld, const 
         const float v = r < k ? xg[r * ld + c] : 0.0f;
         t[c * kGroup + r] = in_signs ? v * in_signs[c] : v;
       }
-    float* v = transposed ? t : block_product(t);
-    if (p > 1) Butterflies(v, p, m * kGroup);
+    float* v = t;
+    int64_t h0 = 1;  // the butterflies' first stride
+    if (fuse_first_stages) {
+      BlockProductRadix8(d, t, n, m, wide, wide_ld, p == 8, InverseSqrt(p), out_buf.data());
+      v = out_buf.data();
+      h0 = 8;
+    } else if (!transposed) {
+      v = block_product(t);
+    }
+    if (h0 < p) Butterflies(v, p, m * kGroup, h0);
     if (transposed) v = block_product(v);
     c = 0;
     for (; c + N <= n; c += N) GroupOut(d, v, out_signs, c, xg, k, ld);
