@@ -116,7 +116,13 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
     to_heads(in.q, in.ldq, T, H, hd, sc.qh.data());
     to_heads(in.k, in.ldk, T, KV, hd, sc.kh.data());
   }
-  to_heads(in.v, in.ldv, T, KV, hd, sc.vh.data());
+  const AttnKind kind = spec_.attn.kind;
+  const bool flash = (kind == AttnKind::kSoftmax || kind == AttnKind::kSink) && !probs_.enabled() &&
+                     !(obs && obs->wants_attention());
+  // The flash kernel reads V rows in place (any row stride); a head-major copy only for what changes V or
+  // wants it per head: the KV-cache quantization, the observers of K/V and values, the oneDNN P V product.
+  const bool v_in_place = flash && !kv_.enabled() && !(obs && (obs->wants_kv() || obs->wants_values()));
+  if (!v_in_place) to_heads(in.v, in.ldv, T, KV, hd, sc.vh.data());
   if (qk_rotation_) {  // after RoPE (which does not commute with it): scores (q Q)(k Q)^T = q k^T
     qk_rotation_->apply(sc.qh.data(), H * T, hd);
     qk_rotation_->apply(sc.kh.data(), KV * T, hd);
@@ -126,17 +132,16 @@ void Attention::run(int layer, const AttentionInputs& in, int64_t T, float* out,
     quantize_kv(sc.kh.data(), T, protected_rows, static_kv_.k_scale, static_kv_.k_zp, sc);
     quantize_kv(sc.vh.data(), T, protected_rows, static_kv_.v_scale, static_kv_.v_zp, sc);
   }
-  const AttnKind kind = spec_.attn.kind;
-  if ((kind == AttnKind::kSoftmax || kind == AttnKind::kSink) && !probs_.enabled() &&
-      !(obs && obs->wants_attention())) {
+  if (flash) {
     // Nothing needs the probabilities: the tiled online softmax (flash_attention.h), straight into the output
     // rows, in blocks of kFlashRowBlock query rows of one head (one kernel dispatch each).
     const int64_t per_head = (T + kFlashRowBlock - 1) / kFlashRowBlock, ldo = H * hd;
     const int window = spec_.window_of(layer);
     for_blocks_dynamic(H * per_head, kFlashRowBlock * hd * (T / 2 + 1), [&](int64_t b) {
       const int64_t h = b / per_head, i0 = (b % per_head) * kFlashRowBlock, i1 = std::min(T, i0 + kFlashRowBlock);
+      const float* v = v_in_place ? in.v + (h / G) * hd : sc.vh.data() + (h / G) * T * hd;
       FlashHead fh{sc.qh.data() + h * T * hd, hd, sc.kh.data() + (h / G) * T * hd, hd,
-                   sc.vh.data() + (h / G) * T * hd, hd, out + h * hd, ldo};
+                   v, v_in_place ? in.ldv : hd, out + h * hd, ldo};
       fh.hd = hd;
       fh.scale = spec_.score_scale();
       fh.softcap = spec_.attn_softcap;
