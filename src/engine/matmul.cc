@@ -7,6 +7,7 @@
 
 #include "src/core/error.h"
 #include "src/engine/dnnl_util.h"
+#include "src/engine/gemm_f32.h"
 
 namespace qh::engine {
 
@@ -86,8 +87,24 @@ size_t F32Matmul::bytes_held() const {
 }
 
 std::string F32Matmul::impl() const {
+  if (!onednn_is_deterministic()) return "qh:gemm_f32";
   std::lock_guard<std::mutex> lock(*mu_);
   return impl_;
+}
+
+bool F32Matmul::onednn_is_deterministic() {
+  static const bool brgemm = [] {
+    const int64_t M = 16, K = 64, N = 48;
+    try {
+      const dnnl::matmul::primitive_desc pd(
+          dnnl::matmul::desc(md3(1, M, K, dt::f32), weights_src_md(N, K, dt::f32), md3(1, M, N, dt::f32)),
+          cpu_engine());
+      return impl_name(pd).rfind("brg", 0) == 0;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return brgemm;
 }
 
 const F32Matmul::Entry& F32Matmul::entry(int64_t M) {
@@ -106,6 +123,10 @@ const F32Matmul::Entry& F32Matmul::entry(int64_t M) {
 
 void F32Matmul::run(const float* x, int64_t M, float* y) {
   if (M == 0) return;
+  if (!onednn_is_deterministic()) {
+    gemm_f32(x, M, K_, w_, N_, K_, bias_.empty() ? nullptr : bias_.data(), y, N_, cache_key(M).second);
+    return;
+  }
   const Entry& e = entry(M);
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(md3(1, M, K_, dt::f32), x)},
                                              {DNNL_ARG_WEIGHTS, *e.weights},

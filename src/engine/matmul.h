@@ -28,6 +28,8 @@ namespace qh::engine {
 // y[M,N] = x[M,K] W^T (+ bias) in f32, W given as [N, K] row-major (nn.Linear layout). The weights are viewed,
 // not copied: the caller keeps them alive and unchanged for the matmul's lifetime (a Model's tensors are
 // read-only after loading, so engines built on one Model share them).
+// On oneDNN's brgemm kernels (AVX-512 and up) a row's bits do not depend on M, on N or on the thread count;
+// on CPUs where oneDNN has only gemm:jit they do, and the engine's own GEMM (gemm_f32.h) runs instead.
 class F32Matmul {
  public:
   F32Matmul() = default;
@@ -36,6 +38,8 @@ class F32Matmul {
   int64_t N() const { return N_; }
   int64_t K() const { return K_; }
   std::string impl() const;
+  // Whether oneDNN's f32 matmul runs on brgemm on this CPU (probed once); else gemm_f32 runs.
+  static bool onednn_is_deterministic();
   // Bytes this matmul keeps besides the viewed weights: bias and any reordered weight copy.
   size_t bytes_held() const;
 
