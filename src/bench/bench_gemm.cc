@@ -3,6 +3,8 @@
 // output scales fixed at creation (mask 1 << 2) and per-token activation scales as a {1, M, 1} binary-mul
 // post-op. The int8 figure is compared with the f32 figure measured in the same run; the implementation
 // string (ISA) of each primitive is recorded, since a fallback to a reference kernel is the usual failure.
+// A third row times the f32 GEMM as the engine runs it (engine::F32Matmul: oneDNN's brgemm where its bits do not
+// depend on the row count and threads, else the engine's own gemm_f32) against oneDNN's f32 figure of the same run.
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -11,6 +13,7 @@
 #include <dnnl.hpp>
 
 #include "src/bench/bench.h"
+#include "src/engine/matmul.h"
 
 namespace qh::bench {
 namespace {
@@ -97,6 +100,14 @@ std::vector<BenchRow> bench_gemm(const BenchOptions& options) {
                            {{"shape", shape}, {"isa", f32.impl}}});
     out.push_back(BenchRow{"gemm_u8s8_int8", threads, "gflops", int8_gflops, "gemm_gflops", f32_gflops,
                            {{"shape", shape}, {"isa", int8.impl}}});
+    // The engine's f32 GEMM: weights [N, K] as nn.Linear stores them, the product x W^T.
+    std::vector<float> x(static_cast<size_t>(M * K)), w(static_cast<size_t>(N * K)), y(static_cast<size_t>(M * N));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 13) * 0.1f - 0.6f;
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(i % 7) * 0.01f - 0.03f;
+    engine::F32Matmul own(w.data(), N, K, nullptr);
+    const auto [ref_s, own_s] = best_seconds_paired([&] { run(f32); }, [&] { own.run(x.data(), M, y.data()); }, options);
+    out.push_back(BenchRow{"gemm_f32_engine", threads, "gflops", flops / own_s / 1e9, "gemm_gflops", flops / ref_s / 1e9,
+                           {{"shape", shape}, {"isa", own.impl()}}});
   }
   return out;
 }
