@@ -74,7 +74,27 @@ dnnl::primitive_attr user_scratchpad(dnnl::primitive_attr attr = {}) {
   return attr;
 }
 
+// The calling thread's buffer for split-K source rows [x | x] (Int8Matmul::run runs on several threads at
+// once). Not thread_scratchpad: oneDNN's scratchpad is in use during the same call.
+int8_t* split_source_buffer(size_t bytes) {
+  thread_local std::vector<int8_t> buf;
+  if (buf.size() < bytes) buf.resize(bytes);
+  return buf.data();
+}
+
 }  // namespace
+
+bool int8_pair_sums_saturate() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx2_vnni:
+    case dnnl::cpu_isa::avx512_core_vnni:
+    case dnnl::cpu_isa::avx512_core_bf16:
+    case dnnl::cpu_isa::avx512_core_amx:
+      return false;
+    default:
+      return true;
+  }
+}
 
 F32Matmul::F32Matmul(const float* w, int64_t N, int64_t K, const float* bias)
     : N_(N), K_(K), w_(w) {
@@ -139,12 +159,26 @@ void F32Matmul::run(const float* x, int64_t M, float* y) {
 }
 
 Int8Matmul::Int8Matmul(const int8_t* w_codes, const float* w_scales, int64_t N, int64_t K, const float* bias,
-                       bool src_unsigned, float static_act_scale)
-    : N_(N), K_(K), w_(w_codes, w_codes + N * K), out_scales_(w_scales, w_scales + N),
+                       bool src_unsigned, float static_act_scale, bool force_split_k)
+    : N_(N), K_(K), Kc_(K), w_(w_codes, w_codes + N * K), out_scales_(w_scales, w_scales + N),
       src_unsigned_(src_unsigned), per_token_(static_act_scale <= 0) {
   if (!per_token_)
     for (float& s : out_scales_) s *= static_act_scale;
   if (bias) bias_.assign(bias, bias + N);
+  // Split only where pairs of products can saturate (see the class comment): codes in [-64, 64] cannot.
+  const bool wide = std::any_of(w_.begin(), w_.end(), [](int8_t w) { return w < -64 || w > 64; });
+  split_k_ = force_split_k || (wide && int8_pair_sums_saturate());
+  if (!split_k_) return;
+  Kc_ = 2 * K;
+  std::vector<int8_t> halves(static_cast<size_t>(N * Kc_));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) {
+      const int w = w_codes[n * K + k];
+      const int w1 = w / 2;  // rounds toward zero: w1, w - w1 in [-64, 64] for every w in [-128, 127]
+      halves[n * Kc_ + k] = static_cast<int8_t>(w1);
+      halves[n * Kc_ + K + k] = static_cast<int8_t>(w - w1);
+    }
+  w_ = std::move(halves);
 }
 
 size_t Int8Matmul::bytes_held() const {
@@ -170,11 +204,11 @@ const Int8Matmul::Entry& Int8Matmul::entry(int64_t M) {
   if (!bias_.empty()) po.append_binary(dnnl::algorithm::binary_add, md3(1, 1, N_, dt::f32));
   attr.set_post_ops(po);
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  auto wmd = dnnl::memory::desc({1, K_, N_}, dt::s8, tag::any);
+  auto wmd = dnnl::memory::desc({1, Kc_, N_}, dt::s8, tag::any);
   dnnl::matmul::primitive_desc pd =
-      in_place_or_any(md3(1, M, K_, src_dt), wmd, nullptr, md3(1, M, N_, dt::f32), attr, N_, K_);
-  impl_ = impl_name(pd);
-  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_.data(), N_, K_, dt::s8),
+      in_place_or_any(md3(1, M, Kc_, src_dt), wmd, nullptr, md3(1, M, N_, dt::f32), attr, N_, Kc_);
+  impl_ = impl_name(pd) + (split_k_ ? "+split-k" : "");
+  Entry e{dnnl::matmul(pd), packed_weights(packed_, pd.weights_desc(), w_.data(), N_, Kc_, dt::s8),
           pd.scratchpad_desc()};
   return cache_.emplace(key, std::move(e)).first->second;
 }
@@ -183,7 +217,16 @@ void Int8Matmul::run(const void* x_codes, const float* act_scales, int64_t M, fl
   if (M == 0) return;
   const Entry& e = entry(M);
   const dt src_dt = src_unsigned_ ? dt::u8 : dt::s8;
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(md3(1, M, K_, src_dt), x_codes)},
+  if (split_k_) {  // each source row twice, against [w1 | w2]
+    int8_t* twice = split_source_buffer(static_cast<size_t>(M * Kc_));
+    const int8_t* x = static_cast<const int8_t*>(x_codes);  // s8 or u8: bytes either way
+    for (int64_t m = 0; m < M; ++m) {
+      std::memcpy(twice + m * Kc_, x + m * K_, static_cast<size_t>(K_));
+      std::memcpy(twice + m * Kc_ + K_, x + m * K_, static_cast<size_t>(K_));
+    }
+    x_codes = twice;
+  }
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(md3(1, M, Kc_, src_dt), x_codes)},
                                              {DNNL_ARG_WEIGHTS, *e.weights},
                                              {DNNL_ARG_DST, wrap(md3(1, M, N_, dt::f32), y)},
                                              {DNNL_ARG_SCRATCHPAD, wrap(e.scratchpad,

@@ -60,21 +60,35 @@ class F32Matmul {
   std::string impl_;
 };
 
+// Whether oneDNN's int8 kernels on this CPU add pairs of adjacent u8 x s8 products in int16 (vpmaddubsw),
+// saturating: every ISA without VNNI (sse41, avx, avx2, avx512_core). oneDNN feeds s8 sources as x + 128, so
+// the u8 operand reaches 255 either way, and a pair of products overflows int16 once |w_a| + |w_b| > 128.
+// With VNNI (vpdpbusd) or AMX each product goes to int32 and nothing saturates.
+bool int8_pair_sums_saturate();
+
 // y[M,N] = s_x[m] * s_w[n] * (codes_x[M,K] . codes_w[N,K]^T) (+ bias[n]) with int32 accumulation.
 // src is s8 (symmetric) or u8 (asymmetric; the zero-point term is the caller's). Per-token activation scales
 // come as a binary-mul post-op on a {1,M,1} tensor; a static (per-tensor) scale is folded into the output
 // scales, which are fixed at primitive creation.
 // The codes are copied (the caller's are usually a temporary of the weight quantizer) and read in place.
+//
+// Exact on every CPU: where int8_pair_sums_saturate() and some weight code lies outside [-64, 64] (8-bit
+// weights; 4-bit codes never do), each code w is split into w1 = w / 2 and w2 = w - w1, both in [-64, 64], and
+// the primitive multiplies [x | x] (each source row twice, [M, 2K]) by [w1 | w2] ([N, 2K]): any pair of
+// products is then at most 255 * 128 = 32640 < 32767, and the int32 sum is x . w. This doubles the held codes
+// and the GEMM's work; impl() ends in "+split-k". On VNNI / AMX CPUs the codes are used as given.
 class Int8Matmul {
  public:
   Int8Matmul() = default;
   // w_scales [N]; static_act_scale > 0 folds a per-tensor activation scale (no per-token post-op).
+  // force_split_k splits the codes whatever the CPU and the codes (tests of the split on VNNI machines).
   Int8Matmul(const int8_t* w_codes, const float* w_scales, int64_t N, int64_t K, const float* bias,
-             bool src_unsigned, float static_act_scale);
+             bool src_unsigned, float static_act_scale, bool force_split_k = false);
   // act_scales [M] (ignored with a static scale).
   void run(const void* x_codes, const float* act_scales, int64_t M, float* y);
   std::string impl() const;
-  size_t bytes_held() const;  // codes, scales, bias and any reordered copy
+  size_t bytes_held() const;  // codes (twice K when split), scales, bias and any reordered copy
+  bool split_k() const { return split_k_; }
 
  private:
   struct Entry {
@@ -84,10 +98,11 @@ class Int8Matmul {
   };
   const Entry& entry(int64_t M);
   int64_t N_ = 0, K_ = 0;
-  std::vector<int8_t> w_;  // [N, K]
+  int64_t Kc_ = 0;         // K of the primitive: 2K when split
+  std::vector<int8_t> w_;  // [N, Kc]: the codes, or [w1 | w2] per row when split
   std::vector<float> out_scales_;
   std::vector<float> bias_;
-  bool src_unsigned_ = false, per_token_ = true;
+  bool src_unsigned_ = false, per_token_ = true, split_k_ = false;
   std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();  // guards cache_, packed_, impl_
   std::map<std::pair<int64_t, int>, Entry> cache_;  // (M, caller's thread count)
   std::vector<std::pair<dnnl::memory::desc, std::shared_ptr<dnnl::memory>>> packed_;

@@ -7,6 +7,7 @@
 #include "models/checkpoint.h"
 #include "src/core/error.h"
 #include "src/engine/linear.h"
+#include "src/engine/matmul.h"
 
 namespace qh::engine {
 
@@ -27,15 +28,22 @@ uint64_t model_params(const ArchSpec& a) {
   return n;
 }
 
-// Bytes an engine of `s` derives from the weights: per quantized linear site, int8 codes (integer path) or
-// a dequantized f32 matrix (fake path), plus per-row scales.
+// Whether the integer path of `s` holds its 8-bit codes split in two halves (Int8Matmul, CPUs without VNNI):
+// symmetric codes of 8 bits reach 127, those of fewer bits stay inside [-64, 64].
+bool splits_codes(const Scheme& s) {
+  return runs_on_integers(s.weights, s.activations) && s.weights.bits >= 8 && int8_pair_sums_saturate();
+}
+
+// Bytes an engine of `s` derives from the weights: per quantized linear site, int8 codes (integer path; twice
+// as many where split) or a dequantized f32 matrix (fake path), plus per-row scales.
 uint64_t derived_weight_bytes(const ArchSpec& a, const Scheme& s) {
   if (!s.weights.enabled() && !s.activations.enabled()) return 0;
   const uint64_t d = a.d_model, hd = a.head_dim, H = a.num_heads, KV = a.num_kv_heads, ff = a.d_ff;
   const uint64_t g_rows = a.attn.kind == AttnKind::kGated ? (a.attn.gate == GateKind::kPerHead ? H : H * hd) : 0;
   const uint64_t site_elems[kNumSites] = {(H * hd + g_rows) * d, KV * hd * d, KV * hd * d, d * H * hd,
                                           is_glu(a.mlp) ? ff * d : 0, ff * d, ff * d};
-  const uint64_t per_elem = !s.weights.enabled() ? 0 : runs_on_integers(s.weights, s.activations) ? 1 : kF32;
+  const uint64_t per_elem =
+      !s.weights.enabled() ? 0 : runs_on_integers(s.weights, s.activations) ? (splits_codes(s) ? 2 : 1) : kF32;
   uint64_t bytes = 0;
   for (int i = 0; i < kNumSites; ++i)
     if (s.sites[i]) bytes += site_elems[i] * per_elem;
@@ -55,7 +63,8 @@ uint64_t engine_activation_bytes(const ArchSpec& a, const Scheme& s, uint64_t T)
   floats += 3 * T * ff;                                                // MLP: gate|up, activation
   const bool quantized = s.weights.enabled() || s.activations.enabled();
   if (quantized) floats += 4 * T * width;  // the sites' shared buffers: zeroed input, codes, dequantized rows
-  return floats * kF32 + (quantized ? 2 * T * width : 0);
+  // Bytes: activation codes (and their [x | x] copy where the weights are split).
+  return floats * kF32 + (quantized ? 2 * T * width : 0) + (splits_codes(s) ? 2 * T * width : 0);
 }
 
 }  // namespace
