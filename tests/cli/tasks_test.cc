@@ -137,7 +137,7 @@ TEST_F(TasksCli, BadInputExitsWithTwo) {
 }
 
 TEST_F(TasksCli, SuiteWithTasksRunsChecksAndReportsAccuracyTables) {
-  // Data specs name files as given (relative to the working directory); task files resolve against the suite.
+  // Task files (and data files) named relatively resolve against the suite's folder; the data is named absolutely.
   std::ofstream(dir_ / "suite.yaml") << "name: tasks\n"
                                         "models: [{name: text, path: text}]\n"
                                         "data: [\"text:" + p("corpus.txt") + ",len=32\"]\n"
