@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -187,6 +188,46 @@ TEST(BenchCli, QuickEvalWritesBoundAndBusyCoreRows) {
     EXPECT_TRUE(seen.count(std::string("eval_") + s + "_busy@2")) << s;
     EXPECT_FALSE(seen.count(std::string("eval_") + s + "_busy@1")) << s;
   }
+}
+
+// Tokens/s of each reference tokenizer on the TinyStories file, a cold (fresh tokenizer) and a warm row each;
+// the token counts the rows report are those of the reference ids (tests/tokenizer/data/*/tinystories_head.u32).
+TEST(BenchCli, TokenizeWritesColdAndWarmRowsOfEveryReferenceTokenizer) {
+  const std::string data = std::string(QH_SOURCE_DIR) + "/tests/tokenizer/data";
+  const std::string out = ::testing::TempDir() + "bench_tokenize.json";
+  std::remove(out.c_str());
+  // The default tokenizers and text are found from the source tree.
+  const int status = std::system(("cd '" + std::string(QH_SOURCE_DIR) + "' && " + QH_BINARY +
+                                  " bench tokenize --quick --json " + out + " > /dev/null 2>&1").c_str());
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const nlohmann::json rows = nlohmann::json::parse(read_file(out));
+  std::set<std::string> seen;
+  for (const auto& r : rows) {
+    EXPECT_EQ(r.at("kernel"), "tokenize");
+    EXPECT_EQ(r.at("threads"), 1);
+    EXPECT_GT(r.at("tokens_per_s").get<double>(), 0.0) << r.dump();
+    // "tests/tokenizer/data/<name>/tokenizer.json (hf-bpe)"
+    const std::string prefix = "tests/tokenizer/data/", tokenizer = r.at("tokenizer").get<std::string>();
+    ASSERT_EQ(tokenizer.rfind(prefix, 0), 0u) << tokenizer;
+    const std::string name = tokenizer.substr(prefix.size(), tokenizer.find('/', prefix.size()) - prefix.size());
+    const size_t reference_tokens = read_file(data + "/" + name + "/tinystories_head.u32").size() / 4;
+    EXPECT_GT(reference_tokens, 40000u) << name;
+    EXPECT_NE(r.at("text").get<std::string>().find("(197290 bytes, " + std::to_string(reference_tokens) + " tokens)"),
+              std::string::npos)
+        << r.dump();
+    seen.insert(name + " " + r.at("cache").get<std::string>());
+  }
+  for (const char* name : {"gpt2", "mistral", "mistral_spm", "gpt_neox_20b"})
+    for (const char* cache : {"cold", "warm"})
+      EXPECT_TRUE(seen.count(std::string(name) + " " + cache)) << name << " " << cache;
+  EXPECT_EQ(rows.size(), 8u);
+  // One named tokenizer and text, from anywhere.
+  std::remove(out.c_str());
+  ASSERT_EQ(run("bench tokenize --quick --tokenizer " + data + "/gpt2 --text " + data +
+                "/tinystories_head.txt --json " + out),
+            0);
+  EXPECT_EQ(nlohmann::json::parse(read_file(out)).size(), 2u);
+  EXPECT_EQ(run("bench tokenize --quick --tokenizer " + data + "/nowhere.json --text " + data + "/texts.jsonl"), 2);
 }
 
 TEST(BenchCli, BadInputIsExitCode2) {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "models/checkpoint.h"
+#include "models/tokenizer/load.h"
 #include "reports/results.h"
 #include "tests/engine/tiny_models.h"
 #include "tests/command.h"
@@ -137,7 +138,7 @@ TEST_F(TasksCli, BadInputExitsWithTwo) {
 }
 
 TEST_F(TasksCli, SuiteWithTasksRunsChecksAndReportsAccuracyTables) {
-  // Data specs name files as given (relative to the working directory); task files resolve against the suite.
+  // Task files (and data files) named relatively resolve against the suite's folder; the data is named absolutely.
   std::ofstream(dir_ / "suite.yaml") << "name: tasks\n"
                                         "models: [{name: text, path: text}]\n"
                                         "data: [\"text:" + p("corpus.txt") + ",len=32\"]\n"
@@ -168,6 +169,38 @@ TEST_F(TasksCli, SuiteWithTasksRunsChecksAndReportsAccuracyTables) {
   EXPECT_NE(md.find("| model | scheme | piqa | lambada | average |"), std::string::npos) << md;
   EXPECT_NE(md.find("tokenizer bytes, protocol strided:8 W=16"), std::string::npos) << md;
   EXPECT_NE(slurp(dir_ / "out" / "report.html").find("Task accuracy (%)"), std::string::npos);
+}
+
+// A suite on a checkpoint folder holding a tokenizer.json (GPT-2's, over random weights): its text data and its
+// task are tokenized with that tokenizer, not as bytes, and results.json and the report header say so.
+TEST_F(TasksCli, SuiteWithTasksOnACheckpointWithItsOwnTokenizerJson) {
+  std::ofstream(dir_ / "hf_suite.yaml") << "name: hf\n"
+                                           "models: [{name: g, path: gpt2}]\n"
+                                           "data: [\"text:corpus.txt,len=32\"]\n"
+                                           "tasks: [piqa.jsonl]\n"
+                                           "schemes: [W8A8]\n";
+  const Command c = run("run " + p("hf_suite.yaml") + " --out " + p("hf_out") + " --quiet --threads 1");
+  ASSERT_EQ(c.exit_code, 0) << c.output;
+  const auto r = reports::read_results(p("hf_out/results.json"));
+  ASSERT_EQ(r.cases.size(), 2u);  // (text data, piqa) x W8A8
+  const auto* text = r.find_case("g", "text:corpus.txt,len=32", "W8A8", "none");
+  const auto* piqa = r.find_case("g", "task:" + p("piqa.jsonl"), "W8A8", "none");
+  ASSERT_NE(text, nullptr);
+  ASSERT_NE(piqa, nullptr);
+  for (const auto* k : {text, piqa}) {
+    EXPECT_NE(k->tokenizer.find("hf-bpe tokenizer.json sha256:"), std::string::npos) << k->tokenizer;
+    EXPECT_NE(k->tokenizer.find("vocab=50257"), std::string::npos) << k->tokenizer;
+  }
+  // GPT-2 adds no BOS: one sequence of the text's ids, every next token scored (bytes would score 67).
+  const auto ids = tok::load_tokenizer(p("gpt2"))->encode(slurp(dir_ / "corpus.txt"), false);
+  ASSERT_LT(ids.size(), 32u);
+  ASSERT_TRUE(text->metric("n_tokens").has_value());
+  EXPECT_EQ(*text->metric("n_tokens"), static_cast<double>(ids.size() - 1));
+  EXPECT_TRUE(piqa->metric("acc").has_value());
+  EXPECT_EQ(piqa->protocol, "task piqa");
+  const std::string md = slurp(dir_ / "hf_out" / "report.md");
+  EXPECT_NE(md.find("tokenizer hf-bpe tokenizer.json sha256:"), std::string::npos) << md;
+  EXPECT_NE(md.find("## Task accuracy (%)"), std::string::npos) << md;
 }
 
 TEST_F(TasksCli, SuiteValidatesTaskFilesAndTaskThresholds) {

@@ -126,6 +126,42 @@ TEST_F(CacheKeys, ContentHashFollowsEveryByteAndRereadsAChangedFile) {
   EXPECT_THROW(file_content_hash(dir_), InputError);
 }
 
+// A task file edited in place (same path, same size) gives other cases: none of the old ones is found.
+TEST_F(CacheKeys, ATaskFileChangedInPlaceIsRecomputed) {
+  ArchSpec a = enginetest::tiny_spec();
+  a.vocab_size = 257;  // the byte-level vocabulary: task text goes through the zoo's byte tokenizer
+  a.bos_token_id = 256;
+  save_checkpoint(dir_ + "/text", enginetest::random_model(a, 7));
+  auto write_task = [&](const char* gold) {
+    std::ofstream(dir_ + "/t.jsonl", std::ios::trunc)
+        << R"({"context": "the cat sat on the", "choices": [" mat", " log"], "gold": )" << gold << "}\n";
+  };
+  write_task("0");
+  const SuiteSpec s = parse_suite("models:\n  - {name: t, path: text}\ntasks: [t.jsonl]\nschemes: [W8A8]\n",
+                                  dir_ + "/suite.yaml");
+  const int64_t planned = static_cast<int64_t>(planned_case_keys(s, options()).size());
+  ASSERT_GT(planned, 0);
+  (void)run_suite(s, options());
+  EXPECT_EQ(cached(s), planned);
+  write_task("1");
+  EXPECT_EQ(cached(s), 0);
+}
+
+// Data naming its tokenizer (a file, or a folder holding tokenizer.json) is known by the tokenizer's content too.
+TEST_F(CacheKeys, DataIdentityFollowsTheNamedTokenizersContent) {
+  std::ofstream(dir_ + "/t.txt") << "some text";
+  fs::create_directories(dir_ + "/tok");
+  std::ofstream(dir_ + "/tok/tokenizer.json") << "{\"a\": 1}";
+  for (const std::string tokenizer : {dir_ + "/tok/tokenizer.json", dir_ + "/tok"}) {
+    const std::string spec = "text:" + dir_ + "/t.txt,tokenizer=" + tokenizer;
+    const std::string before = data_identity(spec);
+    EXPECT_EQ(data_identity(spec), before);
+    std::ofstream(dir_ + "/tok/tokenizer.json", std::ios::trunc) << "{\"a\": 2}";  // same size, other bytes
+    EXPECT_NE(data_identity(spec), before) << tokenizer;
+    std::ofstream(dir_ + "/tok/tokenizer.json", std::ios::trunc) << "{\"a\": 1}";
+  }
+}
+
 TEST_F(CacheKeys, ZooFoldersFollowTheTrainingThreadsAndTheCorpus) {
   std::ofstream(dir_ + "/corpus.txt") << "some text to learn from, some text to learn from\n";
   std::ofstream(dir_ + "/zoo.yaml") << "version: 1\nmodels:\n  - {name: t, task: text, text: " + dir_ +
