@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "models/train/trainer.h"
+#include "models/train/trainer_version.h"
 #include "models/train/yaml_keys.h"
 #include "src/core/content_hash.h"
 #include "src/core/error.h"
@@ -171,7 +172,9 @@ std::string zoo_checkpoint_dir(const ZooEntry& e, const ZooOptions& o) {
       throw InputError("zoo model '" + e.name + "': its corpus: " + err.what());
     }
   }
-  return resolve_cache_dir(o) + "/" + e.name + "-" + recipe_hash(e.recipe) + corpus + threads;
+  // The trainer's own version: a trainer changed since a model was cached trains it again.
+  const std::string version = "-" + (o.trainer_version.empty() ? trainer_version() : o.trainer_version).substr(0, 8);
+  return resolve_cache_dir(o) + "/" + e.name + "-" + recipe_hash(e.recipe) + corpus + version + threads;
 }
 
 bool zoo_checkpoint_complete(const std::string& dir) {

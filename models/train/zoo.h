@@ -37,6 +37,8 @@ struct ZooOptions {
   int jobs = 0;           // models trained at once by ensure_zoo_models; 0: the number of cores
   bool quiet = false;
   bool force = false;     // retrain even when cached
+  // The trainer's version in the cache key (trainer_version.h); tests set another to see the folder move.
+  std::string trainer_version;  // empty: trainer_version()
   // Progress of one model: (name, steps done, total steps); called from worker threads, serialised.
   std::function<void(const std::string& name, int done, int total)> on_progress;
 };

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "models/checkpoint.h"
+#include "models/train/trainer_version.h"
 #include "models/train/zoo.h"
 #include "src/core/content_hash.h"
 #include "src/core/error.h"
@@ -162,7 +163,7 @@ TEST_F(CacheKeys, DataIdentityFollowsTheNamedTokenizersContent) {
   }
 }
 
-TEST_F(CacheKeys, ZooFoldersFollowTheTrainingThreadsAndTheCorpus) {
+TEST_F(CacheKeys, ZooFoldersFollowTheTrainingThreadsTheCorpusAndTheTrainersVersion) {
   std::ofstream(dir_ + "/corpus.txt") << "some text to learn from, some text to learn from\n";
   std::ofstream(dir_ + "/zoo.yaml") << "version: 1\nmodels:\n  - {name: t, task: text, text: " + dir_ +
                                            "/corpus.txt}\n";
@@ -173,7 +174,15 @@ TEST_F(CacheKeys, ZooFoldersFollowTheTrainingThreadsAndTheCorpus) {
   const std::string d1 = train::zoo_checkpoint_dir(zoo[0], one);
   EXPECT_NE(d1, train::zoo_checkpoint_dir(zoo[0], two));
   std::ofstream(dir_ + "/corpus.txt", std::ios::app) << "more\n";
-  EXPECT_NE(d1, train::zoo_checkpoint_dir(zoo[0], one));
+  const std::string d2 = train::zoo_checkpoint_dir(zoo[0], one);
+  EXPECT_NE(d1, d2);
+  // The trainer's version (a hash of its sources and Eigen's version) is in the folder name, and another
+  // version moves it.
+  EXPECT_EQ(train::trainer_version().size(), 16u);
+  EXPECT_NE(d2.find(train::trainer_version().substr(0, 8)), std::string::npos) << d2;
+  train::ZooOptions other = one;
+  other.trainer_version = "0123456789abcdef";
+  EXPECT_NE(d2, train::zoo_checkpoint_dir(zoo[0], other));
 }
 
 }  // namespace
