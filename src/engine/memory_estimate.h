@@ -1,10 +1,10 @@
 // What an evaluation will hold in memory, estimated from config.json before any weight is read, so that a
 // model that cannot fit is refused (exit 2) before the expensive work (ARCHITECTURE.md 2.4). The figures
 // follow the engine's storage: one f32 copy of the model shared by every engine, per engine what its paths
-// derive (int8 codes + scales, dequantized f32 matrices for the fake path), per forward running at once (one,
-// or one per thread when windows run in parallel) the forward scratch of one window, which every engine and
-// layer on that thread shares (the attention's score matrix [heads, T, T], the linear sites' activation
-// buffers, the block's buffers) and the evaluator's logits, and oneDNN's per-thread scratch.
+// derive (int8 codes and their reordered copy, dequantized f32 matrices for the fake path), per forward
+// running at once (one, or one per thread when windows run in parallel) the forward scratch of one window,
+// which every engine and layer on that thread shares (the attention's score matrix [heads, T, T], the linear
+// sites' activation buffers, the block's buffers) and the evaluator's logits, and oneDNN's per-thread scratch.
 #pragma once
 
 #include <cstdint>
