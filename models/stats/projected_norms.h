@@ -22,6 +22,7 @@ class ProjectedNorms {
   void run(const float* v, int64_t T, double* norms) const;
   int64_t rank() const { return rank_; }
   int64_t n() const { return n_; }
+  size_t bytes_held() const { return rt_.capacity() * sizeof(float); }
 
  private:
   int64_t rank_ = 0, n_ = 0, padded_ = 0;  // padded_: rank rounded up to the kernel's block of 16

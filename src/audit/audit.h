@@ -17,6 +17,7 @@
 #include "quant/scheme.h"
 #include "src/audit/attribution.h"
 #include "src/engine/engine.h"
+#include "src/engine/memory_estimate.h"
 #include "src/eval/metrics.h"
 
 namespace qh::audit {
@@ -111,6 +112,14 @@ struct SchemeAudit {
   bool has_site_sensitivity = false;
 };
 
+// What the audit's big buffers held when it finished, read from the buffers themselves: the bytes the engines
+// derived from the weights (Engine::weight_bytes_held), the statistics (the observers, the fp attention rows,
+// the calibration, the per-token values of every case's accumulator) and the logits (fp, BB oracle, one
+// quantized buffer per thread running cases). The memory estimate is tested against it.
+struct AuditHeld {
+  uint64_t engine_weights = 0, statistics = 0, logits = 0;
+};
+
 struct AuditResult {
   std::string data_spec;
   std::string architecture, attention, norm, mlp, positions;
@@ -129,8 +138,30 @@ struct AuditResult {
   // Wall time of the observed fp pass (statistics, attention rows, sink tokens) and of the whole audit. The
   // overhead against a plain fp pass is measured by `qharness bench audit`: the audit runs no extra pass.
   double stats_seconds = 0, total_seconds = 0;
+  AuditHeld held;  // not written to audit.json: it describes this process, not the model
   nlohmann::json to_json() const;
 };
+
+// The sizes of an audit that depend on its data: the window (AuditOptions::window, else the model's context
+// or the longest sequence, whichever is shorter), the tokens every case scores (each position but the last of
+// each audited sequence) and whether the data is BB (an oracle distribution per position).
+struct AuditExtent {
+  int64_t window = 1;
+  int64_t scored_tokens = 0;
+  bool bb = false;
+};
+AuditExtent audit_extent(const ArchSpec& spec, const data::Dataset& data, const AuditOptions& options);
+
+// What run_audit will hold at once, from config.json alone (ARCHITECTURE.md 2.4): the f32 model; the engines it
+// builds (the fp engine and, per scheme, the scheme, its three protections, one engine per layer and one per
+// site kind for the sensitivities) with what each derives from the weights; the forward scratch and logits of
+// as many forwards as run at once (a window's cases spread over `threads`, <= 0: OpenMP's count), the fp
+// logits and the BB oracle; and the statistics: per head the per-key sums and the kept fp attention rows, the
+// value-drain factors, per tracked site the channel maxima and persistence counts, the calibration, and the
+// per-token values of every case's accumulator.
+engine::MemoryEstimate estimate_audit_memory(const ArchSpec& spec, const std::vector<Scheme>& schemes,
+                                             const AuditOptions& options, const AuditExtent& extent,
+                                             int threads = 0);
 
 // Runs the audit. Throws InputError on bad input (empty data, ids outside the vocabulary, window too long).
 AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const std::vector<Scheme>& schemes,

@@ -45,6 +45,19 @@ void AttentionCapture::on_attention(int layer, int head, const float* probs, int
     std::copy(probs + kept_[k] * T, probs + (kept_[k] + 1) * T, dst.data() + k * T);
 }
 
+void AttentionCapture::reserve(int64_t window) {
+  const size_t n = kept_rows(window, max_rows_).size() * static_cast<size_t>(std::max<int64_t>(window, 0));
+  for (auto& layer : rows_)
+    for (std::vector<float>& head : layer) head.reserve(n);
+}
+
+size_t AttentionCapture::bytes_held() const {
+  size_t n = kept_.capacity() * sizeof(int64_t);
+  for (const auto& layer : rows_)
+    for (const std::vector<float>& head : layer) n += head.capacity() * sizeof(float);
+  return n;
+}
+
 FidelityObserver::FidelityObserver(int num_layers, int num_heads)
     : kl_sum_(num_layers, std::vector<double>(num_heads, 0.0)),
       sink_sum_(num_layers, std::vector<double>(num_heads, 0.0)),
@@ -68,6 +81,14 @@ void FidelityObserver::on_attention(int layer, int head, const float* probs, int
     kl_sum_[layer][head] += attention_row_kl(ref.data() + k * T, probs + kept[k] * T, kept[k] + 1);
     ++kl_n_[layer][head];
   }
+}
+
+size_t FidelityObserver::bytes_held() const {
+  size_t n = 0;
+  for (size_t l = 0; l < kl_sum_.size(); ++l)
+    n += (kl_sum_[l].capacity() + sink_sum_[l].capacity()) * sizeof(double) +
+         (kl_n_[l].capacity() + sink_n_[l].capacity()) * sizeof(int64_t);
+  return n + err_.capacity() * sizeof(err_[0]) + seen_.capacity() * sizeof(seen_[0]);
 }
 
 void FidelityObserver::on_site_error(int layer, Site site, const quant::ErrorStats& error) {

@@ -27,6 +27,10 @@ class AttentionCapture : public engine::Observer {
   const std::vector<float>& rows(int layer, int head) const { return rows_[layer][head]; }
   int64_t T() const { return T_; }
   const std::vector<int64_t>& kept() const { return kept_; }
+  // Allocates every head's rows for windows of up to `window` tokens at once (the audit's largest buffer:
+  // layers x heads x kept rows x window floats), so that they never grow by doubling.
+  void reserve(int64_t window);
+  size_t bytes_held() const;
 
  private:
   int64_t max_rows_;
@@ -45,6 +49,7 @@ class FidelityObserver : public engine::Observer {
   void on_site_error(int layer, Site site, const quant::ErrorStats& error) override;
   bool wants_attention() const override { return true; }
   bool wants_site_errors() const override { return true; }
+  size_t bytes_held() const;
 
   std::vector<std::vector<double>> mean_kl() const;     // [layer][head]
   std::vector<std::vector<double>> sink_mass() const;   // [layer][head]

@@ -67,6 +67,36 @@ void StatsObserver::begin_window(int64_t sequence, int64_t start, const uint8_t*
   domain_ = domain;
 }
 
+void StatsObserver::reserve(int64_t window) {
+  for (auto& layer : heads_)
+    for (HeadAcc& h : layer) h.column_sum.reserve(static_cast<size_t>(std::max<int64_t>(window, 0)));
+}
+
+namespace {
+template <class T>
+size_t held(const std::vector<T>& v) { return v.capacity() * sizeof(T); }
+}  // namespace
+
+size_t StatsObserver::bytes_held() const {
+  size_t n = held(layers_) + held(heads_) + held(sites_) + held(drain_) + held(norms_);
+  for (const LayerAcc& l : layers_) n += held(l.massive);
+  for (const auto& layer : heads_) {
+    n += held(layer);
+    for (const HeadAcc& h : layer) n += held(h.column_sum);
+  }
+  for (const auto& layer : sites_) {
+    n += held(layer);
+    for (const stats::ChannelStats& s : layer) n += held(s.chan_max) + held(s.hits);
+  }
+  for (const auto& layer : drain_) {
+    n += held(layer);
+    for (const stats::ProjectedNorms& p : layer) n += p.bytes_held();
+  }
+  n += held(scratch_.abs) + held(scratch_.chan_max) + held(scratch_.hits) + held(scratch_.rows) +
+       held(scratch_.top) + held(scratch_.top_sizes);
+  return n + held(residual_.norms) + held(residual_.massive);
+}
+
 void StatsObserver::merge_massive(LayerAcc* acc, const float* h, int64_t T, int64_t d) {
   // Insert this window's candidates (already in massive order) after every kept entry with |value| >= theirs,
   // so ties keep the earlier window: the same as appending and stable-sorting. The window's median |x|, the

@@ -25,6 +25,11 @@ class StatsObserver : public engine::Observer {
   // Call before each window's forward: the sequence index and start (for massive activations) and the
   // per-query domain mask [T] (see query_split.h; 1 = domain 1) or nullptr (every query in domain 0).
   void begin_window(int64_t sequence, int64_t start, const uint8_t* domain);
+  // Allocates each head's per-key sums for windows of up to `window` tokens at once (layers x heads x window
+  // doubles), so that they never grow by doubling when a later window is longer.
+  void reserve(int64_t window);
+  // Bytes of every buffer the observer holds (the audit's memory estimate is tested against it).
+  size_t bytes_held() const;
 
   void on_residual(int layer, const float* h, int64_t T, int64_t d) override;
   void on_attention(int layer, int head, const float* probs, int64_t T) override;

@@ -135,6 +135,11 @@ void MetricsAccumulator::add(const ScoredRows& r) {
   }
 }
 
+void MetricsAccumulator::reserve(int64_t tokens) {
+  kld_.reserve(static_cast<size_t>(std::max<int64_t>(tokens, 0)));
+  delta_p_.reserve(static_cast<size_t>(std::max<int64_t>(tokens, 0)));
+}
+
 void MetricsAccumulator::merge(const MetricsAccumulator& o) {
   kld_.insert(kld_.end(), o.kld_.begin(), o.kld_.end());
   delta_p_.insert(delta_p_.end(), o.delta_p_.begin(), o.delta_p_.end());

@@ -78,6 +78,10 @@ class MetricsAccumulator {
   void merge(const MetricsAccumulator& other);
   EvalMetrics finish() const;
   int64_t count() const { return static_cast<int64_t>(kld_.size()); }
+  // Room for `tokens` scored tokens at once: the per-token values (two doubles each, kept for the KL
+  // percentiles) then take exactly what a memory estimate counts, without doubling growth.
+  void reserve(int64_t tokens);
+  size_t bytes_held() const { return (kld_.capacity() + delta_p_.capacity()) * sizeof(double); }
 
  private:
   struct ClassSums {

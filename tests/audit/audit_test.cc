@@ -1,11 +1,13 @@
 // The audit end to end on a tiny random model with BB data: statistics against independent computations,
 // attribution identity, files written and parseable; and the audit's helpers against their references.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
+#include "models/checkpoint.h"
 #include "models/data/data_spec.h"
 #include "src/core/rng.h"
 #include "models/stats/sinks.h"
@@ -14,6 +16,7 @@
 #include "src/audit/fidelity.h"
 #include "src/audit/stats_observer.h"
 #include "src/engine/engine.h"
+#include "tests/engine/tiny_models.h"
 
 namespace qh::audit {
 namespace {
@@ -244,6 +247,49 @@ TEST(Audit, BadInputIsAnInputError) {
   EXPECT_THROW(run_audit(m, d, {}, {}), InputError);
   d.sequences.clear();
   EXPECT_THROW(run_audit(m, d, {}, {}), InputError);
+}
+
+// The memory estimate of the audit (checked by `qharness audit` before any weight is read) is not below what the
+// audit's buffers hold, read from the buffers after a run on 1 and 2 threads (2: the cases run window-parallel,
+// one logits buffer and one forward scratch per thread): its statistics cover the observers, the kept attention
+// rows, the calibration and every accumulator's per-token values, and stay within 1.5x of them; its logits cover
+// the fp, oracle and per-thread buffers; its derived weights are what the audit's engines hold (one per scheme,
+// protection, layer and site kind) less their per-row scales.
+TEST(AuditMemory, EstimateIsNotBelowWhatTheAuditHolds) {
+  ArchSpec a = enginetest::tiny_spec();
+  a.d_model = 128;
+  a.num_heads = 4;
+  a.num_kv_heads = 4;
+  a.head_dim = 32;
+  a.d_ff = 256;
+  a.context = 48;
+  const Model m = enginetest::random_model(a, 5);
+  const data::Dataset d = data::load_data("bb:seed=4,seqs=5,len=48,k=3,vocab=39", a.vocab_size);
+  const std::vector<Scheme> schemes{parse_scheme("W8A8"), parse_scheme("W4A4")};
+  AuditOptions o;
+  o.outliers.calib_sequences = 2;
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    const AuditResult r = run_audit(m, d, schemes, o);
+    const AuditExtent x = audit_extent(a, d, o);
+    EXPECT_EQ(x.window, 48);
+    EXPECT_EQ(x.scored_tokens, 5 * 47);
+    EXPECT_TRUE(x.bb);
+    const engine::MemoryEstimate est = estimate_audit_memory(a, schemes, o, x, threads);
+    EXPECT_EQ(est.model_weights, static_cast<uint64_t>(num_params(m)) * 4);
+    EXPECT_GE(est.statistics, r.held.statistics) << threads;
+    EXPECT_LE(est.statistics, r.held.statistics * 3 / 2) << threads;
+    EXPECT_EQ(r.held.logits, (2u + static_cast<uint64_t>(threads)) * 48 * 40 * 4) << threads;
+    EXPECT_GE(est.activations, r.held.logits + threads * engine::kPerThreadScratchBytes) << threads;
+    // The engines' derived weights: as the evaluator's estimate, not below them but for the per-row scales, and
+    // at most twice (no reordered copy of the codes where oneDNN takes them in place). Counting every layer for
+    // the layers' sensitivity engines would break the upper bound.
+    EXPECT_GE(est.engine_weights * 1.1, r.held.engine_weights) << threads;
+    EXPECT_LE(est.engine_weights, 2 * r.held.engine_weights) << threads;
+    EXPECT_GE(est.total(), est.model_weights + r.held.engine_weights + r.held.statistics + r.held.logits);
+  }
+  omp_set_num_threads(saved);
 }
 
 }  // namespace

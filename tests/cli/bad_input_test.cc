@@ -135,6 +135,34 @@ TEST_F(BadInput, AnEvaluationThatDoesNotFitInMemoryIsRefused) {
   EXPECT_NE(ok.output.find("memory: about weights"), std::string::npos) << ok.output;
 }
 
+// The audit estimates its memory as eval does, from config.json and the data before any weight is read: an audit
+// that cannot fit is refused with exit 2 naming the checkpoint, the estimate (with the audit's statistics) and
+// the figure it exceeded, and writes nothing. What does not depend on the data is checked before the data is
+// read: a missing data file is not reached.
+TEST_F(BadInput, AnAuditThatDoesNotFitInMemoryIsRefused) {
+  const fs::path out = dir_ / "audit_memory";
+  for (const std::string& extra : {std::string(" --window 16"), std::string(),
+                                  " --data tokens:" + (dir_ / "missing.u16").string()}) {
+    const Command c = run("audit " + ckpt() + " --out " + out.string() + " --max-memory 64k" + extra);
+    EXPECT_EQ(c.exit_code, 2) << c.output;
+    for (const char* needle : {"does not fit in memory: needs about weights", " + statistics ",
+                               "65.5 kB is available (--max-memory)", "--no-sensitivity"})
+      EXPECT_NE(c.output.find(needle), std::string::npos) << needle << " in: " << c.output;
+    EXPECT_NE(c.output.find(ckpt() + ": does not fit"), std::string::npos) << c.output;
+    EXPECT_FALSE(fs::exists(out)) << extra;
+  }
+  EXPECT_BAD_INPUT(run("audit " + ckpt() + " --max-memory 7X"), "--max-memory '7X': expected a size");
+  // With room, the estimate is printed before loading and the audit runs; --quiet leaves it out.
+  const Command ok = run("audit " + ckpt() + " --out " + out.string() + " --window 16 --max-memory 8G");
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("memory: about weights"), std::string::npos) << ok.output;
+  EXPECT_NE(ok.output.find("(window 16) + statistics "), std::string::npos) << ok.output;
+  EXPECT_TRUE(fs::exists(out / "audit.json"));
+  const Command quiet = run("audit " + ckpt() + " --out " + out.string() + " --window 16 --max-memory 8G --quiet");
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("memory:"), std::string::npos) << quiet.output;
+}
+
 TEST_F(BadInput, SequencesBoundAFlatTokenFile) {
   auto scored = [&](const std::string& extra) {
     const std::string out = (dir_ / "flat.json").string();
