@@ -96,6 +96,26 @@ bool int8_pair_sums_saturate() {
   }
 }
 
+bool int8_codes_in_place() {
+  static const bool in_place = [] {
+    const int64_t M = 16, K = 64, N = 48;
+    dnnl::primitive_attr attr;  // as Int8Matmul makes them: output scales per N, per-token binary-mul
+    attr.set_output_scales(1 << 2, std::vector<float>(N, 1.0f));
+    dnnl::post_ops po;
+    po.append_binary(dnnl::algorithm::binary_mul, md3(1, M, 1, dt::f32));
+    attr.set_post_ops(po);
+    try {
+      const dnnl::matmul::primitive_desc pd(
+          dnnl::matmul::desc(md3(1, M, K, dt::s8), weights_src_md(N, K, dt::s8), md3(1, M, N, dt::f32)), attr,
+          cpu_engine());
+      return impl_name(pd).rfind("brg", 0) == 0;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return in_place;
+}
+
 F32Matmul::F32Matmul(const float* w, int64_t N, int64_t K, const float* bias)
     : N_(N), K_(K), w_(w) {
   if (bias) bias_.assign(bias, bias + N);

@@ -66,6 +66,11 @@ class F32Matmul {
 // With VNNI (vpdpbusd) or AMX each product goes to int32 and nothing saturates.
 bool int8_pair_sums_saturate();
 
+// Whether oneDNN multiplies int8 codes read in place on this CPU (its brgemm kernels, AVX-512 and up), probed
+// once. Elsewhere Int8Matmul's first run reorders them into oneDNN's blocked layout and keeps that copy too, so
+// the codes are held twice (memory_estimate counts them so).
+bool int8_codes_in_place();
+
 // y[M,N] = s_x[m] * s_w[n] * (codes_x[M,K] . codes_w[N,K]^T) (+ bias[n]) with int32 accumulation.
 // src is s8 (symmetric) or u8 (asymmetric; the zero-point term is the caller's). Per-token activation scales
 // come as a binary-mul post-op on a {1,M,1} tensor; a static (per-tensor) scale is folded into the output

@@ -34,9 +34,9 @@ uint64_t model_f32_bytes(const ArchSpec& a) {
 }
 
 // Per quantized linear site, int8 codes (integer path; twice as many where split) or a dequantized f32 matrix
-// (fake path); the per-row scales are left out (under 10% at K >= 128). The integer path's codes count twice:
-// the first forward reorders them into oneDNN's blocked layout and Int8Matmul keeps both (matmul.cc
-// packed_weights; measured: an engine's int8 bytes double after its first window).
+// (fake path); the per-row scales are left out (under 10% at K >= 128). Where oneDNN does not read the codes in
+// place, they count twice: the first forward reorders them into oneDNN's blocked layout and Int8Matmul keeps
+// both (matmul.cc packed_weights; measured: an engine's int8 bytes double after its first window).
 uint64_t derived_weight_bytes(const ArchSpec& a, const Scheme& s, int quantized_layers) {
   if (!s.weights.enabled() && !s.activations.enabled()) return 0;
   const uint64_t d = a.d_model, hd = a.head_dim, H = a.num_heads, KV = a.num_kv_heads, ff = a.d_ff;
@@ -44,7 +44,9 @@ uint64_t derived_weight_bytes(const ArchSpec& a, const Scheme& s, int quantized_
   const uint64_t site_elems[kNumSites] = {(H * hd + g_rows) * d, KV * hd * d, KV * hd * d, d * H * hd,
                                           is_glu(a.mlp) ? ff * d : 0, ff * d, ff * d};
   const uint64_t per_elem =
-      !s.weights.enabled() ? 0 : runs_on_integers(s.weights, s.activations) ? (splits_codes(s) ? 4 : 2) : kF32;
+      !s.weights.enabled()                        ? 0
+      : !runs_on_integers(s.weights, s.activations) ? kF32
+                                                    : (splits_codes(s) ? 2 : 1) * (int8_codes_in_place() ? 1 : 2);
   uint64_t bytes = 0;
   for (int i = 0; i < kNumSites; ++i)
     if (s.sites[i]) bytes += site_elems[i] * per_elem;

@@ -1,7 +1,8 @@
 // What an evaluation will hold in memory, estimated from config.json before any weight is read, so that a
 // model that cannot fit is refused (exit 2) before the expensive work (ARCHITECTURE.md 2.4). The figures
 // follow the engine's storage: one f32 copy of the model shared by every engine, per engine what its paths
-// derive (int8 codes and their reordered copy, dequantized f32 matrices for the fake path), per forward
+// derive (int8 codes and, where oneDNN does not read them in place, its reordered copy; dequantized f32
+// matrices for the fake path), per forward
 // running at once (one, or one per thread when windows run in parallel) the forward scratch of one window,
 // which every engine and layer on that thread shares (the attention's score matrix [heads, T, T], the linear
 // sites' activation buffers, the block's buffers) and the evaluator's logits, and oneDNN's per-thread scratch.
@@ -32,7 +33,7 @@ struct MemoryEstimate {
 // The pieces estimate_memory adds up, for callers that hold another set of engines (the audit):
 // the model's f32 bytes (one copy; a tied lm_head is a copy of the embeddings);
 uint64_t model_f32_bytes(const ArchSpec& spec);
-// what an engine of `s` derives from the weights (int8 codes and oneDNN's reordered copy of them, or dequantized
+// what an engine of `s` derives from the weights (int8 codes and any reordered copy of them, or dequantized
 // f32 matrices per quantized site, not the per-row scales) when `quantized_layers` of its layers quantize their
 // sites (-1: all; the audit's one-layer sensitivity engines quantize one), the lm_head and embeddings following
 // the scheme either way;
