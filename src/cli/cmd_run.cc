@@ -1,4 +1,5 @@
-// qharness run SUITE.yaml [--out DIR] [--baseline FILE] [--jobs N] [--shard I/N] [--threads N] [--quiet|--verbose]
+// qharness run SUITE.yaml [--out DIR] [--baseline FILE] [--jobs N] [--shard I/N] [--threads N] [--max-memory SIZE]
+//                    [--quiet|--verbose]
 // qharness run SUITE.yaml --plan [--shards N]   prints which case goes to which shard and the estimated cost
 // Runs a suite and writes results.json, report.md, report.html, junit.xml and cases.csv into DIR.
 // Exit code 0 when every check passes, 1 when one fails (each printed with its numbers) or a worker process
@@ -21,6 +22,7 @@
 
 #include "src/core/error.h"
 #include "src/core/limits.h"
+#include "src/core/memory.h"
 #include "reports/writers.h"
 #include "src/cli/command.h"
 #include "src/cli/progress.h"
@@ -34,7 +36,7 @@ namespace qh::cli {
 namespace {
 
 struct RunArgs {
-  std::string suite, out = "qharness-out", baseline, shard, cache;
+  std::string suite, out = "qharness-out", baseline, shard, cache, max_memory;
   int jobs = 0, threads = 0, shards = 0;
   bool quiet = false, verbose = false, worker = false, plan = false;
 };
@@ -67,6 +69,10 @@ void add_run(CLI::App& app, int* exit_code) {
   cmd->add_option("--shard", args->shard, "run only shard I of N (I/N); join the parts with `qharness merge`");
   cmd->add_option("--threads", args->threads, "OpenMP threads for evaluation (default: all)");
   cmd->add_option("--cache", args->cache, "zoo checkpoint cache (default: $QH_CACHE or .cache/qharness)");
+  cmd->add_option("--max-memory", args->max_memory,
+                  "memory each (model, data) group's evaluation and audit may use, e.g. 7G (default: MemAvailable "
+                  "of /proc/meminfo, or the cgroup's limit less its usage when smaller); a group whose estimate "
+                  "does not fit is refused with exit 2 before it runs");
   cmd->add_flag("--plan", args->plan,
                 "print the shard plan (each case's shard and estimated cost; see --shards) and run nothing");
   cmd->add_option("--shards", args->shards, "with --plan: the number of shards (default: N of --shard, else 1)")
@@ -102,6 +108,7 @@ void add_run(CLI::App& app, int* exit_code) {
     o.threads = args->threads;
     o.quiet = args->quiet;
     o.zoo_cache_dir = args->cache;
+    if (!args->max_memory.empty()) o.max_memory = parse_byte_size(args->max_memory, "--max-memory");
     if (!args->shard.empty()) o.shard = suite::parse_shard(args->shard);
     o.verbose = args->verbose;  // asked for explicitly: also with --quiet
     o.worker = args->worker;

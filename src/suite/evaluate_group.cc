@@ -8,6 +8,8 @@
 #include "reports/metric_info.h"
 #include "src/audit/audit.h"
 #include "src/core/error.h"
+#include "src/core/memory.h"
+#include "src/engine/memory_estimate.h"
 #include "src/eval/evaluator.h"
 #include "src/suite/convert.h"
 #include "src/tasks/checkpoint_tokenizer.h"
@@ -74,14 +76,37 @@ void evaluate_task_group(const RunContext& ctx, const EvalGroup& g, const Model&
   }
 }
 
-void audit_group(const RunContext& ctx, const EvalGroup& g, const Model& model, const data::Dataset& data) {
-  const SuiteSpec& suite = ctx.suite;
+// The suite's audit: the fp statistics only, at the suite's window and sequence bound.
+audit::AuditOptions audit_options(const SuiteSpec& suite) {
   audit::AuditOptions ao;
   ao.window = suite.eval.window;
   ao.max_sequences = suite.eval.max_sequences;
   ao.outliers = suite.eval.outliers;
   ao.attribution = ao.layer_sensitivity = ao.site_sensitivity = false;  // the suite attributes from its cases
-  const audit::AuditResult ar = audit::run_audit(model, data, {}, ao);
+  return ao;
+}
+
+// The audit holds its own statistics beside the model (per-head sums, kept rows, per-token accumulators), which
+// the evaluator's estimate does not count: checked as `qharness audit` checks it, before the group's fp check,
+// audit or evaluation runs. Like the evaluator's check: against --max-memory, else the available memory less
+// the model already loaded.
+void check_audit_fits(const RunContext& ctx, const EvalGroup& g, const Model& model, const data::Dataset& data) {
+  const SuiteSpec& suite = ctx.suite;
+  const audit::AuditOptions ao = audit_options(suite);
+  const audit::AuditExtent extent = audit::audit_extent(model.spec, data, ao);
+  const engine::MemoryEstimate need = audit::estimate_audit_memory(model.spec, {}, ao, extent);
+  const std::string what = "audit of model '" + ctx.slots[g.model].ref->name + "' on " + suite.data[g.data];
+  const char* const hint =
+      "set audit: false, a shorter eval.window or a smaller eval.max_sequences, or set --max-memory";
+  if (ctx.options.max_memory)
+    engine::check_memory_fits(need, extent.window, {ctx.options.max_memory, "--max-memory"}, what, 0, hint);
+  else
+    engine::check_memory_fits(need, extent.window, available_memory(), what, need.one_model, hint);
+}
+
+void audit_group(const RunContext& ctx, const EvalGroup& g, const Model& model, const data::Dataset& data) {
+  const SuiteSpec& suite = ctx.suite;
+  const audit::AuditResult ar = audit::run_audit(model, data, {}, audit_options(suite));
   require_finite_fp(ar.fp.nll_fp, ctx.slots[g.model].ref->name, suite.data[g.data]);
   ctx.cache.store_audit(ctx.audit_key(g.model, g.data),
                         {ctx.slots[g.model].ref->name, suite.data[g.data], audit_summary(ar)});
@@ -107,6 +132,7 @@ void evaluate_perplexity_group(const RunContext& ctx, const EvalGroup& g, const 
   eo.bos = data.bos;
   eo.outliers = suite.eval.outliers;
   eo.max_sequences = suite.eval.max_sequences;
+  eo.max_memory = ctx.options.max_memory;
   eo.progress = [&](int64_t w, int64_t total) { progress(0, fmt::format("{} window {}/{}", note, w, total)); };
   const eval::EvalReport rep = eval::evaluate_report(model, data, cases, eo);
   QH_CHECK(rep.cases.size() == g.cases.size());
@@ -140,6 +166,7 @@ void evaluate_group(const RunContext& ctx, const EvalGroup& g, const GroupProgre
     data::Dataset data = data::load_data(suite.data_spec(g.data), model.spec.vocab_size, {slot.checkpoint, nullptr});
     data::bound_sequences(&data, suite.eval.max_sequences,
                           suite.eval.window > 0 ? suite.eval.window : model.spec.context);
+    if (g.audit) check_audit_fits(ctx, g, model, data);
     check_fp_is_finite(model, data, suite.eval.window, slot.ref->name);
     if (g.audit) {
       progress(0, "audit " + note);

@@ -33,6 +33,10 @@ std::vector<std::string> worker_args(const RunContext& ctx, int index, int count
     args.push_back("--cache");
     args.push_back(o.zoo_cache_dir);
   }
+  if (o.max_memory) {  // each worker checks its groups against the same budget
+    args.push_back("--max-memory");
+    args.push_back(std::to_string(o.max_memory));
+  }
   return args;
 }
 

@@ -38,6 +38,8 @@ struct RunOptions {
   // the (model, data) pairs it owns, so that no audit is computed twice; it collects nothing.
   bool worker = false;
   std::string zoo_cache_dir;  // empty: the zoo's default ($QH_CACHE or .cache/qharness)
+  // The memory each group's evaluation and audit may use (--max-memory); 0: what the machine has available.
+  uint64_t max_memory = 0;
   // Cases done of total, with a note on what runs now (the CLI draws a progress line with ETA from it).
   std::function<void(int64_t done, int64_t total, const std::string& note)> progress;
 };

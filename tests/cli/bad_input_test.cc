@@ -163,6 +163,58 @@ TEST_F(BadInput, AnAuditThatDoesNotFitInMemoryIsRefused) {
   EXPECT_EQ(quiet.output.find("memory:"), std::string::npos) << quiet.output;
 }
 
+// The total of a memory refusal ("... = 72.2 MB, but 65.5 kB is available"), in bytes (format_bytes: powers of
+// 1000, three significant digits); 0 when the output has none.
+double refused_total(const std::string& output) {
+  const size_t but = output.find(", but ");
+  const size_t eq = output.rfind("= ", but);
+  if (but == std::string::npos || eq == std::string::npos) return 0;
+  size_t unit = 0;
+  const double v = std::stod(output.substr(eq + 2), &unit);
+  const std::string u = output.substr(eq + 2 + unit + 1, but - (eq + 2 + unit + 1));
+  const double scale = u == "kB" ? 1e3 : u == "MB" ? 1e6 : u == "GB" ? 1e9 : u == "TB" ? 1e12 : 1;
+  return v * scale;
+}
+
+// A suite with `audit: true` checks the audit's own estimate (its statistics grow with the scored tokens, which
+// the evaluator's estimate does not count) before the group's audit or evaluation runs, as `qharness audit` does:
+// with --max-memory between the two estimates, the audited suite is refused with exit 2 naming the audit and the
+// model, and writes no report and no cached case; the same suite without the audit passes the check and runs.
+TEST_F(BadInput, ASuiteWhoseAuditDoesNotFitInMemoryIsRefused) {
+  // Many short sequences: the audit's per-token accumulators make its estimate clearly exceed the evaluation's.
+  const std::string body = "models: [{name: m, path: ckpt}]\ndata: \"bb:seed=3,seqs=10000,len=24,k=3,vocab=39\"\n"
+                           "schemes: [W8A8]\n";
+  const std::string audited = suite("audited.yaml", body + "audit: true\n");
+  const std::string plain = suite("plain.yaml", body + "audit: false\n");
+  // --threads 1: one forward at a time in both, so that the two estimates differ only by what the audit adds.
+  auto run_with = [&](const std::string& file, const std::string& out, const std::string& budget) {
+    fs::remove_all(dir_ / out);
+    return run(run_args(file, out) + " --threads 1 --max-memory " + budget);
+  };
+  // Each estimate, from the refusal of a budget too small for either.
+  const Command tiny_audit = run_with(audited, "mem_audit", "64k");
+  ASSERT_EQ(tiny_audit.exit_code, 2) << tiny_audit.output;
+  const Command tiny_eval = run_with(plain, "mem_plain", "64k");
+  ASSERT_EQ(tiny_eval.exit_code, 2) << tiny_eval.output;
+  EXPECT_NE(tiny_eval.output.find("evaluation: does not fit in memory"), std::string::npos) << tiny_eval.output;
+  const double audit_need = refused_total(tiny_audit.output), eval_need = refused_total(tiny_eval.output);
+  ASSERT_GT(eval_need, 0) << tiny_eval.output;
+  ASSERT_GT(audit_need, eval_need * 1.02) << tiny_audit.output;  // room for the three significant digits
+  const std::string between = std::to_string(static_cast<uint64_t>((audit_need + eval_need) / 2));
+
+  const Command refused = run_with(audited, "mem_audit", between);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  for (const char* needle : {"audit of model 'm' on bb:seed=3,seqs=10000", ": does not fit in memory: needs about",
+                             " + statistics ", "is available (--max-memory)", "set audit: false"})
+    EXPECT_NE(refused.output.find(needle), std::string::npos) << needle << " in: " << refused.output;
+  EXPECT_FALSE(fs::exists(dir_ / "mem_audit" / "results.json"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "mem_audit" / ".cache")) << "a case or audit was cached before the refusal";
+
+  const Command ok = run_with(plain, "mem_plain", between);
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_TRUE(fs::exists(dir_ / "mem_plain" / "results.json"));
+}
+
 TEST_F(BadInput, SequencesBoundAFlatTokenFile) {
   auto scored = [&](const std::string& extra) {
     const std::string out = (dir_ / "flat.json").string();
