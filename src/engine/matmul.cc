@@ -40,6 +40,21 @@ dnnl::matmul::primitive_desc in_place_or_any(const dnnl::memory::desc& src, cons
   return make(weights_any);
 }
 
+// Whether oneDNN runs a small matmul of this source type (weights of the same type, f32 output) on brgemm with
+// the weights read in place: the engine's one probe of the CPU for both matmul kinds (see the class comments).
+constexpr int64_t kProbeM = 16, kProbeK = 64, kProbeN = 48;
+bool brgemm_on_weights_in_place(dt type, const dnnl::primitive_attr& attr) {
+  try {
+    const dnnl::matmul::primitive_desc pd(
+        dnnl::matmul::desc(md3(1, kProbeM, kProbeK, type), weights_src_md(kProbeN, kProbeK, type),
+                           md3(1, kProbeM, kProbeN, dt::f32)),
+        attr, cpu_engine());
+    return impl_name(pd).rfind("brg", 0) == 0;
+  } catch (const dnnl::error&) {
+    return false;
+  }
+}
+
 // The weights for `want`: the caller's memory when it is already in that layout, else a reordered copy,
 // reusing an earlier reorder with the same layout.
 std::shared_ptr<dnnl::memory> packed_weights(
@@ -98,20 +113,12 @@ bool int8_pair_sums_saturate() {
 
 bool int8_codes_in_place() {
   static const bool in_place = [] {
-    const int64_t M = 16, K = 64, N = 48;
     dnnl::primitive_attr attr;  // as Int8Matmul makes them: output scales per N, per-token binary-mul
-    attr.set_output_scales(1 << 2, std::vector<float>(N, 1.0f));
+    attr.set_output_scales(1 << 2, std::vector<float>(kProbeN, 1.0f));
     dnnl::post_ops po;
-    po.append_binary(dnnl::algorithm::binary_mul, md3(1, M, 1, dt::f32));
+    po.append_binary(dnnl::algorithm::binary_mul, md3(1, kProbeM, 1, dt::f32));
     attr.set_post_ops(po);
-    try {
-      const dnnl::matmul::primitive_desc pd(
-          dnnl::matmul::desc(md3(1, M, K, dt::s8), weights_src_md(N, K, dt::s8), md3(1, M, N, dt::f32)), attr,
-          cpu_engine());
-      return impl_name(pd).rfind("brg", 0) == 0;
-    } catch (const dnnl::error&) {
-      return false;
-    }
+    return brgemm_on_weights_in_place(dt::s8, attr);
   }();
   return in_place;
 }
@@ -133,17 +140,7 @@ std::string F32Matmul::impl() const {
 }
 
 bool F32Matmul::onednn_is_deterministic() {
-  static const bool brgemm = [] {
-    const int64_t M = 16, K = 64, N = 48;
-    try {
-      const dnnl::matmul::primitive_desc pd(
-          dnnl::matmul::desc(md3(1, M, K, dt::f32), weights_src_md(N, K, dt::f32), md3(1, M, N, dt::f32)),
-          cpu_engine());
-      return impl_name(pd).rfind("brg", 0) == 0;
-    } catch (const dnnl::error&) {
-      return false;
-    }
-  }();
+  static const bool brgemm = brgemm_on_weights_in_place(dt::f32, {});
   return brgemm;
 }
 
