@@ -20,6 +20,7 @@
 #include "src/audit/stats_observer.h"
 #include "src/engine/engine.h"
 #include "src/engine/window_parallel.h"
+#include "src/eval/log_probs.h"
 
 namespace qh::audit {
 namespace {
@@ -214,6 +215,8 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
   for (auto& q : qlogits) q.reserve(static_cast<size_t>(W * V));
   std::vector<int32_t> targets;
   std::vector<uint8_t> domain, pos_class, backcopy;
+  std::vector<double> fp_lse;
+  fp_lse.reserve(static_cast<size_t>(W));
 
   for (size_t w = 0; w < windows.size(); ++w) {
     const Window& win = windows[w];
@@ -256,6 +259,9 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     }
     eval::ScoredRows rows{logits.data(), nullptr, T, V, targets.data(), pos_class.data(),
                           bb ? oracle.data() : nullptr, bb ? backcopy.data() : nullptr};
+    fp_lse.resize(T);  // the fp rows' normalisers, computed once for every case of the window
+    for (int64_t t = 0; t < T; ++t) fp_lse[t] = targets[t] < 0 ? 0.0 : eval::log_sum_exp(logits.data() + t * V, V);
+    rows.fp_lse = fp_lse.data();
     fp_acc.add(rows);
     // The cases of the window are independent forward passes against the same fp logits: spread over the
     // threads as windows are (window_parallel.h). Each case's accumulator still takes the windows in order, and

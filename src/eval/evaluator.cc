@@ -17,6 +17,7 @@
 #include "src/engine/engine.h"
 #include "src/engine/window_parallel.h"
 #include "src/eval/case_forward.h"
+#include "src/eval/log_probs.h"
 #include "src/methods/prepare.h"
 
 namespace qh::eval {
@@ -214,6 +215,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
   int64_t windows_done = 0;
   auto run_window = [&](int64_t w) {
     thread_local std::vector<float> fp_logits, q_logits, oracle_probs;
+    thread_local std::vector<double> fp_lse;
     thread_local std::vector<int32_t> targets, bos_window;
     thread_local std::vector<uint8_t> pos_class, backcopy;
     WindowResult& out = results[w];
@@ -250,8 +252,11 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
         backcopy[i] = data.bb->is_backcopy(seq.data(), t) ? 1 : 0;
       }
     }
+    fp_lse.resize(n);  // the fp rows' normalisers, shared by every case's metrics
+    for (int64_t i = 0; i < n; ++i) fp_lse[i] = log_sum_exp(fp_logits.data() + (r0 + i) * V, V);
     ScoredRows rows;
     rows.fp_logits = fp_logits.data() + r0 * V;
+    rows.fp_lse = fp_lse.data();
     rows.n = n;
     rows.vocab = V;
     rows.targets = targets.data();

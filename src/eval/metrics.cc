@@ -6,6 +6,7 @@
 
 #include "src/core/error.h"
 #include "src/core/median.h"
+#include "src/eval/log_probs.h"
 
 namespace qh::eval {
 
@@ -19,11 +20,7 @@ const char* to_string(PosClass c) {
 }
 
 void log_softmax(const float* x, int64_t n, double* out) {
-  double mx = -std::numeric_limits<double>::infinity();
-  for (int64_t i = 0; i < n; ++i) mx = std::max(mx, double(x[i]));
-  double s = 0.0;
-  for (int64_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - mx);
-  const double lse = mx + std::log(s);
+  const double lse = log_sum_exp(x, n);
   for (int64_t i = 0; i < n; ++i) out[i] = double(x[i]) - lse;
 }
 
@@ -78,7 +75,6 @@ Summary summarize(std::vector<double> v) {
 void MetricsAccumulator::add(const ScoredRows& r) {
   QH_CHECK(r.fp_logits != nullptr && r.targets != nullptr && r.vocab > 0);
   const int64_t V = r.vocab;
-  std::vector<double> a(V), b(V);
   if (r.oracle) has_oracle_ = true;
   for (int64_t i = 0; i < r.n; ++i) {
     const int32_t y = r.targets[i];
@@ -86,26 +82,26 @@ void MetricsAccumulator::add(const ScoredRows& r) {
     QH_CHECK(y < V);
     const float* fl = r.fp_logits + i * V;
     const float* ql = r.q_logits ? r.q_logits + i * V : fl;
-    log_softmax(fl, V, a.data());
-    if (ql != fl) log_softmax(ql, V, b.data());
-    else b = a;
-    double kl = 0.0;
-    for (int64_t v = 0; v < V; ++v) kl += std::exp(a[v]) * (a[v] - b[v]);
+    // a = fl - lse_a and b = ql - lse_b are the log-probabilities; they are formed entry by entry where needed.
+    const double lse_a = r.fp_lse ? r.fp_lse[i] : log_sum_exp(fl, V);
+    const double lse_b = ql != fl ? log_sum_exp(ql, V) : lse_a;
+    const double a_y = double(fl[y]) - lse_a, b_y = double(ql[y]) - lse_b;
+    double kl = kl_from_logits(fl, lse_a, ql, lse_b, V);
     kl = std::max(kl, 0.0);  // exact KL is >= 0; rounding may leave -1e-17
     const int64_t top_fp = argmax(fl, V), top_q = argmax(ql, V);
     const double agree = top_fp == top_q ? 1.0 : 0.0;
-    const double dp = std::exp(b[y]) - std::exp(a[y]);
+    const double dp = std::exp(b_y) - std::exp(a_y);
     kld_.push_back(kl);
     delta_p_.push_back(dp);
-    nll_ -= b[y];
-    nll_fp_ -= a[y];
+    nll_ -= b_y;
+    nll_fp_ -= a_y;
     agree_ += agree;
     const int c = r.pos_class ? std::min<int>(r.pos_class[i], kNumPosClasses - 1)
                               : (i == 0 ? int(PosClass::kFirst) : int(PosClass::kRest));
     ClassSums& cs = cls_[c];
     ++cs.n;
-    cs.nll -= b[y];
-    cs.nll_fp -= a[y];
+    cs.nll -= b_y;
+    cs.nll_fp -= a_y;
     cs.kld += kl;
     cs.agree += agree;
     cs.delta_p += dp;
@@ -116,8 +112,8 @@ void MetricsAccumulator::add(const ScoredRows& r) {
       for (int64_t v = 0; v < V; ++v) {
         if (o[v] <= 0.0f) continue;
         const double lo = std::log(double(o[v]));
-        risk += o[v] * (lo - b[v]);
-        risk_fp += o[v] * (lo - a[v]);
+        risk += o[v] * (lo - (double(ql[v]) - lse_b));
+        risk_fp += o[v] * (lo - (double(fl[v]) - lse_a));
       }
       const bool back = r.backcopy && r.backcopy[i];
       if (back) {

@@ -35,6 +35,9 @@ struct ScoredRows {
   const uint8_t* pos_class = nullptr; // [n] PosClass values; nullptr = all kRest except row 0 -> kFirst
   const float* oracle = nullptr;      // [n, vocab] true next-token distributions (BB) or nullptr
   const uint8_t* backcopy = nullptr;  // [n] 1 where the target is a backcopy (BB) or nullptr
+  // [n] log_sum_exp of the fp rows (log_probs.h), when the caller scores several cases against the same fp
+  // rows and computes it once; nullptr: computed here.
+  const double* fp_lse = nullptr;
 };
 
 // Mean / spread summary of per-position values.

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "src/core/error.h"
+#include "src/eval/log_probs.h"
 #include "src/eval/metrics.h"
 
 namespace qh::tasks {
@@ -10,11 +11,9 @@ namespace qh::tasks {
 ChoiceScore score_rows(const float* rows, int64_t vocab, const int32_t* targets, int64_t n) {
   ChoiceScore s;
   s.greedy = true;
-  std::vector<double> logp(static_cast<size_t>(vocab));
   for (int64_t i = 0; i < n; ++i) {
     const float* row = rows + i * vocab;
-    eval::log_softmax(row, vocab, logp.data());
-    s.loglik += logp[static_cast<size_t>(targets[i])];
+    s.loglik += double(row[targets[i]]) - eval::log_sum_exp(row, vocab);  // log_softmax(row)[target]
     s.greedy = s.greedy && eval::argmax(row, vocab) == targets[i];
   }
   return s;
