@@ -8,7 +8,9 @@
 namespace qh {
 
 const char* version();       // the project version, e.g. "0.1.0"
-const char* git_revision();  // 12 hex digits, with "-dirty" when built from uncommitted changes; "unknown" outside git
+// 12 hex digits of HEAD; built from uncommitted changes, followed by "-dirty-" and 12 hex digits of a hash of
+// those changes (the diff against HEAD, untracked source files); "unknown" outside git.
+const char* git_revision();
 
 // "0.1.0+<revision>": what cache keys and results.json record.
 std::string version_string();

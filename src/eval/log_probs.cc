@@ -105,6 +105,31 @@ double KlFromLogits(const float* HWY_RESTRICT x, double lse_x, const float* HWY_
   return hn::GetLane(hn::SumOfLanes(dd, hn::Add(k0, k1)));
 }
 
+int64_t ArgmaxRow(const float* HWY_RESTRICT x, int64_t n) {
+  if (n <= 1 || std::isnan(x[0])) return 0;  // a NaN first entry is never replaced
+  const hn::ScalableTag<float> d;
+  const int64_t L = static_cast<int64_t>(hn::Lanes(d));
+  const auto neg_inf = hn::Set(d, -std::numeric_limits<float>::infinity());
+  // The maximum over the entries that are not NaN (x[0] is one of them), then its first occurrence.
+  auto vmax = neg_inf;
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    const auto v = hn::LoadU(d, x + i);
+    vmax = hn::Max(vmax, hn::IfThenElse(hn::IsNaN(v), neg_inf, v));
+  }
+  float m = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  for (; i < n; ++i)
+    if (x[i] > m) m = x[i];
+  const auto vm = hn::Set(d, m);
+  for (i = 0; i + L <= n; i += L) {
+    const intptr_t lane = hn::FindFirstTrue(d, hn::Eq(hn::LoadU(d, x + i), vm));
+    if (lane >= 0) return i + lane;
+  }
+  for (; i < n; ++i)
+    if (x[i] == m) return i;
+  return 0;  // not reached: m is one of the entries
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace eval
 }  // namespace qh
@@ -115,6 +140,16 @@ namespace qh::eval {
 
 HWY_EXPORT(LogSumExp);
 HWY_EXPORT(KlFromLogits);
+HWY_EXPORT(ArgmaxRow);
+
+int64_t argmax_row(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(ArgmaxRow)(x, n); }
+
+int64_t argmax_row_reference(const float* x, int64_t n) {
+  int64_t best = 0;
+  for (int64_t i = 1; i < n; ++i)
+    if (x[i] > x[best]) best = i;
+  return best;
+}
 
 double log_sum_exp(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(LogSumExp)(x, n); }
 

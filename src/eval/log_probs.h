@@ -1,5 +1,5 @@
-// Log-probabilities of logit rows without materialising them: the log-sum-exp of a row and the KL divergence
-// between the softmaxes of two rows, in double. These are the metrics' inner loops (every scored token of
+// Log-probabilities of logit rows without materialising them: the log-sum-exp of a row, the KL divergence
+// between the softmaxes of two rows, in double, and the row's argmax. These are the metrics' inner loops (every scored token of
 // every case: a few exps per vocabulary entry, more time than the quantized forward pass of a small model
 // with a large vocabulary when done one std::exp at a time), so they run as Highway kernels (double lanes,
 // Highway's Exp, dispatched once per row). Each has a scalar reference with the metrics' original formula
@@ -22,5 +22,11 @@ double log_sum_exp_reference(const float* x, int64_t n);
 // as 0 * -inf; a -inf entry of y alone gives +inf).
 double kl_from_logits(const float* x, double lse_x, const float* y, double lse_y, int64_t n);
 double kl_from_logits_reference(const float* x, double lse_x, const float* y, double lse_y, int64_t n);
+
+// The first index of the row's maximum (ties: the lowest index), as a left-to-right scan that replaces the best
+// only on a strictly greater entry: a NaN entry is never chosen, except at index 0, where it stays (nothing
+// compares greater). Exact: the vector form finds the same index. n >= 1.
+int64_t argmax_row(const float* x, int64_t n);
+int64_t argmax_row_reference(const float* x, int64_t n);
 
 }  // namespace qh::eval

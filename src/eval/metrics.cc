@@ -24,12 +24,7 @@ void log_softmax(const float* x, int64_t n, double* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = double(x[i]) - lse;
 }
 
-int64_t argmax(const float* x, int64_t n) {
-  int64_t best = 0;
-  for (int64_t i = 1; i < n; ++i)
-    if (x[i] > x[best]) best = i;  // strict: the first maximum wins
-  return best;
-}
+int64_t argmax(const float* x, int64_t n) { return argmax_row(x, n); }  // strict: the first maximum wins
 
 double kl_divergence(const float* p, const float* q, int64_t n) {
   double kl = 0.0;

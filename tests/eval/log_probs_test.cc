@@ -1,7 +1,7 @@
-// The Highway log-sum-exp and KL kernels on every compiled target against their scalar references (the metrics'
-// original formulas: std::exp per entry, left-to-right sums): random rows of every length up to a few vectors
-// plus vocabulary sizes, misaligned starts, hand-computed values, and adversarial rows (NaN, +-inf, 3e38,
-// all-equal, a single entry, an empty row, identical rows).
+// The Highway log-sum-exp, KL and argmax kernels on every compiled target against their scalar references (the
+// metrics' original formulas: std::exp per entry, left-to-right sums and scans): random rows of every length up
+// to a few vectors plus vocabulary sizes, misaligned starts, hand-computed values, and adversarial rows (NaN,
+// +-inf, 3e38, +-0, all-equal, ties, a single entry, an empty row, identical rows). Argmax must match exactly.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -134,6 +134,40 @@ TEST_P(LogProbsPerTarget, AdversarialRowsBehaveAsTheFormula) {
   EXPECT_TRUE(std::isfinite(lm));
   EXPECT_EQ(kl_from_logits(finite, lf, minus_inf, lm, 9), std::numeric_limits<double>::infinity());
   EXPECT_TRUE(std::isnan(kl_from_logits(minus_inf, lm, finite, lf, 9)));  // 0 * -inf, as the formula
+}
+
+TEST_P(LogProbsPerTarget, ArgmaxIsTheReferencesIndexExactly) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> small(-3, 3);  // many ties
+  std::normal_distribution<float> g(0.0f, 2.0f);
+  for (int64_t n : lengths()) {
+    std::vector<float> x(n);
+    for (int rep = 0; rep < 4; ++rep) {
+      for (float& v : x) v = rep % 2 ? static_cast<float>(small(rng)) : g(rng);
+      if (rep == 2) x[static_cast<size_t>(rng() % n)] = kNaN;  // a NaN anywhere
+      if (rep == 3) x[static_cast<size_t>(rng() % n)] = -0.0f;
+      const std::string where = "n=" + std::to_string(n) + " rep=" + std::to_string(rep);
+      ASSERT_EQ(argmax_row(x.data(), n), argmax_row_reference(x.data(), n)) << where;
+      x[0] = kNaN;  // a NaN first entry is kept: nothing compares greater
+      ASSERT_EQ(argmax_row(x.data(), n), 0) << where;
+      ASSERT_EQ(argmax_row_reference(x.data(), n), 0) << where;
+    }
+  }
+  for (int64_t n : {1, 5, 16, 17, 33}) {
+    for (float fill : {-kInf, kNaN, 0.0f, -0.0f, 3e38f}) {
+      std::vector<float> x(n, fill);
+      EXPECT_EQ(argmax_row(x.data(), n), argmax_row_reference(x.data(), n)) << "n=" << n << " all " << fill;
+      x[n - 1] = kInf;
+      EXPECT_EQ(argmax_row(x.data(), n), argmax_row_reference(x.data(), n)) << "n=" << n << " last +inf";
+      if (n > 2) {
+        x.assign(n, -kInf);
+        x[1] = kNaN;
+        x[n - 1] = -1.0f;  // a NaN before the maximum is skipped
+        EXPECT_EQ(argmax_row(x.data(), n), n - 1);
+        EXPECT_EQ(argmax_row_reference(x.data(), n), n - 1);
+      }
+    }
+  }
 }
 
 QH_INSTANTIATE_PER_HWY_TARGET(LogProbsPerTarget);
