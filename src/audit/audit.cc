@@ -292,6 +292,9 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
 
   stats.finish(&res);
   res.fp = fp_acc.finish();
+  // The cases' summaries (sorts of their per-token values) are independent: spread over the threads as windows.
+  std::vector<eval::EvalMetrics> case_metrics(cases.size());
+  engine::for_each_window(static_cast<int64_t>(cases.size()), [&](int64_t i) { case_metrics[i] = cases[i].acc.finish(); });
   for (size_t si = 0; si < schemes.size(); ++si) {
     SchemeAudit sa;
     sa.scheme = schemes[si].name;
@@ -301,9 +304,10 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     sa.site_sqnr_total = fidelity[si].site_sqnr_total();
     sa.attn_kl = fidelity[si].mean_kl();
     sa.sink_mass_quant = fidelity[si].sink_mass();
-    for (Case& c : cases) {
+    for (size_t ci = 0; ci < cases.size(); ++ci) {
+      const Case& c = cases[ci];
       if (c.scheme_index != si) continue;
-      const eval::EvalMetrics m = c.acc.finish();
+      const eval::EvalMetrics& m = case_metrics[ci];
       switch (c.kind) {
         case CaseKind::kMain: sa.metrics = m; sa.protected_metrics[0] = m; break;
         case CaseKind::kProtect: sa.protected_metrics[c.index] = m; sa.has_attribution = true; break;

@@ -293,6 +293,10 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
   }
   report.windows = static_cast<int64_t>(windows.size());
   report.f32_impl = fp.f32_impl();
+  // The summaries sort every case's per-token values: independent per case, so the cases are spread over the
+  // threads as windows are (each case's numbers are computed alone, whichever thread does it).
+  std::vector<EvalMetrics> metrics(cases.size());
+  engine::for_each_window(static_cast<int64_t>(cases.size()), [&](int64_t c) { metrics[c] = states[c].acc.finish(); });
   for (size_t c = 0; c < cases.size(); ++c) {
     CaseState& st = states[c];
     CaseResult r;
@@ -304,7 +308,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     if (st.method->prepared) r.method_notes = st.method->prepared->notes;
     r.method_seconds = st.method_seconds;
     r.scheme_desc = describe(cases[c].scheme);
-    r.metrics = st.acc.finish();
+    r.metrics = std::move(metrics[c]);
     double sig = 0, noi = 0;
     for (int s = 0; s < kNumSites; ++s) {
       r.site_sqnr_db[s] = sqnr_db(st.errors.signal[s], st.errors.noise[s]);

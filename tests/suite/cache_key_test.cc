@@ -153,7 +153,7 @@ TEST_F(CacheKeys, DataIdentityFollowsTheNamedTokenizersContent) {
   std::ofstream(dir_ + "/t.txt") << "some text";
   fs::create_directories(dir_ + "/tok");
   std::ofstream(dir_ + "/tok/tokenizer.json") << "{\"a\": 1}";
-  for (const std::string tokenizer : {dir_ + "/tok/tokenizer.json", dir_ + "/tok"}) {
+  for (const std::string& tokenizer : {dir_ + "/tok/tokenizer.json", dir_ + "/tok"}) {
     const std::string spec = "text:" + dir_ + "/t.txt,tokenizer=" + tokenizer;
     const std::string before = data_identity(spec);
     EXPECT_EQ(data_identity(spec), before);
