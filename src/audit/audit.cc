@@ -215,8 +215,9 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
   for (auto& q : qlogits) q.reserve(static_cast<size_t>(W * V));
   std::vector<int32_t> targets;
   std::vector<uint8_t> domain, pos_class, backcopy;
-  std::vector<double> fp_lse;
+  std::vector<double> fp_lse, oracle_log;
   fp_lse.reserve(static_cast<size_t>(W));
+  if (bb) oracle_log.reserve(static_cast<size_t>(W * V));
 
   for (size_t w = 0; w < windows.size(); ++w) {
     const Window& win = windows[w];
@@ -262,6 +263,11 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     fp_lse.resize(T);  // the fp rows' normalisers, computed once for every case of the window
     for (int64_t t = 0; t < T; ++t) fp_lse[t] = targets[t] < 0 ? 0.0 : eval::log_sum_exp(logits.data() + t * V, V);
     rows.fp_lse = fp_lse.data();
+    if (bb) {  // log(oracle) of the excess risks, once for every case
+      oracle_log.resize(T * V);
+      for (int64_t j = 0; j < T * V; ++j) oracle_log[j] = oracle[j] > 0.0f ? std::log(double(oracle[j])) : 0.0;
+      rows.oracle_log = oracle_log.data();
+    }
     fp_acc.add(rows);
     // The cases of the window are independent forward passes against the same fp logits: spread over the
     // threads as windows are (window_parallel.h). Each case's accumulator still takes the windows in order, and
@@ -287,7 +293,8 @@ AuditResult run_audit(const qh::Model& model, const data::Dataset& data, const s
     res.held.engine_weights += c.engine->weight_bytes_held().total;
     res.held.statistics += c.acc.bytes_held();
   }
-  res.held.logits = (logits.capacity() + oracle.capacity()) * sizeof(float);
+  res.held.logits = (logits.capacity() + oracle.capacity()) * sizeof(float) +
+                    (oracle_log.capacity() + fp_lse.capacity()) * sizeof(double);
   for (const auto& q : qlogits) res.held.logits += q.capacity() * sizeof(float);
 
   stats.finish(&res);
@@ -371,10 +378,12 @@ engine::MemoryEstimate estimate_audit_memory(const ArchSpec& a, const std::vecto
     scratch = std::max(scratch, engine::forward_scratch_bytes(a, c.scheme, x.window));
   }
   // Forward scratch per thread running forwards (the fp pass runs on the calling thread, one of them); logits:
-  // the fp pass's, the BB oracle's and one quantized buffer per thread running cases.
+  // the fp pass's, the BB oracle's and its log (doubles: two rows of floats) and one quantized buffer per
+  // thread running cases; the fp rows' normalisers (a double per row).
   const uint64_t forwards = static_cast<uint64_t>(case_forwards(plan.size(), threads));
-  const uint64_t logit_rows = 1 + (x.bb ? 1 : 0) + (plan.empty() ? 0 : forwards);
-  m.activations = forwards * scratch + logit_rows * T * V * kF32 + threads_u * engine::kPerThreadScratchBytes;
+  const uint64_t logit_rows = 1 + (x.bb ? 3 : 0) + (plan.empty() ? 0 : forwards);
+  m.activations = forwards * scratch + logit_rows * T * V * kF32 + T * sizeof(double) +
+                  threads_u * engine::kPerThreadScratchBytes;
 
   // The statistics observer (stats_observer.h): per head the per-key sums of attention and the triangular
   // factor of its W_O slice (padded to blocks of 16 rows), per layer the channel maxima and persistence counts

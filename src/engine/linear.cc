@@ -52,6 +52,9 @@ Linear::Linear(const std::vector<WeightRows>& parts, int64_t K, const float* bia
   }
   const int64_t N = N_;
   if (bias) bias_.assign(bias, bias + N);
+  for (int c : cfg_.protected_channels)
+    for (const WeightRows& p : parts_)
+      for (int64_t n = 0; n < p.rows; ++n) protected_cols_.push_back(p.data[n * K + c]);
   const QuantSpec& a = cfg_.activations;
   if (!cfg_.weights.enabled() && !a.enabled()) return;  // full precision
   if (a.enabled() && a.granularity == Granularity::kGroup && (a.group_size <= 0 || K % a.group_size != 0))
@@ -110,7 +113,7 @@ Linear::Linear(const std::vector<WeightRows>& parts, int64_t K, const float* bia
 }
 
 size_t Linear::bytes_held() const {
-  size_t n = bias_.size() * sizeof(float) + f32_weight_bytes_held();
+  size_t n = (bias_.size() + protected_cols_.size()) * sizeof(float) + f32_weight_bytes_held();
   for (const F32Matmul& f : fp_) n += f.bytes_held();
   for (const F32Matmul* f : {deq_.get(), code_gemm_.get()})
     if (f) n += f->bytes_held();
@@ -240,18 +243,15 @@ void Linear::scale_code_products(int64_t M, float* y) const {
 
 void Linear::add_channel_correction(const float* x, int64_t M, float* y, const uint8_t* protected_rows) const {
   const int64_t N = N_, K = K_;
-  const int64_t work = N * static_cast<int64_t>(cfg_.protected_channels.size());
-  for_rows(M, work, [&](int64_t m) {
+  const std::vector<int>& channels = cfg_.protected_channels;
+  for_rows(M, N * static_cast<int64_t>(channels.size()), [&](int64_t m) {
     if (protected_rows && protected_rows[m]) return;
     float* row = y + m * N;
-    for (int c : cfg_.protected_channels) {
-      const float xc = x[m * K + c];
+    for (size_t i = 0; i < channels.size(); ++i) {
+      const float xc = x[m * K + channels[i]];
       if (xc == 0.0f) continue;
-      for (size_t p = 0; p < parts_.size(); ++p) {
-        const float* w = parts_[p].data;
-        float* out = row + part_row0_[p];
-        for (int64_t n = 0; n < parts_[p].rows; ++n) out[n] += xc * w[n * K + c];
-      }
+      const float* w = protected_cols_.data() + static_cast<int64_t>(i) * N;
+      for (int64_t n = 0; n < N; ++n) row[n] += xc * w[n];
     }
   });
 }

@@ -106,6 +106,10 @@ class Linear {
   std::unique_ptr<F32Matmul> code_gemm_;
   std::vector<float> out_scales_;   // s_w[n] (times the static activation scale for per-tensor activations)
   std::vector<float> colsum_scaled_;  // asymmetric integer path: s_w[n] * sum_k q_w[n,k]
+  // Protection C: the full-precision weights of the protected input channels, channel after channel, each
+  // column of W [N] contiguous (the correction adds x[m,c] times it to every row; read in place it was a
+  // stride-K walk through all of W).
+  std::vector<float> protected_cols_;
   float static_scale_ = 0.0f;
   int32_t static_zp_ = 0;
 };

@@ -215,7 +215,7 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
   int64_t windows_done = 0;
   auto run_window = [&](int64_t w) {
     thread_local std::vector<float> fp_logits, q_logits, oracle_probs;
-    thread_local std::vector<double> fp_lse;
+    thread_local std::vector<double> fp_lse, oracle_log;
     thread_local std::vector<int32_t> targets, bos_window;
     thread_local std::vector<uint8_t> pos_class, backcopy;
     WindowResult& out = results[w];
@@ -257,6 +257,12 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     ScoredRows rows;
     rows.fp_logits = fp_logits.data() + r0 * V;
     rows.fp_lse = fp_lse.data();
+    if (oracle) {  // log(oracle) of the excess risks, once for every case
+      oracle_log.resize(n * V);
+      for (int64_t j = 0; j < n * V; ++j)
+        oracle_log[j] = oracle_probs[j] > 0.0f ? std::log(double(oracle_probs[j])) : 0.0;
+      rows.oracle_log = oracle_log.data();
+    }
     rows.n = n;
     rows.vocab = V;
     rows.targets = targets.data();

@@ -106,7 +106,7 @@ void MetricsAccumulator::add(const ScoredRows& r) {
       double risk = 0.0, risk_fp = 0.0;
       for (int64_t v = 0; v < V; ++v) {
         if (o[v] <= 0.0f) continue;
-        const double lo = std::log(double(o[v]));
+        const double lo = r.oracle_log ? r.oracle_log[i * V + v] : std::log(double(o[v]));
         risk += o[v] * (lo - (double(ql[v]) - lse_b));
         risk_fp += o[v] * (lo - (double(fl[v]) - lse_a));
       }

@@ -38,6 +38,9 @@ struct ScoredRows {
   // [n] log_sum_exp of the fp rows (log_probs.h), when the caller scores several cases against the same fp
   // rows and computes it once; nullptr: computed here.
   const double* fp_lse = nullptr;
+  // [n, vocab] log(oracle) where oracle > 0 (other entries unread), likewise computed once for every case;
+  // nullptr: computed here.
+  const double* oracle_log = nullptr;
 };
 
 // Mean / spread summary of per-position values.
