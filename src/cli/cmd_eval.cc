@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -149,7 +150,9 @@ void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protoc
     progress.set(done, fmt::format("window {}/{}", done, total));
   };
   suite::check_fp_is_finite(model, data, args.window, args.checkpoint);
+  const auto started = std::chrono::steady_clock::now();
   const eval::EvalReport rep = eval::evaluate_report(model, data, cases, opt);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   progress.finish();
   if (!rep.cases.empty()) suite::require_finite_fp(rep.cases[0].metrics.nll_fp, args.checkpoint, spec);
   for (const eval::CaseResult& c : rep.cases) {
@@ -173,6 +176,14 @@ void run_perplexity(const EvalArgs& args, const Model& model, const eval::Protoc
                   num(c.metrics.kld_p99, "{:.5f}").c_str(), num(c.metrics.top1_agree, "{:.4f}").c_str(),
                   num(c.sqnr_db, "{:.2f}").c_str(), path.c_str());
     }
+    // Throughput of the whole evaluation (engines built, the fp pass, every case's pass and its metrics), so a
+    // user sees what a run of this size costs on this machine; per-pass times are in --json.
+    const int64_t passes = 1 + static_cast<int64_t>(rep.cases.size());
+    const double tokens = static_cast<double>(rep.windows * rep.window * passes);
+    std::printf("time: %.2f s on %d thread%s, %lld passes (fp + %zu case%s) over %lld windows of %lld: %s tokens/s\n",
+                wall, omp_get_max_threads(), omp_get_max_threads() == 1 ? "" : "s", static_cast<long long>(passes),
+                rep.cases.size(), rep.cases.size() == 1 ? "" : "s", static_cast<long long>(rep.windows),
+                static_cast<long long>(rep.window), wall > 0 ? fmt::format("{:.0f}", tokens / wall).c_str() : "-");
   }
   nlohmann::json& j = *out;
   j["data"] = spec;
