@@ -275,7 +275,10 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
                                   options.outliers.tau_tokens, &q_logits, &out.errors[c]) +
                       r0 * V;
       out.seconds[c] = seconds_since(t1);
-      if (n > 0) out.acc[c].add(rows);
+      if (n > 0) {
+        out.acc[c].reserve(n);  // one allocation per window and case, not one per doubling
+        out.acc[c].add(rows);
+      }
     }
     out.scored = n;
     if (options.progress) {
@@ -284,12 +287,16 @@ EvalReport evaluate_report(const qh::Model& model, const data::Dataset& data, co
     }
   };
   engine::for_each_window(static_cast<int64_t>(windows.size()), run_window);
+  int64_t scored_total = 0;
+  for (const WindowResult& r : results) scored_total += r.scored;
+  for (CaseState& st : states) st.acc.reserve(scored_total);
   for (WindowResult& r : results) {  // in window order
     report.fp_seconds += r.fp_seconds;
     report.scored_tokens += r.scored;
     for (size_t c = 0; c < cases.size(); ++c) {
       CaseState& st = states[c];
       st.acc.merge(r.acc[c]);
+      r.acc[c] = MetricsAccumulator();  // merged: its per-token values are not held twice
       for (int s = 0; s < kNumSites; ++s) {
         st.errors.signal[s] += r.errors[c].signal[s];
         st.errors.noise[s] += r.errors[c].noise[s];
