@@ -63,6 +63,27 @@ TEST_F(EvalCli, WritesJsonWithDesignKeys) {
   EXPECT_GT(j["cases"][2]["kld_mean"].get<double>(), 0.0);
 }
 
+// The table a user reads: the data line, one row per case, and what the evaluation cost (wall time, threads,
+// the passes it made and their throughput).
+TEST_F(EvalCli, PrintsTheCasesAndWhatTheEvaluationCost) {
+  const std::string out_file = *dir_ + "/stdout.txt";
+  ASSERT_EQ(std::system((std::string(QH_BINARY) + " eval " + ckpt() +
+                         " --data bb:seed=9,seqs=2,len=24,k=3,vocab=39 --scheme W8A8 --scheme W4A4 --threads 1 > '" +
+                         out_file + "' 2> /dev/null").c_str()),
+            0);
+  std::ifstream in(out_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string out = ss.str();
+  EXPECT_NE(out.find("2 windows of 24, 46 scored tokens"), std::string::npos) << out;
+  EXPECT_NE(out.find("\nW8A8 "), std::string::npos) << out;
+  EXPECT_NE(out.find("\nW4A4 "), std::string::npos) << out;
+  const size_t time = out.find("\ntime: ");
+  ASSERT_NE(time, std::string::npos) << out;
+  EXPECT_NE(out.find(" on 1 thread, 3 passes (fp + 2 cases) over 2 windows of 24: ", time), std::string::npos) << out;
+  EXPECT_NE(out.find(" tokens/s\n", time), std::string::npos) << out;
+}
+
 TEST_F(EvalCli, DataFromTheRecipeWhenOmitted) { EXPECT_EQ(run("eval " + ckpt() + " --scheme W8A8 --quiet"), 0); }
 
 TEST_F(EvalCli, BadInputExitsWithTwo) {
