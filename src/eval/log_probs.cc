@@ -30,8 +30,8 @@ HWY_INLINE hn::Vec<DF> LoadTail(DF df, const float* x, int64_t count, float pad)
   return hn::Load(df, buf);
 }
 
-// The row's maximum as float lanes (exact, as a max of doubles would be) and whether any entry is NaN (a NaN
-// gives no defined maximum in SIMD max instructions, so it is tracked on its own).
+// The row's maximum, taken in float lanes (exact, as a max of doubles would be), or NaN if any entry is NaN (SIMD
+// max instructions give no defined result for a NaN, so NaNs are tracked on their own).
 double MaxOrNaN(const float* HWY_RESTRICT x, int64_t n) {
   const hn::ScalableTag<float> d;
   const int64_t L = static_cast<int64_t>(hn::Lanes(d));
