@@ -253,8 +253,8 @@ TEST(Audit, BadInputIsAnInputError) {
 // audit's buffers hold, read from the buffers after a run on 1 and 2 threads (2: the cases run window-parallel,
 // one logits buffer and one forward scratch per thread): its statistics cover the observers, the kept attention
 // rows, the calibration and every accumulator's per-token values, and stay within 1.5x of them; its logits cover
-// the fp, oracle and per-thread buffers; its derived weights are what the audit's engines hold (one per scheme,
-// protection, layer and site kind) less their per-row scales.
+// the fp, oracle (and its log) and per-thread buffers and the fp rows' normalisers; its derived weights are what
+// the audit's engines hold (one per scheme, protection, layer and site kind) less their per-row scales.
 TEST(AuditMemory, EstimateIsNotBelowWhatTheAuditHolds) {
   ArchSpec a = enginetest::tiny_spec();
   a.d_model = 128;
